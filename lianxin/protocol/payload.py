@@ -1,0 +1,94 @@
+"""What goes inside the sealed box: a JSON document followed by the raw attachment bytes.
+
+    payload = u32be(len(doc)) || doc (UTF-8 JSON) || attachment_1 || attachment_2 || ...
+
+``doc["attachments"]`` lists ``{"name", "type", "size"}`` in the same order as the bytes, so that
+attachments travel without base64 inflation. ``doc["schema"]`` names the document type:
+``lianxin/report/v1``, ``lianxin/followup/v1`` or ``lianxin/answer/v1``.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import PayloadError
+
+SCHEMAS = ("lianxin/report/v1", "lianxin/followup/v1", "lianxin/answer/v1")
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """One attached file."""
+
+    name: str
+    type: str
+    data: bytes = field(repr=False)
+
+    def describe(self) -> dict[str, Any]:
+        """The attachment's entry in the document."""
+        return {"name": self.name, "type": self.type, "size": len(self.data)}
+
+
+@dataclass(frozen=True)
+class Payload:
+    """A decoded payload: the JSON document and its attachments."""
+
+    doc: dict[str, Any]
+    attachments: tuple[Attachment, ...] = ()
+
+    @property
+    def schema(self) -> str:
+        """The document's schema name."""
+        return str(self.doc.get("schema", ""))
+
+
+def pack(doc: dict[str, Any], attachments: tuple[Attachment, ...] | list[Attachment] = ()) -> bytes:
+    """Encode a document and its attachments (the document's attachment list is written here)."""
+    if doc.get("schema") not in SCHEMAS:
+        raise PayloadError(f"schema must be one of {', '.join(SCHEMAS)}")
+    full = dict(doc, attachments=[a.describe() for a in attachments])
+    body = json.dumps(full, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    encoded = body.encode("utf-8")
+    return struct.pack(">I", len(encoded)) + encoded + b"".join(a.data for a in attachments)
+
+
+def unpack(data: bytes) -> Payload:
+    """Decode ``pack``'s output; raise ``PayloadError`` on any inconsistency."""
+    if len(data) < 4:
+        raise PayloadError("payload shorter than its header")
+    (doc_len,) = struct.unpack(">I", data[:4])
+    if doc_len > len(data) - 4:
+        raise PayloadError("payload shorter than its document")
+    try:
+        doc = json.loads(data[4 : 4 + doc_len].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PayloadError("payload document is not UTF-8 JSON") from exc
+    if not isinstance(doc, dict) or doc.get("schema") not in SCHEMAS:
+        raise PayloadError("payload document has no known schema")
+    entries = doc.get("attachments", [])
+    if not isinstance(entries, list):
+        raise PayloadError("attachments must be a list")
+    rest = memoryview(data)[4 + doc_len :]
+    offset = 0
+    attachments = []
+    for i, entry in enumerate(entries):
+        if not (
+            isinstance(entry, dict)
+            and isinstance(entry.get("name"), str)
+            and isinstance(entry.get("type"), str)
+            and isinstance(entry.get("size"), int)
+            and not isinstance(entry.get("size"), bool)
+            and entry["size"] >= 0
+        ):
+            raise PayloadError(f"attachments[{i}] must have name, type and size")
+        end = offset + entry["size"]
+        if end > len(rest):
+            raise PayloadError(f"attachments[{i}] runs past the end of the payload")
+        attachments.append(Attachment(entry["name"], entry["type"], bytes(rest[offset:end])))
+        offset = end
+    if offset != len(rest):
+        raise PayloadError("payload has bytes after its last attachment")
+    return Payload(doc, tuple(attachments))

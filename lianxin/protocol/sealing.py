@@ -1,0 +1,101 @@
+"""The crypto façade: seal and open reports, follow-ups and answers.
+
+Callers never handle nonces or raw key bytes. Every payload is packed (``payload``), padded
+(``padding``) and sealed with ``crypto_box_seal`` to an X25519 public key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from nacl.exceptions import CryptoError
+from nacl.public import PublicKey, SealedBox
+from nacl.signing import SigningKey
+
+from ..secrets import OfficeSecretKey
+from .documents import ANSWER, FOLLOWUP, REPORT, validate_followup, validate_report
+from .envelope import Envelope
+from .errors import DecryptionError, PayloadError, UnknownKeyError
+from .padding import pad, unpad
+from .payload import Attachment, Payload, pack, unpack
+from .token import TokenKeys
+
+
+def _seal(doc: dict[str, object], attachments: Iterable[Attachment], to: PublicKey) -> bytes:
+    return bytes(SealedBox(to).encrypt(pad(pack(doc, tuple(attachments)))))
+
+
+def seal_report(
+    doc: dict[str, object],
+    attachments: Iterable[Attachment],
+    *,
+    office_key: PublicKey,
+    office_key_id: str,
+    client_key: SigningKey,
+) -> Envelope:
+    """Validate, pad, seal and sign a report. ``client_key`` is fresh for each report."""
+    clean = validate_report(doc)
+    ciphertext = _seal(clean, attachments, office_key)
+    unsigned = Envelope("report", office_key_id, bytes(client_key.verify_key), ciphertext, b"")
+    sig = client_key.sign(unsigned.signing_message).signature
+    return Envelope("report", office_key_id, unsigned.author, ciphertext, bytes(sig))
+
+
+def seal_followup(
+    doc: dict[str, object],
+    attachments: Iterable[Attachment],
+    *,
+    office_key: PublicKey,
+    office_key_id: str,
+    token_keys: TokenKeys,
+) -> Envelope:
+    """Validate, seal and sign a follow-up with the token-derived follow-up key."""
+    clean = validate_followup(doc)
+    ciphertext = _seal(clean, attachments, office_key)
+    unsigned = Envelope("followup", office_key_id, token_keys.lookup_id, ciphertext, b"")
+    sig = token_keys.followup_key.sign(unsigned.signing_message).signature
+    return Envelope("followup", office_key_id, token_keys.lookup_id, ciphertext, bytes(sig))
+
+
+def open_envelope(envelope: Envelope, office_keys: Mapping[str, OfficeSecretKey]) -> Payload:
+    """Open a stored envelope with the office's private keys (desk side) and validate it."""
+    secret = office_keys.get(envelope.key_id)
+    if secret is None:
+        raise UnknownKeyError(
+            f"no office private key with id {envelope.key_id} was loaded", slug="unknown-key-id"
+        )
+    payload = unpack(unpad(secret.open(envelope.ciphertext)))
+    expected = REPORT if envelope.kind == "report" else FOLLOWUP
+    if payload.schema != expected:
+        raise PayloadError(f"a {envelope.kind} envelope holds a {payload.schema!r} document")
+    validate = validate_report if envelope.kind == "report" else validate_followup
+    doc = validate(payload.doc)
+    doc["attachments"] = payload.doc.get("attachments", [])
+    return Payload(doc, payload.attachments)
+
+
+def seal_answer_for_reporter(doc: dict[str, object], reply_public_key: bytes) -> bytes:
+    """Seal the office's answer so that only the token holder can read it."""
+    return _seal(dict(doc, schema=ANSWER), (), PublicKey(reply_public_key))
+
+
+def open_answer(sealed: bytes, token_keys: TokenKeys) -> Payload:
+    """Open an answer (or any data sealed to the reply key) with the token's keys."""
+    try:
+        padded = SealedBox(token_keys.reply_key).decrypt(sealed)
+    except CryptoError as exc:
+        raise DecryptionError("this token cannot open the data") from exc
+    return unpack(unpad(bytes(padded)))
+
+
+def open_with_reply_key(sealed: bytes, token_keys: TokenKeys) -> bytes:
+    """Open raw bytes sealed to the reply key (status rows), returning the unpadded bytes."""
+    try:
+        return unpad(bytes(SealedBox(token_keys.reply_key).decrypt(sealed)))
+    except CryptoError as exc:
+        raise DecryptionError("this token cannot open the data") from exc
+
+
+def seal_for_reply_key(data: bytes, reply_public_key: bytes) -> bytes:
+    """Pad and seal raw bytes to a reply key (publisher side, status rows)."""
+    return bytes(SealedBox(PublicKey(reply_public_key)).encrypt(pad(data)))
