@@ -140,7 +140,11 @@ class Keyring:
     @classmethod
     def from_json(cls, doc: Any, source: str) -> Keyring:
         """Parse a published keyring document."""
-        if not isinstance(doc, dict) or doc.get("v") != 1 or not isinstance(doc.get("office"), list):
+        if (
+            not isinstance(doc, dict)
+            or doc.get("v") != 1
+            or not isinstance(doc.get("office"), list)
+        ):
             raise KeyFileError(f"{source}: not a version 1 keyring")
         office = tuple(PublicKeyInfo.from_json(k, source) for k in doc["office"])
         if not office:
@@ -192,8 +196,9 @@ def _new_signer(directory: Path, kind: str) -> PublicKeyInfo:
     seed = secrets.token_bytes(32)
     pub = bytes(SigningKey(seed).verify_key)
     info = PublicKeyInfo(kind, "ed25519", key_id_of(pub), pub, _today())
-    _write_private(directory / f"{kind}.key", {"kind": kind, "key_id": info.key_id,
-                                               "secret_key": b64e(seed)})
+    _write_private(
+        directory / f"{kind}.key", {"kind": kind, "key_id": info.key_id, "secret_key": b64e(seed)}
+    )
     _write_public(directory / f"{kind}.json", info)
     return info
 
@@ -202,7 +207,8 @@ def init_keys(directory: Path) -> Keyring:
     """Create every key of a new installation; refuse if any key file already exists."""
     directory.mkdir(parents=True, exist_ok=True)
     existing = sorted(
-        p.name for p in directory.iterdir()
+        p.name
+        for p in directory.iterdir()
         if p.suffix in (".key", ".secret") or (p.suffix == ".json" and p.stem != "keys")
     )
     if existing:
@@ -317,3 +323,17 @@ def load_office_secrets(path: Path) -> dict[str, OfficeSecretKey]:
 def verify_keyring_signature(data: bytes, sig: bytes, publisher: VerifyKey) -> None:
     """Check the publisher's signature over the raw bytes of a published keys.json."""
     publisher.verify(keyring_signing_message(data), sig)
+
+
+def export_published(directory: Path, out: Path) -> None:
+    """Write keys.json (the public keyring) and keys.json.sig (publisher signature over it)."""
+    keyring = load_keyring(directory)
+    signer = load_publisher_signer(directory)
+    if signer.key_id != keyring.publisher.key_id:
+        raise KeyFileError(f"{directory}: publisher.key does not match publisher.json")
+    data = (json.dumps(keyring.to_json(), indent=2, ensure_ascii=False) + "\n").encode()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(data)
+    out.with_name(out.name + ".sig").write_text(
+        b64e(signer.sign(keyring_signing_message(data))) + "\n"
+    )

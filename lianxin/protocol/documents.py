@@ -42,8 +42,22 @@ def validate_report(doc: Any) -> dict[str, Any]:
     """Check a report document; return it normalised (missing optional text as '')."""
     if not isinstance(doc, dict) or doc.get("schema") != REPORT:
         raise PayloadError(f"schema: expected {REPORT!r}")
-    _only(doc, "", {"schema", "real_name", "identity", "reported", "region", "problem_type",
-                    "title", "text", "attachments", "lang"})
+    _only(
+        doc,
+        "",
+        {
+            "schema",
+            "real_name",
+            "identity",
+            "reported",
+            "region",
+            "problem_type",
+            "title",
+            "text",
+            "attachments",
+            "lang",
+        },
+    )
     real_name = doc.get("real_name", False)
     if not isinstance(real_name, bool):
         raise PayloadError("real_name: expected true or false")

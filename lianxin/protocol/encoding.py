@@ -25,7 +25,9 @@ def b64e(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def b64d(text: object, field: str, *, size: int | None = None, max_size: int | None = None) -> bytes:
+def b64d(
+    text: object, field: str, *, size: int | None = None, max_size: int | None = None
+) -> bytes:
     """Decode strict URL-safe base64 without padding; raise ``MalformedError`` naming ``field``."""
     if not isinstance(text, str):
         raise MalformedError(f"{field}: expected a base64url string", slug="bad-field")

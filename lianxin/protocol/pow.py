@@ -83,13 +83,15 @@ def verify(
     if not hmac.compare_digest(expected, challenge.raw[26:]):
         raise ProofOfWorkError("pow.challenge: not issued by this gateway", slug="pow-invalid")
     if challenge.difficulty < min_difficulty:
-        raise ProofOfWorkError("pow.challenge: difficulty below the current minimum",
-                               slug="pow-invalid")
+        raise ProofOfWorkError(
+            "pow.challenge: difficulty below the current minimum", slug="pow-invalid"
+        )
     if challenge.expires < int(now if now is not None else time.time()):
         raise ProofOfWorkError("pow.challenge: expired; ask for a new one", slug="pow-expired")
     if not isinstance(answer, int) or isinstance(answer, bool) or not 0 <= answer < MAX_ANSWER:
-        raise ProofOfWorkError("pow.answer: expected an integer 0 <= answer < 2**53",
-                               slug="pow-wrong")
+        raise ProofOfWorkError(
+            "pow.answer: expected an integer 0 <= answer < 2**53", slug="pow-wrong"
+        )
     if not meets(challenge.raw, answer, challenge.difficulty):
         raise ProofOfWorkError("pow.answer: does not solve the challenge", slug="pow-wrong")
     return challenge

@@ -39,7 +39,9 @@ class Receipt:
     @staticmethod
     def message(receipt_id: bytes, kind: str, received: str, key_id: str) -> bytes:
         """The bytes the gateway signs."""
-        return lp(RECEIPT_DOMAIN, b"1", receipt_id, kind.encode(), received.encode(), key_id.encode())
+        return lp(
+            RECEIPT_DOMAIN, b"1", receipt_id, kind.encode(), received.encode(), key_id.encode()
+        )
 
     @classmethod
     def issue(

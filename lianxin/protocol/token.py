@@ -73,9 +73,7 @@ class Token:
         """Parse a typed token; raise ``TokenError`` (slug ``token-check`` for a typo)."""
         symbols = normalize(text)
         if len(symbols) != DATA_SYMBOLS + 1:
-            raise TokenError(
-                f"a token has {DATA_SYMBOLS + 1} symbols, this one has {len(symbols)}"
-            )
+            raise TokenError(f"a token has {DATA_SYMBOLS + 1} symbols, this one has {len(symbols)}")
         data, check = symbols[:-1], symbols[-1]
         if check_symbol(data) != check:
             raise TokenError(

@@ -1,0 +1,102 @@
+"""``lianxin gateway``: serve the gateway, export its OpenAPI document."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from lianxin.keys import KeyError_
+
+from .settings import GatewaySettings, SettingsError
+
+
+@click.group("gateway")
+def gateway_group() -> None:
+    """Run the submission gateway."""
+
+
+def _settings(db: Path, keys: Path, **options: object) -> GatewaySettings:
+    try:
+        return GatewaySettings(db_path=db, keys_dir=keys, **options)  # type: ignore[arg-type]
+    except SettingsError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+@gateway_group.command("serve")
+@click.option("--db", type=click.Path(path_type=Path), required=True, help="SQLite store.")
+@click.option(
+    "--keys",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="Keys folder (public keys, gateway.key, gateway.secret).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=int, default=8700, show_default=True, help="Port to listen on.")
+@click.option(
+    "--pow-difficulty",
+    type=int,
+    default=18,
+    show_default=True,
+    help="Proof-of-work difficulty in bits (about 2**bits hashes per submission).",
+)
+@click.option(
+    "--pow-ttl",
+    "pow_ttl_seconds",
+    type=int,
+    default=600,
+    show_default=True,
+    help="Seconds a challenge stays valid.",
+)
+@click.option(
+    "--max-body",
+    "max_body_bytes",
+    type=int,
+    default=16 * 1024 * 1024,
+    show_default=True,
+    help="Largest request body in bytes.",
+)
+@click.option(
+    "--max-attachments",
+    type=int,
+    default=10,
+    show_default=True,
+    help="Most attachments a client should send (published with the limits).",
+)
+@click.option(
+    "--portal-origin", default=None, help="The portal's origin, the only one allowed by CORS."
+)
+@click.option(
+    "--timezone",
+    default="Asia/Shanghai",
+    show_default=True,
+    help="The office's time zone (received dates are the office's dates).",
+)
+def serve_command(db: Path, keys: Path, host: str, port: int, **options: object) -> None:
+    """Serve the gateway on HOST:PORT (no access log, no cookies)."""
+    from .serve import serve
+
+    settings = _settings(db, keys, **options)
+    try:
+        serve(settings, host, port)
+    except KeyError_ as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@gateway_group.command("openapi")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write to this file instead of standard output.",
+)
+def openapi_command(out: Path | None) -> None:
+    """Print the gateway's OpenAPI document."""
+    from .openapi_export import openapi_document
+
+    text = json.dumps(openapi_document(), indent=2, ensure_ascii=False) + "\n"
+    if out:
+        out.write_text(text)
+    else:
+        click.echo(text, nl=False)

@@ -1,0 +1,90 @@
+"""Gateway settings: one frozen dataclass, strictly checked, that refuses unsafe values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+class SettingsError(ValueError):
+    """A setting has an unsafe or impossible value."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """Documentation of one setting (used by --help and the docs test)."""
+
+    name: str
+    help: str
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    """Everything the gateway needs to start."""
+
+    db_path: Path
+    keys_dir: Path
+    pow_difficulty: int = 18
+    pow_ttl_seconds: int = 600
+    max_body_bytes: int = 16 * 1024 * 1024
+    max_attachments: int = 10
+    portal_origin: str | None = None
+    batch_max: int = 256
+    timezone: str = "Asia/Shanghai"
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.pow_difficulty <= 40:
+            raise SettingsError("pow_difficulty: must be between 1 and 40 bits")
+        if not 30 <= self.pow_ttl_seconds <= 86400:
+            raise SettingsError("pow_ttl_seconds: must be between 30 and 86400")
+        if not 8 * 1024 <= self.max_body_bytes <= 512 * 1024 * 1024:
+            raise SettingsError("max_body_bytes: must be between 8 KiB and 512 MiB")
+        if not 0 <= self.max_attachments <= 100:
+            raise SettingsError("max_attachments: must be between 0 and 100")
+        if not 1 <= self.batch_max <= 10_000:
+            raise SettingsError("batch_max: must be between 1 and 10000")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise SettingsError(f"timezone: unknown time zone {self.timezone!r}") from exc
+        if self.portal_origin is not None:
+            parts = urlsplit(self.portal_origin)
+            if (
+                self.portal_origin == "*"
+                or parts.scheme not in ("http", "https")
+                or not parts.netloc
+                or parts.path not in ("", "/")
+                or parts.query
+            ):
+                raise SettingsError(
+                    "portal_origin: must be one origin such as https://portal.example.org"
+                    " (a wildcard would let any site use the gateway from a browser)"
+                )
+
+    @property
+    def max_ciphertext_bytes(self) -> int:
+        """The largest sealed payload that fits in a body (base64 inflates by 4/3)."""
+        return (self.max_body_bytes - 4096) * 3 // 4
+
+    @property
+    def max_plaintext_bytes(self) -> int:
+        """The largest report (document plus attachments) a client should seal."""
+        from lianxin.protocol.padding import bucket
+
+        # Largest L whose bucket still fits after the seal overhead.
+        limit = self.max_ciphertext_bytes - 48
+        low, high = 0, limit
+        while low < high:
+            mid = (low + high + 1) // 2
+            if bucket(mid + 4) <= limit:
+                low = mid
+            else:
+                high = mid - 1
+        return low
+
+    @classmethod
+    def names(cls) -> list[str]:
+        """Every setting's name."""
+        return [f.name for f in fields(cls)]

@@ -1,0 +1,50 @@
+"""Opening the SQLite store with the settings every component relies on.
+
+WAL so readers (desk, publisher) never block the gateway's writer; ``synchronous=FULL`` so a
+committed transaction survives power loss and SIGKILL; foreign keys on; a busy timeout because
+the desk and the gateway may both write.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import sqlite_utils
+
+from .migrations import MIGRATIONS
+
+
+class StoreError(Exception):
+    """The database cannot be opened or is not a Lianxin store."""
+
+
+def connect(
+    path: Path | str, *, migrate: bool = True, readonly: bool = False
+) -> sqlite_utils.Database:
+    """Open (and by default migrate) the store at ``path``."""
+    path = Path(path)
+    try:
+        if readonly:
+            if not path.exists():
+                raise StoreError(f"{path}: no such database")
+            conn = sqlite3.connect(
+                f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+            )
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout = 10000")
+        if not readonly:
+            conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path}: cannot open as a SQLite database ({exc})") from exc
+    db = sqlite_utils.Database(conn)
+    if migrate and not readonly:
+        try:
+            MIGRATIONS.apply(db)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{path}: cannot migrate ({exc})") from exc
+    return db
