@@ -90,7 +90,9 @@ class Value:
             out.append((key, self._child(key_node.value, value_node)))
         return out
 
-    def mapping(self, required: Collection[str], optional: Collection[str] = ()) -> dict[str, Value]:
+    def mapping(
+        self, required: Collection[str], optional: Collection[str] = ()
+    ) -> dict[str, Value]:
         """A mapping with string keys: unknown keys and missing required keys are refused."""
         out: dict[str, Value] = {}
         for key, value in self.pairs():

@@ -127,6 +127,10 @@ class Keyring:
                 return PublicKey(info.public_key)
         return None
 
+    def gateway_verify_key(self) -> VerifyKey:
+        """The gateway's receipt verification key."""
+        return VerifyKey(self.gateway.public_key)
+
     def to_json(self) -> dict[str, Any]:
         """The published keyring document."""
         return {

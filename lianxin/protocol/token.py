@@ -48,7 +48,7 @@ def normalize(text: str) -> str:
     """Upper-case, drop separators and map Crockford aliases; raise on foreign symbols."""
     out = []
     for char in text.upper():
-        if char in " -\t":
+        if char.isspace() or char == "-":
             continue
         char = _ALIASES.get(char, char)
         if char not in _VALUE:

@@ -1,0 +1,45 @@
+# Every target bootstraps what it needs on a fresh machine (Python venv, npm packages).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+NODE_STAMP := node_modules/.installed-stamp
+
+.PHONY: install demo test test-fast lint bench docs clean
+
+install: $(STAMP) $(NODE_STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+## demo: keys, gateway, sample reports through the real protocol, desk, published site served locally
+demo: install
+	$(PY) -m lianxin demo
+
+## test: the whole suite (slow and browser tests included)
+test: install
+	$(PY) -m pytest -q
+
+## test-fast: skip the slow and browser tests
+test-fast: install
+	$(PY) -m pytest -q -m "not slow and not browser"
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+bench: install
+	$(PY) bench/gateway_bench.py
+
+clean:
+	rm -rf $(VENV) node_modules site var .pytest_cache .mypy_cache .ruff_cache
