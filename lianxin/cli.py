@@ -292,7 +292,9 @@ def _register_subcommands() -> None:
     """Attach the component command groups (kept in their own packages)."""
     from gateway.cli import gateway_group
 
-    groups: list[Callable[..., Any]] = [gateway_group]
+    from .demo.cli import demo_command
+
+    groups: list[Callable[..., Any]] = [gateway_group, demo_command]
     for group in groups:
         main.add_command(group)  # type: ignore[arg-type]
 

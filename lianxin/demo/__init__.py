@@ -1,0 +1,1 @@
+"""``lianxin demo``: the whole path on one machine, through the real protocol and processes."""

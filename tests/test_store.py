@@ -1,0 +1,88 @@
+"""The store: pragmas, migrations on a database with data, and the hash-chained event log."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from lianxin.store.db import StoreError, connect
+from lianxin.store.events import append_event, verify_chain
+from lianxin.store.migrations import MIGRATIONS
+
+
+def _db_with_events(path: Path, n: int = 5) -> None:
+    db = connect(path)
+    with db.atomic():
+        for i in range(n):
+            case = db.execute("INSERT INTO cases (channel, received_date) VALUES ('letter', "
+                              "'2026-03-01')").lastrowid
+            append_event(db, int(case or 0), "received", actor="desk:officer1", at="2026-03-01",
+                         data={"i": i, "note": "登记"})
+    db.conn.close()
+
+
+def test_store_runs_in_wal_with_full_sync(tmp_path: Path) -> None:
+    db = connect(tmp_path / "s.sqlite")
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
+def test_migrations_are_recorded_and_idempotent_on_a_database_with_data(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    _db_with_events(path)
+    db = connect(path)  # applies nothing new, keeps the data
+    assert [m.name for m in MIGRATIONS.applied(db)][:1] == ["0001_intake"]
+    assert MIGRATIONS.pending(db) == []
+    assert db.execute("SELECT count(*) FROM events").fetchone() == (5,)
+    assert verify_chain(db) == []
+
+
+def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "junk.sqlite"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="junk.sqlite"):
+        connect(path)
+
+
+def _raw(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None)
+    return conn
+
+
+def test_edited_event_is_reported_with_case_and_position(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    _db_with_events(path)
+    _raw(path).execute("UPDATE events SET data = '{\"i\":9}' WHERE seq = 3")
+    [problem] = verify_chain(connect(path))
+    assert (problem.position, problem.case_id) == (3, 3)
+    assert "changed" in str(problem)
+
+
+def test_deleted_event_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    _db_with_events(path)
+    _raw(path).execute("DELETE FROM events WHERE seq = 2")
+    [problem] = verify_chain(connect(path))
+    assert problem.position == 2 and "missing" in str(problem)
+
+
+def test_deleted_last_event_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    _db_with_events(path)
+    _raw(path).execute("DELETE FROM events WHERE seq = 5")
+    [problem] = verify_chain(connect(path))
+    assert problem.position == 5 and "deleted" in str(problem)
+
+
+def test_reordered_events_are_reported(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    _db_with_events(path)
+    conn = _raw(path)
+    conn.execute("UPDATE events SET seq = 100 WHERE seq = 2")
+    conn.execute("UPDATE events SET seq = 2 WHERE seq = 3")
+    conn.execute("UPDATE events SET seq = 3 WHERE seq = 100")
+    [problem] = verify_chain(connect(path))
+    assert problem.position == 2
