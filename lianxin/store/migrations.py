@@ -77,3 +77,114 @@ def _intake(db: sqlite_utils.Database) -> None:
         """
     )
     db.execute("CREATE INDEX events_case ON events(case_id, seq)")
+
+
+@MIGRATIONS(name="0002_register")
+def _register(db: sqlite_utils.Database) -> None:
+    """The office register: what the desk records about each case (no plaintext).
+
+    state: received | accepted | not_accepted | forwarded | in_progress | concluded | answered
+           | reviewing | closed
+    real_name: anonymous | claimed | verified;  source: own | assigned;  route: assign | forward
+    | direct. Codes (item_type, problem_type, rank, region, unit, outcome) come from the
+    versioned data files in desk/data/. Dates are ISO days in the office's time zone.
+    """
+    columns: dict[str, type] = {
+        "number": str,  # registration number, unique once registered
+        "source": str,
+        "item_type": str,
+        "problem_type": str,  # first level code
+        "problem_subtype": str,  # second level code
+        "rank": str,
+        "region": str,
+        "real_name": str,
+        "repeat_of": int,
+        "escalated": int,
+        "registered_date": str,
+        "route": str,
+        "unit": str,  # handling unit code (assign / direct)
+        "forwarded_to": str,  # competent authority named when forwarding
+        "accepted_date": str,
+        "due_date": str,
+        "due_uncertain": int,  # 1 when the deadline crosses a year without calendar data
+        "extensions": int,
+        "concluded_date": str,
+        "outcome": str,
+        "answer_due": str,
+        "answered_date": str,
+        "satisfaction": str,  # satisfied | basically | not
+        "review_kind": str,  # second_answer | review | re_review
+        "review_due": str,
+        "review_outcome": str,
+        "second_answer_date": str,
+        "closed_date": str,
+        "policy": str,
+    }
+    cases = db["cases"]
+    for name, kind in columns.items():
+        cases.add_column(name, kind)  # type: ignore[union-attr]
+    db.execute("CREATE UNIQUE INDEX cases_number ON cases(number) WHERE number IS NOT NULL")
+    db.execute("CREATE INDEX cases_state_due ON cases(state, due_date)")
+    db.execute("CREATE INDEX cases_received ON cases(received_date)")
+    db.execute("CREATE INDEX cases_unit ON cases(unit)")
+    db.execute(
+        "CREATE TABLE case_tags (case_id INTEGER NOT NULL REFERENCES cases(id), tag TEXT NOT NULL,"
+        " cleared_date TEXT, PRIMARY KEY (case_id, tag)) WITHOUT ROWID"
+    )
+    db.execute("CREATE INDEX case_tags_tag ON case_tags(tag)")
+    # Answers to reporters, sealed to each token's reply key (a case may have several tokens).
+    db.execute(
+        """
+        CREATE TABLE answers (
+            id INTEGER PRIMARY KEY,
+            case_id INTEGER NOT NULL REFERENCES cases(id),
+            lookup_id BLOB NOT NULL REFERENCES tokens(lookup_id),
+            kind TEXT NOT NULL CHECK (kind IN ('answer', 'second_answer', 'review')),
+            sealed BLOB NOT NULL,
+            created_date TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX answers_lookup ON answers(lookup_id)")
+    # Investigation notes, sealed to the office key: no case content in clear.
+    db.execute(
+        """
+        CREATE TABLE notes (
+            id INTEGER PRIMARY KEY,
+            case_id INTEGER NOT NULL REFERENCES cases(id),
+            key_id TEXT NOT NULL,
+            sealed BLOB NOT NULL,
+            created_at TEXT NOT NULL,
+            officer TEXT NOT NULL
+        )
+        """
+    )
+    # Warnings (预警 / 督办) issued, for the monthly analysis.
+    db.execute(
+        """
+        CREATE TABLE warnings (
+            id INTEGER PRIMARY KEY,
+            case_id INTEGER NOT NULL REFERENCES cases(id),
+            colour TEXT NOT NULL CHECK (colour IN ('red', 'yellow')),
+            unit TEXT,
+            issued_date TEXT NOT NULL
+        )
+        """
+    )
+
+
+@MIGRATIONS(name="0003_releases")
+def _releases(db: sqlite_utils.Database) -> None:
+    """Published statistics, computed once per month and table, then reused by every build."""
+    db.execute(
+        """
+        CREATE TABLE releases (
+            month TEXT NOT NULL,
+            table_name TEXT NOT NULL,
+            computed_date TEXT NOT NULL,
+            params TEXT NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (month, table_name)
+        ) WITHOUT ROWID
+        """
+    )
