@@ -168,7 +168,7 @@ class Gateway:
 
     def healthy(self) -> bool:
         """Whether the store answers."""
-        return self.reader.execute("SELECT 1").fetchone() == (1,)
+        return bool(self.reader.execute("SELECT 1").fetchone() == (1,))
 
 
 def _today(timezone: str) -> str:

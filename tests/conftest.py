@@ -45,10 +45,22 @@ class GatewayProcess:
 
     def start(self) -> GatewayProcess:
         args = [
-            sys.executable, "-m", "lianxin", "gateway", "serve",
-            "--db", str(self.db_path), "--keys", str(self.keys_dir),
-            "--host", "127.0.0.1", "--port", str(self.port),
-            "--pow-difficulty", str(TEST_POW_DIFFICULTY), *self.extra_args,
+            sys.executable,
+            "-m",
+            "lianxin",
+            "gateway",
+            "serve",
+            "--db",
+            str(self.db_path),
+            "--keys",
+            str(self.keys_dir),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--pow-difficulty",
+            str(TEST_POW_DIFFICULTY),
+            *self.extra_args,
         ]
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)

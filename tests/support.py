@@ -30,21 +30,30 @@ def report_doc(marker: str = "", *, real_name: bool = False) -> dict[str, Any]:
     return doc
 
 
-def sealed_report(keyring: Keyring, doc: dict[str, Any] | None = None,
-                  attachments: list[Attachment] | None = None) -> Envelope:
+def sealed_report(
+    keyring: Keyring, doc: dict[str, Any] | None = None, attachments: list[Attachment] | None = None
+) -> Envelope:
     """A sealed, signed report envelope for the keyring's current office key."""
     office = keyring.current_office
-    return seal_report(doc or report_doc(), attachments or [],
-                       office_key=keyring.office_key(office.key_id),  # type: ignore[arg-type]
-                       office_key_id=office.key_id, client_key=SigningKey.generate())
+    return seal_report(
+        doc or report_doc(),
+        attachments or [],
+        office_key=keyring.office_key(office.key_id),  # type: ignore[arg-type]
+        office_key_id=office.key_id,
+        client_key=SigningKey.generate(),
+    )
 
 
 def sealed_followup(keyring: Keyring, token_keys: TokenKeys, doc: dict[str, Any]) -> Envelope:
     """A sealed follow-up signed with the token's key."""
     office = keyring.current_office
-    return seal_followup(dict(doc, schema="lianxin/followup/v1"), [],
-                         office_key=keyring.office_key(office.key_id),  # type: ignore[arg-type]
-                         office_key_id=office.key_id, token_keys=token_keys)
+    return seal_followup(
+        dict(doc, schema="lianxin/followup/v1"),
+        [],
+        office_key=keyring.office_key(office.key_id),  # type: ignore[arg-type]
+        office_key_id=office.key_id,
+        token_keys=token_keys,
+    )
 
 
 def solved(url: str) -> dict[str, Any]:
@@ -55,7 +64,9 @@ def solved(url: str) -> dict[str, Any]:
     return {"challenge": challenge.text, "answer": pow_.solve(challenge)}
 
 
-def post(url: str, path: str, envelope: Envelope, proof: dict[str, Any] | None = None) -> httpx.Response:
+def post(
+    url: str, path: str, envelope: Envelope, proof: dict[str, Any] | None = None
+) -> httpx.Response:
     """POST an envelope with a proof of work."""
     body = {"envelope": envelope.to_json(), "pow": proof or solved(url)}
     return httpx.post(url + path, json=body, timeout=30)

@@ -21,15 +21,23 @@ from lianxin.store.events import verify_chain
 
 
 def run_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "lianxin", *args], capture_output=True,
-                          text=True, cwd=ROOT, input=stdin, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "lianxin", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        input=stdin,
+        timeout=120,
+    )
 
 
 def stored_envelopes(db_path: Path, kind: str) -> list[tuple[int, Envelope]]:
     db = connect(db_path, readonly=True)
     rows = db.execute(
         "SELECT case_id, key_id, author, ciphertext, sig FROM submissions WHERE kind = ?"
-        " ORDER BY id", [kind]).fetchall()
+        " ORDER BY id",
+        [kind],
+    ).fetchall()
     db.conn.close()
     return [(r[0], Envelope(kind, r[1], r[2], r[3], r[4])) for r in rows]  # type: ignore[arg-type]
 
@@ -43,11 +51,21 @@ def test_cli_round_trip_opens_byte_for_byte(gateway: GatewayProcess, tmp_path: P
     attachment = bytes(range(256)) * 40 + "证据".encode()
     (tmp_path / "evidence.bin").write_bytes(attachment)
 
-    result = run_cli("submit", "--gateway", gateway.url, "--keys", str(published),
-                     "--report", str(tmp_path / "report.json"),
-                     "--attach", str(tmp_path / "evidence.bin"),
-                     "--receipt-out", str(tmp_path / "receipt.json"),
-                     "--token-out", str(tmp_path / "token.txt"))
+    result = run_cli(
+        "submit",
+        "--gateway",
+        gateway.url,
+        "--keys",
+        str(published),
+        "--report",
+        str(tmp_path / "report.json"),
+        "--attach",
+        str(tmp_path / "evidence.bin"),
+        "--receipt-out",
+        str(tmp_path / "receipt.json"),
+        "--token-out",
+        str(tmp_path / "token.txt"),
+    )
     assert result.returncode == 0, result.stderr
     token = Token.parse((tmp_path / "token.txt").read_text())
     assert str(token) in result.stdout
@@ -65,8 +83,9 @@ def test_cli_round_trip_opens_byte_for_byte(gateway: GatewayProcess, tmp_path: P
     receipt.verify(keys_mod.load_keyring(gateway.keys_dir).gateway_verify_key())
 
     db = connect(gateway.db_path, readonly=True)
-    row = db.execute("SELECT case_id FROM tokens WHERE lookup_id = ?",
-                     [token.keys().lookup_id]).fetchone()
+    row = db.execute(
+        "SELECT case_id FROM tokens WHERE lookup_id = ?", [token.keys().lookup_id]
+    ).fetchone()
     assert row == (case_id,)
     assert verify_chain(db) == []
 
@@ -76,9 +95,20 @@ def test_cli_followup_reaches_the_same_case(gateway: GatewayProcess, tmp_path: P
     answer = post(gateway.url, "/v1/reports", sealed_report(keyring))
     assert answer.status_code == 201
     token = answer.json()["token"]
-    result = run_cli("followup", "--gateway", gateway.url, "--keys", str(gateway.keys_dir),
-                     "--token", "-", "--satisfaction", "not", "--text", "处理结果不属实",
-                     stdin=token + "\n")
+    result = run_cli(
+        "followup",
+        "--gateway",
+        gateway.url,
+        "--keys",
+        str(gateway.keys_dir),
+        "--token",
+        "-",
+        "--satisfaction",
+        "not",
+        "--text",
+        "处理结果不属实",
+        stdin=token + "\n",
+    )
     assert result.returncode == 0, result.stderr
     [(case_id, envelope)] = stored_envelopes(gateway.db_path, "followup")
     [(report_case, _)] = stored_envelopes(gateway.db_path, "report")
@@ -109,7 +139,8 @@ def test_identical_envelope_makes_one_case_and_a_working_second_token(
 
 
 def test_rotated_office_keys_are_all_accepted_and_openable(
-    start_gateway: Callable[..., GatewayProcess], keys_dir: Path,
+    start_gateway: Callable[..., GatewayProcess],
+    keys_dir: Path,
 ) -> None:
     old = keys_mod.load_keyring(keys_dir)
     keys_mod.rotate_office(keys_dir)
@@ -121,7 +152,9 @@ def test_rotated_office_keys_are_all_accepted_and_openable(
     secrets = keys_mod.load_office_secrets(keys_dir)
     opened = [open_envelope(e, secrets) for _, e in stored_envelopes(gateway.db_path, "report")]
     assert [e.key_id for _, e in stored_envelopes(gateway.db_path, "report")] == [
-        old.current_office.key_id, new.current_office.key_id]
+        old.current_office.key_id,
+        new.current_office.key_id,
+    ]
     assert len(opened) == 2
 
 
@@ -134,8 +167,10 @@ def test_keys_endpoint_publishes_keys_and_limits(gateway: GatewayProcess) -> Non
 
 
 def test_security_headers_and_no_cookies(gateway: GatewayProcess) -> None:
-    for answer in (httpx.get(gateway.url + "/v1/health"), httpx.post(gateway.url + "/v1/reports",
-                                                                      content=b"{")):
+    for answer in (
+        httpx.get(gateway.url + "/v1/health"),
+        httpx.post(gateway.url + "/v1/reports", content=b"{"),
+    ):
         assert answer.headers["x-content-type-options"] == "nosniff"
         assert answer.headers["cache-control"] == "no-store"
         assert answer.headers["referrer-policy"] == "no-referrer"
@@ -148,32 +183,55 @@ def test_cors_allows_only_the_portal_origin(
     start_gateway: Callable[..., GatewayProcess],
 ) -> None:
     gateway = start_gateway("--portal-origin", "https://portal.example.org")
-    preflight = {"access-control-request-method": "POST",
-                 "access-control-request-headers": "content-type"}
-    allowed = httpx.options(gateway.url + "/v1/reports",
-                            headers={"origin": "https://portal.example.org", **preflight})
+    preflight = {
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "content-type",
+    }
+    allowed = httpx.options(
+        gateway.url + "/v1/reports", headers={"origin": "https://portal.example.org", **preflight}
+    )
     assert allowed.headers.get("access-control-allow-origin") == "https://portal.example.org"
-    other = httpx.options(gateway.url + "/v1/reports",
-                          headers={"origin": "https://evil.example", **preflight})
+    other = httpx.options(
+        gateway.url + "/v1/reports", headers={"origin": "https://evil.example", **preflight}
+    )
     assert "access-control-allow-origin" not in other.headers
     simple = httpx.get(gateway.url + "/v1/keys", headers={"origin": "https://evil.example"})
     assert "access-control-allow-origin" not in simple.headers
 
 
 def test_unsafe_settings_refuse_to_start(tmp_path: Path, keys_dir: Path) -> None:
-    for args, needle in ((["--portal-origin", "*"], "portal_origin"),
-                         (["--pow-difficulty", "0"], "pow_difficulty"),
-                         (["--timezone", "Mars/Base"], "timezone")):
-        result = run_cli("gateway", "serve", "--db", str(tmp_path / "x.sqlite"),
-                         "--keys", str(keys_dir), "--port", "1", *args)
+    for args, needle in (
+        (["--portal-origin", "*"], "portal_origin"),
+        (["--pow-difficulty", "0"], "pow_difficulty"),
+        (["--timezone", "Mars/Base"], "timezone"),
+    ):
+        result = run_cli(
+            "gateway",
+            "serve",
+            "--db",
+            str(tmp_path / "x.sqlite"),
+            "--keys",
+            str(keys_dir),
+            "--port",
+            "1",
+            *args,
+        )
         assert result.returncode == 2 and needle in result.stderr
         assert "Traceback" not in result.stderr
     assert not (tmp_path / "x.sqlite").exists()
 
 
 def test_missing_keys_is_a_clear_error(tmp_path: Path) -> None:
-    result = run_cli("gateway", "serve", "--db", str(tmp_path / "x.sqlite"),
-                     "--keys", str(tmp_path / "nokeys"), "--port", "1")
+    result = run_cli(
+        "gateway",
+        "serve",
+        "--db",
+        str(tmp_path / "x.sqlite"),
+        "--keys",
+        str(tmp_path / "nokeys"),
+        "--port",
+        "1",
+    )
     assert result.returncode == 1 and "keys init" in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -187,13 +245,15 @@ def test_openapi_document_in_the_portal_is_current() -> None:
     from gateway.openapi_export import openapi_document
 
     committed = json.loads((ROOT / "portal/docs/api/openapi.json").read_text())
-    assert committed == openapi_document(), "run: lianxin gateway openapi --out " \
-        "portal/docs/api/openapi.json"
+    assert committed == openapi_document(), (
+        "run: lianxin gateway openapi --out portal/docs/api/openapi.json"
+    )
 
 
 @pytest.mark.parametrize("env_token", [True, False])
 def test_followup_cli_refuses_a_mistyped_token_before_sending(
-    gateway: GatewayProcess, env_token: bool,
+    gateway: GatewayProcess,
+    env_token: bool,
 ) -> None:
     from support import snapshot
 
@@ -201,10 +261,23 @@ def test_followup_cli_refuses_a_mistyped_token_before_sending(
     typo = str(Token.generate())
     typo = typo[:-1] + ("0" if typo[-1] != "0" else "1")
     env = {**os.environ, "LIANXIN_TOKEN": typo} if env_token else None
-    args = ["followup", "--gateway", gateway.url, "--keys", str(gateway.keys_dir),
-            "--text", "x"] + ([] if env_token else ["--token", typo])
-    result = subprocess.run([sys.executable, "-m", "lianxin", *args], capture_output=True,
-                            text=True, cwd=ROOT, env=env, timeout=60)
+    args = [
+        "followup",
+        "--gateway",
+        gateway.url,
+        "--keys",
+        str(gateway.keys_dir),
+        "--text",
+        "x",
+    ] + ([] if env_token else ["--token", typo])
+    result = subprocess.run(
+        [sys.executable, "-m", "lianxin", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=60,
+    )
     assert result.returncode == 1
     assert "check symbol" in result.stderr and "Traceback" not in result.stderr
     assert snapshot(gateway.db_path) == before

@@ -50,59 +50,182 @@ def _wrong_answer(challenge: pow_.Challenge) -> int:
 
 
 CASES: dict[str, tuple[int, str, Callable[[GatewayProcess, Keyring], httpx.Response]]] = {
-    "malformed JSON": (400, "bad-json", lambda gw, kr: httpx.post(
-        gw.url + "/v1/reports", content=b'{"envelope": ', headers={"content-type":
-                                                                    "application/json"})),
-    "not UTF-8": (400, "bad-json", lambda gw, kr: httpx.post(
-        gw.url + "/v1/reports", content=b'\xff\xfe{}', headers={"content-type":
-                                                                 "application/json"})),
-    "wrong content type": (415, "bad-content-type", lambda gw, kr: httpx.post(
-        gw.url + "/v1/reports", content=json.dumps(_body(kr, gw.url)),
-        headers={"content-type": "text/plain"})),
-    "body over the limit": (413, "body-too-large", lambda gw, kr: httpx.post(
-        gw.url + "/v1/reports", content=b"{" + b" " * MAX_BODY + b"}",
-        headers={"content-type": "application/json"})),
-    "body over the limit, chunked": (413, "body-too-large", lambda gw, kr: httpx.post(
-        gw.url + "/v1/reports", content=iter([b"{", b" " * MAX_BODY, b"}"]),
-        headers={"content-type": "application/json"})),
-    "wrong body shape": (400, "bad-request", lambda gw, kr: httpx.post(
-        gw.url + "/v1/reports", json={"envelope": {}})),
-    "unknown version": (422, "bad-version", lambda gw, kr: httpx.post(
-        gw.url + "/v1/reports", json=_body(kr, gw.url, v=2))),
-    "unknown key id": (422, "unknown-key-id", lambda gw, kr: httpx.post(
-        gw.url + "/v1/reports", json=_body(kr, gw.url, key_id="00000000000000aa"))),
-    "invalid base64": (422, "bad-base64", lambda gw, kr: httpx.post(
-        gw.url + "/v1/reports", json=_body(kr, gw.url, ciphertext="abc$def"))),
-    "wrong length": (422, "bad-length", lambda gw, kr: httpx.post(
-        gw.url + "/v1/reports", json=_body(kr, gw.url, client_pk=b64e(bytes(31))))),
-    "missing field": (422, "missing-field", lambda gw, kr: httpx.post(
-        gw.url + "/v1/reports", json=_body(kr, gw.url, sig=None) | {"envelope": {
-            k: v for k, v in _body(kr, gw.url)["envelope"].items() if k != "sig"}})),
-    "bad signature": (422, "bad-signature", lambda gw, kr: httpx.post(
-        gw.url + "/v1/reports", json=_body(kr, gw.url, sig=b64e(bytes(64))))),
-    "follow-up sent as a report": (422, "bad-kind", lambda gw, kr: httpx.post(
-        gw.url + "/v1/reports", json={"envelope": sealed_followup(
-            kr, Token.parse(gw.token).keys(), {"type": "material", "text": "x"}  # type: ignore
-        ).to_json(), "pow": solved(gw.url)})),
-    "missing proof of work": (403, "pow-missing", lambda gw, kr: httpx.post(
-        gw.url + "/v1/reports", json={"envelope": sealed_report(kr).to_json(), "pow": {}})),
-    "forged challenge": (403, "pow-invalid", lambda gw, kr: httpx.post(
-        gw.url + "/v1/reports", json={"envelope": sealed_report(kr).to_json(), "pow": {
-            "challenge": b64e(bytes([1, 8]) + bytes(40)), "answer": 0}})),
-    "expired challenge": (403, "pow-expired", lambda gw, kr: (lambda c: httpx.post(
-        gw.url + "/v1/reports", json={"envelope": sealed_report(kr).to_json(), "pow": {
-            "challenge": c.text, "answer": pow_.solve(c)}}))(_forge_challenge(gw, expired=True))),
-    "wrong answer": (403, "pow-wrong", lambda gw, kr: (lambda c: httpx.post(
-        gw.url + "/v1/reports", json={"envelope": sealed_report(kr).to_json(), "pow": {
-            "challenge": c.text, "answer": _wrong_answer(c)}}))(_forge_challenge(gw))),
-    "unknown lookup id": (404, "unknown-lookup-id", lambda gw, kr: post(
-        gw.url, "/v1/followups", sealed_followup(kr, Token.generate().keys(),
-                                                  {"type": "material", "text": "x"}))),
-    "follow-up signed by the wrong key": (422, "bad-signature", lambda gw, kr: httpx.post(
-        gw.url + "/v1/followups", json={"envelope": {
-            **sealed_followup(kr, Token.generate().keys(), {"type": "material", "text": "x"})
-            .to_json(), "lookup_id": Token.parse(gw.token).keys().lookup_hex},  # type: ignore
-            "pow": solved(gw.url)})),
+    "malformed JSON": (
+        400,
+        "bad-json",
+        lambda gw, kr: httpx.post(
+            gw.url + "/v1/reports",
+            content=b'{"envelope": ',
+            headers={"content-type": "application/json"},
+        ),
+    ),
+    "not UTF-8": (
+        400,
+        "bad-json",
+        lambda gw, kr: httpx.post(
+            gw.url + "/v1/reports",
+            content=b"\xff\xfe{}",
+            headers={"content-type": "application/json"},
+        ),
+    ),
+    "wrong content type": (
+        415,
+        "bad-content-type",
+        lambda gw, kr: httpx.post(
+            gw.url + "/v1/reports",
+            content=json.dumps(_body(kr, gw.url)),
+            headers={"content-type": "text/plain"},
+        ),
+    ),
+    "body over the limit": (
+        413,
+        "body-too-large",
+        lambda gw, kr: httpx.post(
+            gw.url + "/v1/reports",
+            content=b"{" + b" " * MAX_BODY + b"}",
+            headers={"content-type": "application/json"},
+        ),
+    ),
+    "body over the limit, chunked": (
+        413,
+        "body-too-large",
+        lambda gw, kr: httpx.post(
+            gw.url + "/v1/reports",
+            content=iter([b"{", b" " * MAX_BODY, b"}"]),
+            headers={"content-type": "application/json"},
+        ),
+    ),
+    "wrong body shape": (
+        400,
+        "bad-request",
+        lambda gw, kr: httpx.post(gw.url + "/v1/reports", json={"envelope": {}}),
+    ),
+    "unknown version": (
+        422,
+        "bad-version",
+        lambda gw, kr: httpx.post(gw.url + "/v1/reports", json=_body(kr, gw.url, v=2)),
+    ),
+    "unknown key id": (
+        422,
+        "unknown-key-id",
+        lambda gw, kr: httpx.post(
+            gw.url + "/v1/reports", json=_body(kr, gw.url, key_id="00000000000000aa")
+        ),
+    ),
+    "invalid base64": (
+        422,
+        "bad-base64",
+        lambda gw, kr: httpx.post(
+            gw.url + "/v1/reports", json=_body(kr, gw.url, ciphertext="abc$def")
+        ),
+    ),
+    "wrong length": (
+        422,
+        "bad-length",
+        lambda gw, kr: httpx.post(
+            gw.url + "/v1/reports", json=_body(kr, gw.url, client_pk=b64e(bytes(31)))
+        ),
+    ),
+    "missing field": (
+        422,
+        "missing-field",
+        lambda gw, kr: httpx.post(
+            gw.url + "/v1/reports",
+            json=_body(kr, gw.url, sig=None)
+            | {"envelope": {k: v for k, v in _body(kr, gw.url)["envelope"].items() if k != "sig"}},
+        ),
+    ),
+    "bad signature": (
+        422,
+        "bad-signature",
+        lambda gw, kr: httpx.post(
+            gw.url + "/v1/reports", json=_body(kr, gw.url, sig=b64e(bytes(64)))
+        ),
+    ),
+    "follow-up sent as a report": (
+        422,
+        "bad-kind",
+        lambda gw, kr: httpx.post(
+            gw.url + "/v1/reports",
+            json={
+                "envelope": sealed_followup(
+                    kr,
+                    Token.parse(gw.token).keys(),
+                    {"type": "material", "text": "x"},  # type: ignore
+                ).to_json(),
+                "pow": solved(gw.url),
+            },
+        ),
+    ),
+    "missing proof of work": (
+        403,
+        "pow-missing",
+        lambda gw, kr: httpx.post(
+            gw.url + "/v1/reports", json={"envelope": sealed_report(kr).to_json(), "pow": {}}
+        ),
+    ),
+    "forged challenge": (
+        403,
+        "pow-invalid",
+        lambda gw, kr: httpx.post(
+            gw.url + "/v1/reports",
+            json={
+                "envelope": sealed_report(kr).to_json(),
+                "pow": {"challenge": b64e(bytes([1, 8]) + bytes(40)), "answer": 0},
+            },
+        ),
+    ),
+    "expired challenge": (
+        403,
+        "pow-expired",
+        lambda gw, kr: (
+            lambda c: httpx.post(
+                gw.url + "/v1/reports",
+                json={
+                    "envelope": sealed_report(kr).to_json(),
+                    "pow": {"challenge": c.text, "answer": pow_.solve(c)},
+                },
+            )
+        )(_forge_challenge(gw, expired=True)),
+    ),
+    "wrong answer": (
+        403,
+        "pow-wrong",
+        lambda gw, kr: (
+            lambda c: httpx.post(
+                gw.url + "/v1/reports",
+                json={
+                    "envelope": sealed_report(kr).to_json(),
+                    "pow": {"challenge": c.text, "answer": _wrong_answer(c)},
+                },
+            )
+        )(_forge_challenge(gw)),
+    ),
+    "unknown lookup id": (
+        404,
+        "unknown-lookup-id",
+        lambda gw, kr: post(
+            gw.url,
+            "/v1/followups",
+            sealed_followup(kr, Token.generate().keys(), {"type": "material", "text": "x"}),
+        ),
+    ),
+    "follow-up signed by the wrong key": (
+        422,
+        "bad-signature",
+        lambda gw, kr: httpx.post(
+            gw.url + "/v1/followups",
+            json={
+                "envelope": {
+                    **sealed_followup(
+                        kr, Token.generate().keys(), {"type": "material", "text": "x"}
+                    ).to_json(),
+                    "lookup_id": Token.parse(gw.token).keys().lookup_hex,
+                },  # type: ignore
+                "pow": solved(gw.url),
+            },
+        ),
+    ),
 }
 
 
@@ -130,10 +253,12 @@ def test_replayed_challenge_is_refused_and_changes_nothing(gw: GatewayProcess) -
 def test_every_problem_type_is_reachable_by_a_test_and_documented() -> None:
     from gateway.problems import PROBLEMS
 
-    tested = {slug for _, slug, _ in CASES.values()} | {"pow-replayed", "not-found",
-                                                         "method-not-allowed"}
-    untested = set(PROBLEMS) - tested - {"unknown-field", "bad-field", "bad-kind",
-                                         "unavailable"}
+    tested = {slug for _, slug, _ in CASES.values()} | {
+        "pow-replayed",
+        "not-found",
+        "method-not-allowed",
+    }
+    untested = set(PROBLEMS) - tested - {"unknown-field", "bad-field", "bad-kind", "unavailable"}
     assert not untested, f"problem types without a gateway test: {sorted(untested)}"
     docs = (ROOT / "portal/docs/protocol.en.md").read_text()
     undocumented = [slug for slug in PROBLEMS if not re.search(rf"`{slug}`", docs)]
@@ -146,12 +271,14 @@ def test_random_garbage_never_gets_a_5xx(gw: GatewayProcess) -> None:
 
     before = snapshot(gw.db_path)
 
-    @settings(max_examples=60, deadline=None,
-              suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @settings(
+        max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    )
     @given(st.binary(max_size=400), st.sampled_from(["/v1/reports", "/v1/followups"]))
     def fire(body: bytes, path: str) -> None:
-        answer = httpx.post(gw.url + path, content=body,
-                            headers={"content-type": "application/json"})
+        answer = httpx.post(
+            gw.url + path, content=body, headers={"content-type": "application/json"}
+        )
         assert 400 <= answer.status_code < 500
         problem_slug(answer)
 

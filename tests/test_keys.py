@@ -23,8 +23,12 @@ def test_init_creates_every_key_with_private_files_0600(tmp_path: Path) -> None:
     files = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "k").iterdir()}
     office = f"office-{keyring.current_office.key_id}"
     assert files == {
-        f"{office}.key": 0o600, f"{office}.json": 0o644, "gateway.key": 0o600,
-        "gateway.json": 0o644, "publisher.key": 0o600, "publisher.json": 0o644,
+        f"{office}.key": 0o600,
+        f"{office}.json": 0o644,
+        "gateway.key": 0o600,
+        "gateway.json": 0o644,
+        "publisher.key": 0o600,
+        "publisher.json": 0o644,
         "gateway.secret": 0o600,
     }
     for info in (keyring.current_office, keyring.gateway, keyring.publisher):
@@ -51,8 +55,15 @@ def test_secret_objects_never_print_their_bytes(keys_dir: Path) -> None:
     seed = json.loads((keys_dir / "gateway.key").read_text())["secret_key"]
     secret = (keys_dir / "gateway.secret").read_text().strip()
     printed = " ".join(
-        [repr(office), str(office), repr(gateway), str(gateway.receipt_signer),
-         repr(gateway.secret), str(gateway.secret), repr(gateway.keyring)]
+        [
+            repr(office),
+            str(office),
+            repr(gateway),
+            str(gateway.receipt_signer),
+            repr(gateway.secret),
+            str(gateway.secret),
+            repr(gateway.keyring),
+        ]
     )
     for needle in (raw, seed, secret):
         assert needle not in printed
@@ -71,8 +82,12 @@ def test_tampered_key_files_are_refused_clearly(keys_dir: Path) -> None:
 
 def test_cli_keys_show_and_rotate(keys_dir: Path) -> None:
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "lianxin", "keys", *args, "--dir",
-                               str(keys_dir)], capture_output=True, text=True, timeout=60)
+        return subprocess.run(
+            [sys.executable, "-m", "lianxin", "keys", *args, "--dir", str(keys_dir)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
     before = keys.load_keyring(keys_dir)
     shown = cli("show")
@@ -108,7 +123,9 @@ def test_gateway_source_never_names_the_office_private_key() -> None:
 
 
 def test_gateway_runs_without_office_private_keys(
-    keys_dir: Path, tmp_path: Path, start_gateway: Callable[..., GatewayProcess],
+    keys_dir: Path,
+    tmp_path: Path,
+    start_gateway: Callable[..., GatewayProcess],
 ) -> None:
     for private in keys_dir.glob("office-*.key"):
         shutil.move(private, tmp_path / private.name)  # keep them for the desk, off the gateway
@@ -148,7 +165,10 @@ print(json.dumps([p for p in opened if str(keys_dir) in p]))
 def test_gateway_process_never_opens_an_office_private_key(keys_dir: Path, tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-c", AUDIT_SCRIPT, str(keys_dir), str(tmp_path / "db.sqlite")],
-        capture_output=True, text=True, cwd=ROOT, timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     opened = json.loads(result.stdout.strip().splitlines()[-1])

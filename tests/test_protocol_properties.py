@@ -104,8 +104,9 @@ def test_unpad_of_arbitrary_bytes_raises_only_payload_errors(data: bytes) -> Non
 
 
 @given(
-    st.dictionaries(st.text(string.ascii_letters, min_size=1, max_size=8), st.text(max_size=50),
-                    max_size=5),
+    st.dictionaries(
+        st.text(string.ascii_letters, min_size=1, max_size=8), st.text(max_size=50), max_size=5
+    ),
     st.lists(st.tuples(st.text(min_size=1, max_size=20), st.binary(max_size=300)), max_size=4),
 )
 def test_payload_round_trips(extra: dict[str, str], files: list[tuple[str, bytes]]) -> None:
@@ -126,8 +127,9 @@ def test_unpack_of_arbitrary_bytes_raises_only_payload_errors(data: bytes) -> No
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner,
-                                                                  max_size=6),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=6)
+    ),
     max_leaves=20,
 )
 envelope_like = st.fixed_dictionaries(
@@ -187,8 +189,9 @@ def test_any_flipped_ciphertext_bit_breaks_the_signature(byte: int, bit: int) ->
     envelope, _ = _signed_report()
     flipped = bytearray(envelope.ciphertext)
     flipped[byte] ^= 1 << bit
-    tampered = Envelope(envelope.kind, envelope.key_id, envelope.author, bytes(flipped),
-                        envelope.sig)
+    tampered = Envelope(
+        envelope.kind, envelope.key_id, envelope.author, bytes(flipped), envelope.sig
+    )
     with pytest.raises(SignatureError):
         tampered.verify()
 

@@ -16,10 +16,17 @@ def _db_with_events(path: Path, n: int = 5) -> None:
     db = connect(path)
     with db.atomic():
         for i in range(n):
-            case = db.execute("INSERT INTO cases (channel, received_date) VALUES ('letter', "
-                              "'2026-03-01')").lastrowid
-            append_event(db, int(case or 0), "received", actor="desk:officer1", at="2026-03-01",
-                         data={"i": i, "note": "登记"})
+            case = db.execute(
+                "INSERT INTO cases (channel, received_date) VALUES ('letter', '2026-03-01')"
+            ).lastrowid
+            append_event(
+                db,
+                int(case or 0),
+                "received",
+                actor="desk:officer1",
+                at="2026-03-01",
+                data={"i": i, "note": "登记"},
+            )
     db.conn.close()
 
 

@@ -17,11 +17,22 @@ def _free_port() -> int:
 
 
 @click.command("demo")
-@click.option("--dir", "root", type=click.Path(path_type=Path), default=Path("var/demo"),
-              show_default=True, help="Where the demo keeps keys, database and site.")
+@click.option(
+    "--dir",
+    "root",
+    type=click.Path(path_type=Path),
+    default=Path("var/demo"),
+    show_default=True,
+    help="Where the demo keeps keys, database and site.",
+)
 @click.option("--port", type=int, default=0, help="Gateway port [default: a free port].")
-@click.option("--pow-difficulty", type=int, default=16, show_default=True,
-              help="Proof-of-work difficulty for the demo gateway.")
+@click.option(
+    "--pow-difficulty",
+    type=int,
+    default=16,
+    show_default=True,
+    help="Proof-of-work difficulty for the demo gateway.",
+)
 @click.option("--no-serve", is_flag=True, help="Stop after the steps instead of serving.")
 def demo_command(root: Path, port: int, pow_difficulty: int, no_serve: bool) -> None:
     """Keys, gateway, sample reports through the real protocol, printed tokens."""

@@ -68,9 +68,23 @@ def make_keys(state: DemoState) -> None:
 def running_gateway(state: DemoState, port: int, pow_difficulty: int) -> Iterator[None]:
     """Run ``lianxin gateway serve`` as a child process for the duration of the block."""
     say(f"Gateway on http://127.0.0.1:{port}")
-    args = [sys.executable, "-m", "lianxin", "gateway", "serve", "--db", str(state.db_path),
-            "--keys", str(state.keys_dir), "--host", "127.0.0.1", "--port", str(port),
-            "--pow-difficulty", str(pow_difficulty)]
+    args = [
+        sys.executable,
+        "-m",
+        "lianxin",
+        "gateway",
+        "serve",
+        "--db",
+        str(state.db_path),
+        "--keys",
+        str(state.keys_dir),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--pow-difficulty",
+        str(pow_difficulty),
+    ]
     log = (state.root / "gateway.log").open("ab")
     process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
     state.gateway_url = f"http://127.0.0.1:{port}"
@@ -109,5 +123,7 @@ def submit_samples(state: DemoState) -> None:
             state.tokens.append(result.token)
             print(f"  {result.token}  {report['title']}")
     (state.root / "demo-tokens.txt").write_text("\n".join(state.tokens) + "\n")
-    print(f"tokens also saved to {state.root / 'demo-tokens.txt'} (demo only: real tokens are "
-          "never written anywhere)")
+    print(
+        f"tokens also saved to {state.root / 'demo-tokens.txt'} (demo only: real tokens are "
+        "never written anywhere)"
+    )

@@ -91,4 +91,6 @@ class Receipt:
             raise MalformedError("receipt: missing or malformed field") from exc
         if len(receipt_id) != 32 or not _DATE.match(fields[1]):
             raise MalformedError("receipt: malformed receipt id or date")
-        return cls(receipt_id, *fields, sig=b64d(doc.get("sig"), "sig", size=64))
+        kind, received, key_id, gateway_key_id = fields
+        sig = b64d(doc.get("sig"), "sig", size=64)
+        return cls(receipt_id, kind, received, key_id, gateway_key_id, sig)
