@@ -85,14 +85,14 @@ class Rule:
     code: str
     zh: str
     en: str
-    start_event: str
+    start_event: str  # one of EVENTS
     span: Span
-    warning: Span
+    warning: Span  # yellow this long before the deadline (the policy's default if unset)
     max_extensions: int
-    extension: Span | None
-    real_name_only: bool
-    source: str
-    counting: Counting
+    extension: Span | None  # length of one extension; None when max_extensions is 0
+    real_name_only: bool  # applies only to verified real-name reports
+    source: str  # article the number comes from
+    counting: Counting  # copied from the policy so deadline_for needs only the rule
     note: str = ""
 
 
@@ -104,11 +104,11 @@ class Policy:
     version: str
     zh: str
     en: str
-    source: str
-    file: str
-    extends: str | None
+    source: str  # the regulation the numbers come from
+    file: str  # the YAML file they were read from
+    extends: str | None  # the preset a local file builds on
     counting: Counting
-    warning: Span
+    warning: Span  # default warning window for rules that set none
     rules: tuple[Rule, ...]
 
     def rule(self, code: str) -> Rule:

@@ -38,6 +38,8 @@ _DESCRIPTIONS = {
     "tag:yaml.org,2002:map": "a mapping",
 }
 
+_QUOTABLE = frozenset({_INT, _BOOL, _DATE, "tag:yaml.org,2002:float"})
+
 CODE_RE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*")
 VERSION_RE = re.compile(r"\d{4}\.\d+")
 
@@ -121,7 +123,8 @@ class Value:
 
     def string(self, pattern: re.Pattern[str] | None = None, what: str = "") -> str:
         """A non-blank string, optionally matching ``pattern`` (described as ``what``)."""
-        hint = " (quote it)" if self.node.tag != _STR and isinstance(self.node, ScalarNode) else ""
+        # A bare 2026.1, yes or 2027-01-01 is read as a number, boolean or date: say how to fix it.
+        hint = " (quote it)" if self.node.tag in _QUOTABLE else ""
         text = str(self._scalar(_STR, hint))
         if not text.strip():
             self.fail("must not be blank")
@@ -178,7 +181,10 @@ def read_document(path: Path) -> Value:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = None if mark is None else mark.line + 1
-        raise DataFileError(file, line, "", f"invalid YAML: {exc.problem}") from exc
+        problem = str(exc.problem)
+        if problem.startswith("but ") and exc.context:  # "expected a single document …, but …"
+            problem = f"{exc.context}, {problem}"
+        raise DataFileError(file, line, "", f"invalid YAML: {problem}") from exc
     if root is None:
         raise DataFileError(file, 1, "", "file is empty")
     return Value(file, "", root)

@@ -19,9 +19,9 @@ def report_doc(marker: str = "", *, real_name: bool = False) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "schema": "lianxin/report/v1",
         "real_name": real_name,
-        "reported": {"name": "王某某", "unit": "某县住建局", "post": "科长", "rank": "township"},
-        "region": "town.east",
-        "problem_type": "integrity.bribery",
+        "reported": {"name": "王某某", "unit": "某县住建局", "post": "科长", "rank": "township_section"},
+        "region": "town.dongshan",
+        "problem_type": "legal.embezzlement_bribery",
         "title": f"工程款问题 {marker}",
         "text": f"反映某科长在工程验收中收受好处。{marker}",
     }
