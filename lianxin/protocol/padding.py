@@ -46,3 +46,25 @@ def unpad(padded: bytes) -> bytes:
     if any(padded[4 + length :]):
         raise PayloadError("padding bytes are not zero")
     return padded[4 : 4 + length]
+
+
+STATUS_BLOCK = 128
+
+
+def pad_block(data: bytes, block: int = STATUS_BLOCK) -> bytes:
+    """Compact padding for short items (status rows, answers):
+    ``u32be(len) || data || zeros`` up to the next multiple of ``block``."""
+    body = struct.pack(">I", len(data)) + data
+    return body + bytes(-len(body) % block)
+
+
+def unpad_block(padded: bytes, block: int = STATUS_BLOCK) -> bytes:
+    """Undo ``pad_block``."""
+    if len(padded) < 4 or len(padded) % block:
+        raise PayloadError("block-padded data is not a whole number of blocks")
+    (length,) = struct.unpack(">I", padded[:4])
+    if length > len(padded) - 4 or len(padded) - 4 - length >= block:
+        raise PayloadError("block-padded data has a wrong length header")
+    if any(padded[4 + length :]):
+        raise PayloadError("padding bytes are not zero")
+    return padded[4 : 4 + length]

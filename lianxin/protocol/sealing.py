@@ -16,7 +16,7 @@ from ..secrets import OfficeSecretKey
 from .documents import ANSWER, FOLLOWUP, REPORT, validate_followup, validate_report
 from .envelope import Envelope
 from .errors import DecryptionError, PayloadError, UnknownKeyError
-from .padding import pad, unpad
+from .padding import pad, pad_block, unpad, unpad_block
 from .payload import Attachment, Payload, pack, unpack
 from .token import TokenKeys
 
@@ -75,27 +75,28 @@ def open_envelope(envelope: Envelope, office_keys: Mapping[str, OfficeSecretKey]
 
 
 def seal_answer_for_reporter(doc: dict[str, object], reply_public_key: bytes) -> bytes:
-    """Seal the office's answer so that only the token holder can read it."""
-    return _seal(dict(doc, schema=ANSWER), (), PublicKey(reply_public_key))
+    """Seal the office's answer so that only the token holder can read it.
+
+    Answers travel inside the fixed-size status shards, so they use compact block padding
+    (``pad_block``) instead of the report buckets."""
+    body = pack(dict(doc, schema=ANSWER), ())
+    return bytes(SealedBox(PublicKey(reply_public_key)).encrypt(pad_block(body)))
 
 
 def open_answer(sealed: bytes, token_keys: TokenKeys) -> Payload:
-    """Open an answer (or any data sealed to the reply key) with the token's keys."""
-    try:
-        padded = SealedBox(token_keys.reply_key).decrypt(sealed)
-    except CryptoError as exc:
-        raise DecryptionError("this token cannot open the data") from exc
-    return unpack(unpad(bytes(padded)))
+    """Open an answer sealed to the token's reply key."""
+    return unpack(open_with_reply_key(sealed, token_keys))
 
 
 def open_with_reply_key(sealed: bytes, token_keys: TokenKeys) -> bytes:
-    """Open raw bytes sealed to the reply key (status rows), returning the unpadded bytes."""
+    """Open block-padded bytes sealed to the reply key (answers, status rows)."""
     try:
-        return unpad(bytes(SealedBox(token_keys.reply_key).decrypt(sealed)))
+        padded = bytes(SealedBox(token_keys.reply_key).decrypt(sealed))
     except CryptoError as exc:
         raise DecryptionError("this token cannot open the data") from exc
+    return unpad_block(padded)
 
 
 def seal_for_reply_key(data: bytes, reply_public_key: bytes) -> bytes:
-    """Pad and seal raw bytes to a reply key (publisher side, status rows)."""
-    return bytes(SealedBox(PublicKey(reply_public_key)).encrypt(pad(data)))
+    """Block-pad and seal bytes to a reply key (publisher side, status rows)."""
+    return bytes(SealedBox(PublicKey(reply_public_key)).encrypt(pad_block(data)))

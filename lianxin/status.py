@@ -1,0 +1,92 @@
+"""Reading a case's status from a published site (``lianxin status``), as the browser does.
+
+Only the token's shard is fetched; the lookup id, the reply key and the decryption stay local.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from .protocol import DecryptionError, Token
+from .protocol.sealing import open_answer, open_with_reply_key
+
+MAGIC = b"LXS1"
+
+
+class StatusError(Exception):
+    """The site's status data cannot be read."""
+
+
+@dataclass(frozen=True)
+class CaseStatus:
+    """What a token holder can see."""
+
+    status: dict[str, Any]
+    answers: list[dict[str, Any]]
+
+
+def _fetch(site: str, path: str) -> bytes:
+    if site.startswith(("http://", "https://")):
+        try:
+            answer = httpx.get(site.rstrip("/") + "/" + path, timeout=30)
+        except httpx.HTTPError as exc:
+            raise StatusError(f"cannot fetch {path} from {site}: {exc}") from exc
+        if answer.status_code != 200:
+            raise StatusError(f"{site}/{path}: HTTP {answer.status_code}")
+        return answer.content
+    try:
+        return (Path(site) / path).read_bytes()
+    except OSError as exc:
+        raise StatusError(f"cannot read {Path(site) / path}: {exc.strerror}") from exc
+
+
+def parse_shard(data: bytes) -> list[tuple[bytes, bytes, list[bytes]]]:
+    """Every row of a shard (dummies too) as (lookup id, sealed status, sealed answers)."""
+    if data[:4] != MAGIC:
+        raise StatusError("the shard is not Lianxin status data")
+    (count,) = struct.unpack(">I", data[4:8])
+    pos, rows = 8, []
+    try:
+        for _ in range(count):
+            lookup_id = data[pos : pos + 16]
+            (size,) = struct.unpack(">H", data[pos + 16 : pos + 18])
+            status = data[pos + 18 : pos + 18 + size]
+            pos += 18 + size
+            count_answers = data[pos]
+            pos += 1
+            answers = []
+            for _ in range(count_answers):
+                (alen,) = struct.unpack(">H", data[pos : pos + 2])
+                answers.append(data[pos + 2 : pos + 2 + alen])
+                pos += 2 + alen
+            rows.append((lookup_id, status, answers))
+    except (struct.error, IndexError) as exc:
+        raise StatusError("the shard is truncated") from exc
+    return rows
+
+
+def read_status(site: str, token: Token) -> CaseStatus | None:
+    """The status of ``token``'s case on ``site`` (a folder or URL), or None if not listed."""
+    try:
+        index = json.loads(_fetch(site, "status/index.json"))
+        shards = int(index["shards"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise StatusError("status/index.json is not valid") from exc
+    keys = token.keys()
+    shard = int.from_bytes(keys.lookup_id[:4], "big") % shards
+    for lookup_id, sealed, answers in parse_shard(_fetch(site, f"status/{shard}.bin")):
+        if lookup_id != keys.lookup_id:
+            continue
+        try:
+            status = json.loads(open_with_reply_key(sealed, keys))
+            opened = [open_answer(a, keys).doc for a in answers]
+        except DecryptionError:
+            return None  # a dummy row that happens to share the id: not this token's
+        return CaseStatus(status, opened)
+    return None
