@@ -276,6 +276,36 @@ def followup(
     click.echo(f"Follow-up received on {receipt.received} (receipt {receipt.receipt_id.hex()}).")
 
 
+@main.command("status")
+@click.option("--site", required=True, help="The portal: a URL or a built site folder.")
+@click.argument("token_text", metavar="TOKEN", envvar="LIANXIN_TOKEN")
+def status_command(site: str, token_text: str) -> None:
+    """Show your case's status and the office's answer (TOKEN may be '-' for stdin)."""
+    from .status import StatusError, read_status
+
+    with friendly_errors():
+        token = _read_token(token_text)
+        try:
+            found = read_status(site, token)
+        except StatusError as exc:
+            raise click.ClickException(str(exc)) from exc
+    if found is None:
+        click.echo(
+            "No case with this token is published yet (new reports appear after the "
+            "next publication)."
+        )
+        return
+    status = found.status
+    click.echo(f"Status: {status['state']} (as of {status['as_of']})")
+    for step in status["steps"]:
+        click.echo(f"  {step['date']}  {step['step']}")
+    if status.get("due"):
+        uncertain = " (calendar not yet published for that year)" if status["due_uncertain"] else ""
+        click.echo(f"Deadline: {status['due']} [{status.get('colour')}]{uncertain}")
+    for answer in found.answers:
+        click.echo("\nAnswer from the office:\n" + str(answer.get("text", "")))
+
+
 def _load_json(path: Path) -> dict[str, Any]:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
@@ -291,10 +321,16 @@ def _load_json(path: Path) -> dict[str, Any]:
 def _register_subcommands() -> None:
     """Attach the component command groups (kept in their own packages)."""
     from gateway.cli import gateway_group
+    from publisher.cli import publish_command, verify_site_command
 
     from .demo.cli import demo_command
 
-    groups: list[Callable[..., Any]] = [gateway_group, demo_command]
+    groups: list[Callable[..., Any]] = [
+        gateway_group,
+        publish_command,
+        verify_site_command,
+        demo_command,
+    ]
     for group in groups:
         main.add_command(group)  # type: ignore[arg-type]
 

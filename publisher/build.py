@@ -1,0 +1,254 @@
+"""``lianxin publish``: the store → jinja2 → Markdown → MkDocs Material → a signed static site.
+
+The build copies ``portal/`` and ``mkdocs.yml`` into a temporary folder beside the output,
+renders the templates of ``portal/templates/`` into its ``docs/``, writes generated assets
+(published keys, downloads, charts, calendar), runs MkDocs there, adds the status shards (after
+MkDocs, so that its work does not grow with the number of cases), signs a manifest, and swaps the
+result into ``--out``. Tracked files are never touched; a failed build leaves ``--out`` as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from desk.workdays import add_working_days
+from lianxin.keys import export_published, group_fingerprint, load_keyring, load_publisher_signer
+from lianxin.store.db import connect
+
+from .errors import PublisherError
+from .manifest import write_manifest
+from .status import build_shards, collect_rows, seal_rows, write_status
+
+ROOT = Path(__file__).resolve().parent.parent
+LANGS = ("zh", "en")
+Progress = Callable[[str], None]
+
+
+class BuildError(PublisherError):
+    """The site could not be built; the published site is unchanged."""
+
+
+@dataclass(frozen=True)
+class PublishSettings:
+    """What a build needs."""
+
+    db_path: Path
+    keys_dir: Path
+    out: Path
+    today: date
+    portal_dir: Path = ROOT / "portal"
+    config_file: Path = ROOT / "mkdocs.yml"
+    leaders_file: Path | None = None
+    threshold: int = 10
+    dp_epsilon: float | None = None
+    warning_days: int = 5
+
+
+@dataclass
+class Build:
+    """The state of one build, shared by the page producers."""
+
+    settings: PublishSettings
+    work: Path
+    db: Any
+    context: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def docs(self) -> Path:
+        return self.work / "portal" / "docs"
+
+
+PageProducer = Callable[[Build], None]
+
+
+def _keys_page(build: Build) -> None:
+    keyring = load_keyring(build.settings.keys_dir)
+    export_published(build.settings.keys_dir, build.docs / "keys.json")
+    build.context["keys"] = {
+        "office": [
+            {
+                "key_id": k.key_id,
+                "fingerprint": group_fingerprint(k.fingerprint),
+                "created": k.created,
+                "current": k.key_id == keyring.current_office.key_id,
+            }
+            for k in sorted(keyring.office, key=lambda k: -k.serial)
+        ],
+        "gateway": {
+            "key_id": keyring.gateway.key_id,
+            "fingerprint": group_fingerprint(keyring.gateway.fingerprint),
+        },
+        "publisher": {
+            "key_id": keyring.publisher.key_id,
+            "fingerprint": group_fingerprint(keyring.publisher.fingerprint),
+        },
+    }
+
+
+def _extra_producers() -> list[PageProducer]:
+    """Producers of the statistics and leaders pages (kept in their own modules)."""
+    from .pages import PRODUCERS
+
+    return list(PRODUCERS)
+
+
+def render_templates(build: Build) -> None:
+    """Render every ``portal/templates/*.md.j2`` into the work copy's docs folder."""
+    templates = build.work / "portal" / "templates"
+    if not templates.is_dir():
+        return
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates),
+        undefined=jinja2.StrictUndefined,
+        autoescape=True,  # Markdown passes HTML entities through: values cannot inject tags
+        keep_trailing_newline=True,
+    )
+    env.filters["md"] = _md_escape
+    for template in sorted(templates.glob("*.md.j2")):
+        text = env.get_template(template.name).render(**build.context)
+        (build.docs / template.name.removesuffix(".j2")).write_text(text, encoding="utf-8")
+
+
+def _md_escape(value: object) -> str:
+    text = str(value)
+    for char in "\\`*_{}[]<>()#+!|":
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+def _mkdocs(build: Build, site: Path) -> None:
+    from mkdocs.commands.build import build as mkdocs_build
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import MkDocsException
+
+    os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
+    collected = _Collect()
+    loggers = [logging.getLogger(), logging.getLogger("mkdocs")]
+    for logger in loggers:
+        logger.addHandler(collected)
+    try:
+        config = load_config(
+            config_file=str(build.work / "mkdocs.yml"), site_dir=str(site), strict=True
+        )
+        mkdocs_build(config)
+    except (MkDocsException, SystemExit) as exc:
+        details = "; ".join(dict.fromkeys(collected.messages)) or str(exc)
+        raise BuildError(f"MkDocs failed: {details}") from exc
+    finally:
+        for logger in loggers:
+            logger.removeHandler(collected)
+
+
+class _Collect(logging.Handler):
+    """Keeps MkDocs' warnings so that a failed build says what failed."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def _status(build: Build, site: Path) -> dict[str, Any]:
+    today = build.settings.today
+    yellow_until = add_working_days(today, build.settings.warning_days).due
+    rows = collect_rows(build.db, today, yellow_until)
+    shard_set = build_shards(seal_rows(rows))
+    write_status(site / "status", shard_set, today)
+    return {
+        "tokens": shard_set.rows,
+        "shards": len(shard_set.shards),
+        "shard_bytes": shard_set.shard_bytes,
+    }
+
+
+def _swap(new: Path, out: Path) -> None:
+    old = out.parent / f".{out.name}.old-{secrets.token_hex(4)}"
+    if out.exists():
+        os.rename(out, old)
+    os.rename(new, out)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """What a build produced."""
+
+    out: Path
+    files: int
+    status: dict[str, Any]
+    seconds: dict[str, float]
+
+
+def publish(settings: PublishSettings, progress: Progress = lambda _: None) -> PublishResult:
+    """Build the site and swap it into ``settings.out``."""
+    out = settings.out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = out.parent / f".{out.name}.build-{secrets.token_hex(4)}"
+    timings: dict[str, float] = {}
+    clock = time.monotonic()
+
+    def step(name: str) -> None:
+        nonlocal clock
+        now = time.monotonic()
+        timings[name] = round(now - clock, 3)
+        clock = now
+
+    signer = load_publisher_signer(settings.keys_dir)
+    db = connect(settings.db_path)
+    try:
+        progress("copying the portal sources")
+        shutil.copytree(
+            settings.portal_dir,
+            work / "portal",
+            ignore=shutil.ignore_patterns("node_modules", "__pycache__"),
+        )
+        shutil.copy2(settings.config_file, work / "mkdocs.yml")
+        build = Build(settings, work, db, {"today": settings.today.isoformat()})
+        step("copy")
+        progress("computing pages")
+        for producer in [_keys_page, *_extra_producers()]:
+            producer(build)
+        render_templates(build)
+        step("pages")
+        progress("running MkDocs")
+        site = work / "site"
+        _mkdocs(build, site)
+        step("mkdocs")
+        progress("sealing status rows")
+        status = _status(build, site)
+        step("status")
+        progress("signing the manifest")
+        manifest = write_manifest(site, signer, settings.today.isoformat())
+        step("manifest")
+        _swap(site, out)
+        step("swap")
+    except OSError as exc:
+        raise BuildError(f"build failed: {exc}") from exc
+    finally:
+        db.conn.close()
+        shutil.rmtree(work, ignore_errors=True)
+    progress(f"published {len(manifest['files'])} files to {out}")
+    return PublishResult(out, len(manifest["files"]), status, timings)
+
+
+def write_json(path: Path, doc: Any) -> None:
+    """Write JSON deterministically (for downloads)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        json.dumps(doc, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8"
+    )

@@ -1,0 +1,130 @@
+"""``lianxin publish`` and ``lianxin verify-site``."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import click
+
+from lianxin.keys import KeyError_
+from lianxin.store.db import StoreError
+
+from .build import PublishSettings, publish
+from .errors import PublisherError
+from .manifest import verify_site
+
+
+def _date(value: str | None) -> date:
+    if value is None:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not a date like 2026-11-23") from exc
+
+
+@click.command("publish")
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="The SQLite store.",
+)
+@click.option(
+    "--keys",
+    "keys_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="Keys folder (public keys and publisher.key).",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Where the site goes (replaced atomically when the build succeeds).",
+)
+@click.option(
+    "--leaders",
+    "leaders_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Reception leaders YAML [default: portal/data/leaders.yaml].",
+)
+@click.option("--today", default=None, help="Build as of this date (YYYY-MM-DD).")
+@click.option(
+    "--threshold",
+    type=click.IntRange(2, 1000),
+    default=10,
+    show_default=True,
+    help="Counts below this are suppressed.",
+)
+@click.option(
+    "--dp-epsilon",
+    type=float,
+    default=None,
+    help="Add discrete Laplace noise with this epsilon per release (OpenDP).",
+)
+@click.option("--serve", is_flag=True, help="Preview the site on loopback after building.")
+@click.option("--port", type=int, default=8000, show_default=True, help="Port for --serve.")
+def publish_command(
+    db_path: Path,
+    keys_dir: Path,
+    out: Path,
+    leaders_file: Path | None,
+    today: str | None,
+    threshold: int,
+    dp_epsilon: float | None,
+    serve: bool,
+    port: int,
+) -> None:
+    """Build the portal from the store into OUT and sign it."""
+    if not db_path.exists():
+        raise click.ClickException(f"{db_path}: no such database")
+    settings = PublishSettings(
+        db_path=db_path,
+        keys_dir=keys_dir,
+        out=out,
+        today=_date(today),
+        leaders_file=leaders_file,
+        threshold=threshold,
+        dp_epsilon=dp_epsilon,
+    )
+    try:
+        result = publish(settings, progress=lambda m: click.echo(f"  {m}", err=True))
+    except (PublisherError, KeyError_, StoreError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"Published {result.files} files to {result.out} "
+        f"({result.status['tokens']} tokens in {result.status['shards']} status shards "
+        f"of {result.status['shard_bytes']} bytes)"
+    )
+    if serve:
+        from .serve import make_server
+
+        server = make_server(result.out, port=port)
+        click.echo(f"Serving http://127.0.0.1:{server.server_address[1]}/ — Ctrl+C to stop")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            server.server_close()
+
+
+@click.command("verify-site")
+@click.argument("site")
+@click.option(
+    "--publisher-fingerprint",
+    default=None,
+    help="Expected publisher key fingerprint (otherwise the site's own keys.json).",
+)
+def verify_site_command(site: str, publisher_fingerprint: str | None) -> None:
+    """Check a built site (folder or URL) against its signed manifest."""
+    try:
+        verified = verify_site(site, publisher_fingerprint=publisher_fingerprint)
+    except PublisherError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"OK: {verified.files} files match the manifest signed by publisher key "
+        f"{verified.publisher_fingerprint}"
+    )
