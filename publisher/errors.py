@@ -39,5 +39,5 @@ class LeadersFileError(PublisherError):
         self.line = line
         self.field = field
         self.problem = problem
-        where = f"{file}:{line}"
+        where = f"{file}:{line}" if line else file  # line 0: the file as a whole (unreadable)
         super().__init__(f"{where}: {field}: {problem}" if field else f"{where}: {problem}")
