@@ -76,6 +76,8 @@ def load_published_keys(source: str, *, publisher_fingerprint: str | None = None
             raise ClientError(f"cannot fetch the published keys from {source}: {exc}") from exc
         if sig_answer.status_code == 200:
             sig = b64d(sig_answer.text.strip(), "keys.json.sig", size=64)
+        else:
+            raise ClientError(f"{source}.sig: the published keys are not signed")
     else:
         path = Path(source)
         if path.is_dir():
@@ -87,8 +89,9 @@ def load_published_keys(source: str, *, publisher_fingerprint: str | None = None
         except OSError as exc:
             raise ClientError(f"cannot read the published keys {path}: {exc.strerror}") from exc
         sig_path = path.with_name(path.name + ".sig")
-        if sig_path.exists():
-            sig = b64d(sig_path.read_text().strip(), "keys.json.sig", size=64)
+        if not sig_path.exists():
+            raise ClientError(f"{sig_path}: the published keys are not signed")
+        sig = b64d(sig_path.read_text().strip(), "keys.json.sig", size=64)
     try:
         doc = json.loads(data)
     except json.JSONDecodeError as exc:
@@ -239,7 +242,12 @@ def submit_followup(
 
 def _check_receipt(answer: dict[str, Any], envelope: Envelope, keys: PublishedKeys) -> Receipt:
     receipt = Receipt.from_json(answer.get("receipt"))
-    if receipt.receipt_id != envelope.receipt_id:
-        raise ClientError("the gateway's receipt names another envelope")
+    if (receipt.receipt_id, receipt.kind, receipt.key_id, receipt.gateway_key_id) != (
+        envelope.receipt_id,
+        envelope.kind,
+        envelope.key_id,
+        keys.keyring.gateway.key_id,
+    ):
+        raise ClientError("the gateway's receipt does not describe the envelope that was sent")
     receipt.verify(VerifyKey(keys.keyring.gateway.public_key))
     return receipt

@@ -100,8 +100,13 @@ class PublicKeyInfo:
             )
         except Exception as exc:
             raise KeyFileError(f"{source}: not a valid public key document ({exc})") from exc
-        if info.kind not in ("office", "gateway", "publisher"):
+        expected_alg = {"office": "x25519", "gateway": "ed25519", "publisher": "ed25519"}
+        if info.kind not in expected_alg:
             raise KeyFileError(f"{source}: kind: unknown key kind {info.kind!r}")
+        if info.alg != expected_alg[info.kind]:
+            raise KeyFileError(f"{source}: alg: a {info.kind} key is {expected_alg[info.kind]}")
+        if "fingerprint" in doc and doc["fingerprint"] != info.fingerprint:
+            raise KeyFileError(f"{source}: fingerprint: does not match the public key")
         if info.key_id != key_id_of(info.public_key):
             raise KeyFileError(f"{source}: key_id: does not match the public key")
         return info
@@ -153,11 +158,20 @@ class Keyring:
         office = tuple(PublicKeyInfo.from_json(k, source) for k in doc["office"])
         if not office:
             raise KeyFileError(f"{source}: lists no office key")
-        return cls(
+        keyring = cls(
             office,
             PublicKeyInfo.from_json(doc.get("gateway"), source),
             PublicKeyInfo.from_json(doc.get("publisher"), source),
         )
+        kinds = [k.kind for k in office] + [keyring.gateway.kind, keyring.publisher.kind]
+        if kinds != ["office"] * len(office) + ["gateway", "publisher"]:
+            raise KeyFileError(f"{source}: a key is listed under the wrong kind")
+        if len({k.serial for k in office}) != len(office):
+            raise KeyFileError(f"{source}: two office keys share a serial")
+        current = doc.get("current_office_key_id", keyring.current_office.key_id)
+        if current != keyring.current_office.key_id:
+            raise KeyFileError(f"{source}: current_office_key_id is not the newest office key")
+        return keyring
 
 
 def keyring_signing_message(keyring_bytes: bytes) -> bytes:

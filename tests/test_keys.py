@@ -113,6 +113,9 @@ def test_published_keys_signature_is_checked(keys_dir: Path, tmp_path: Path) -> 
     out.write_bytes(out.read_bytes().replace(b'"v": 1', b'"v":1'))
     with pytest.raises(ClientError, match="signature"):
         load_published_keys(str(out))
+    out.with_name("keys.json.sig").unlink()
+    with pytest.raises(ClientError, match="not signed"):
+        load_published_keys(str(out))
 
 
 def test_gateway_source_never_names_the_office_private_key() -> None:

@@ -20,6 +20,7 @@ from lianxin.protocol import (
     TokenError,
     parse_envelope,
 )
+from lianxin.protocol.encoding import b64e
 from lianxin.protocol.envelope import Envelope
 from lianxin.protocol.padding import MIN_BUCKET, bucket, pad, unpad
 from lianxin.protocol.payload import pack, unpack
@@ -169,7 +170,7 @@ def test_envelope_parser_on_arbitrary_bytes(data: bytes) -> None:
         pass
 
 
-def _signed_report(ciphertext: bytes = bytes(100)) -> tuple[Envelope, SigningKey]:
+def _signed_report(ciphertext: bytes = bytes(48 + 4096)) -> tuple[Envelope, SigningKey]:
     key = SigningKey.generate()
     unsigned = Envelope("report", "0123456789abcdef", bytes(key.verify_key), ciphertext, b"")
     sig = key.sign(unsigned.signing_message).signature
@@ -215,6 +216,7 @@ def test_field_boundaries_are_unambiguous() -> None:
         (lambda d: d.update(client_pk="AAAA"), "bad-length"),
         (lambda d: d.update(sig="AAAA"), "bad-length"),
         (lambda d: d.update(ciphertext="AAAA"), "bad-length"),
+        (lambda d: d.update(ciphertext=b64e(bytes(48 + 5000))), "bad-length"),
     ],
 )
 def test_each_defect_has_its_own_slug(mutate: object, slug: str) -> None:
@@ -224,3 +226,14 @@ def test_each_defect_has_its_own_slug(mutate: object, slug: str) -> None:
     with pytest.raises(MalformedError) as caught:
         parse_envelope(doc, max_ciphertext=10_000)
     assert caught.value.slug == slug
+
+
+@given(tokens)
+def test_full_width_input_from_chinese_input_methods_reads_the_same(token: Token) -> None:
+    full_width = "".join(chr(ord(c) + 0xFEE0) if c != "-" else "－" for c in str(token))
+    assert Token.parse(full_width.replace("－", "\u3000", 2)) == token
+
+
+def test_letters_that_upper_case_to_two_symbols_are_refused() -> None:
+    with pytest.raises(TokenError):
+        Token.parse("ß" * 28)

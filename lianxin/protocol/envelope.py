@@ -27,6 +27,7 @@ from nacl.signing import VerifyKey
 
 from .encoding import b64d, b64e, blake2b, lp
 from .errors import MalformedError, SignatureError
+from .padding import MIN_BUCKET, bucket
 
 VERSION = 1
 ENVELOPE_DOMAIN = b"lianxin/v1/envelope"
@@ -132,7 +133,11 @@ def parse_envelope(doc: object, *, max_ciphertext: int) -> Envelope:
             raise MalformedError("lookup_id: expected 32 lower-case hex digits")
         author = bytes.fromhex(lookup)
     ciphertext = b64d(doc["ciphertext"], "ciphertext", max_size=max_ciphertext)
-    if len(ciphertext) <= SEAL_OVERHEAD:
-        raise MalformedError("ciphertext: shorter than a sealed box", slug="bad-length")
+    padded = len(ciphertext) - SEAL_OVERHEAD
+    if padded < MIN_BUCKET or bucket(padded) != padded:
+        # Only padded payloads can be opened: refuse junk before it gets a case and a token.
+        raise MalformedError(
+            f"ciphertext: {len(ciphertext)} bytes is not a sealed padding bucket", slug="bad-length"
+        )
     sig = b64d(doc["sig"], "sig", size=64)
     return Envelope(kind, key_id, author, ciphertext, sig)

@@ -1,4 +1,7 @@
-"""Padding of plaintext to size buckets before sealing, so that ciphertext lengths leak little.
+"""Padding of plaintext before sealing, so that ciphertext lengths leak little.
+
+Reports and follow-ups use Padmé buckets (``pad``); the short items that travel in the status
+shards (status rows, answers) use block padding to a multiple of 128 bytes (``pad_block``).
 
     padded = u32be(len(plaintext)) || plaintext || zero bytes up to bucket(len(plaintext) + 4)
 

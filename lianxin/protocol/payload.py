@@ -50,9 +50,18 @@ def pack(doc: dict[str, Any], attachments: tuple[Attachment, ...] | list[Attachm
     if doc.get("schema") not in SCHEMAS:
         raise PayloadError(f"schema must be one of {', '.join(SCHEMAS)}")
     full = dict(doc, attachments=[a.describe() for a in attachments])
-    body = json.dumps(full, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    try:
+        body = json.dumps(
+            full, ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False
+        )
+    except (TypeError, ValueError) as exc:  # NaN or a value JSON cannot hold
+        raise PayloadError(f"document cannot be written as JSON ({exc})") from exc
     encoded = body.encode("utf-8")
     return struct.pack(">I", len(encoded)) + encoded + b"".join(a.data for a in attachments)
+
+
+def _no_constants(name: str) -> Any:
+    raise json.JSONDecodeError(f"{name} is not JSON", name, 0)
 
 
 def unpack(data: bytes) -> Payload:
@@ -63,7 +72,7 @@ def unpack(data: bytes) -> Payload:
     if doc_len > len(data) - 4:
         raise PayloadError("payload shorter than its document")
     try:
-        doc = json.loads(data[4 : 4 + doc_len].decode("utf-8"))
+        doc = json.loads(data[4 : 4 + doc_len].decode("utf-8"), parse_constant=_no_constants)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise PayloadError("payload document is not UTF-8 JSON") from exc
     if not isinstance(doc, dict) or doc.get("schema") not in SCHEMAS:

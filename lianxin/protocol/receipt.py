@@ -82,7 +82,7 @@ class Receipt:
     @classmethod
     def from_json(cls, doc: object) -> Receipt:
         """Parse the wire form (does not verify)."""
-        if not isinstance(doc, dict) or doc.get("v") != 1:
+        if not isinstance(doc, dict) or doc.get("v") != 1 or isinstance(doc.get("v"), bool):
             raise MalformedError("receipt: expected a version 1 receipt object")
         try:
             receipt_id = bytes.fromhex(str(doc["receipt_id"]))

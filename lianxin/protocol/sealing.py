@@ -85,7 +85,10 @@ def seal_answer_for_reporter(doc: dict[str, object], reply_public_key: bytes) ->
 
 def open_answer(sealed: bytes, token_keys: TokenKeys) -> Payload:
     """Open an answer sealed to the token's reply key."""
-    return unpack(open_with_reply_key(sealed, token_keys))
+    payload = unpack(open_with_reply_key(sealed, token_keys))
+    if payload.schema != ANSWER:
+        raise PayloadError(f"expected an answer, found a {payload.schema!r} document")
+    return payload
 
 
 def open_with_reply_key(sealed: bytes, token_keys: TokenKeys) -> bytes:

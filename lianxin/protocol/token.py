@@ -2,8 +2,9 @@
 
 A token is 27 random symbols of Crockford's base32 alphabet (135 bits from the operating
 system's CSPRNG) followed by one check symbol (Luhn mod 32), written in seven groups of four:
-``7KQ2-M9XD-...``. Reading is forgiving the way Crockford intended: case is ignored, ``O`` reads
-as ``0``, ``I`` and ``L`` as ``1``, spaces and hyphens are dropped.
+``7KQ2-M9XD-...``. Reading is forgiving the way Crockford intended: full-width forms fold to
+ASCII (NFKC), case is ignored, ``O`` reads as ``0``, ``I`` and ``L`` as ``1``, white space and
+dashes are dropped.
 
 Nobody stores the token. Everyone who holds it derives the same values with keyed BLAKE2b:
 
@@ -16,6 +17,7 @@ Nobody stores the token. Everyone who holds it derives the same values with keye
 from __future__ import annotations
 
 import secrets
+import unicodedata
 from dataclasses import dataclass
 
 from nacl.public import PrivateKey, PublicKey
@@ -44,12 +46,18 @@ def check_symbol(data: str) -> str:
     return ALPHABET[(n - total % n) % n]
 
 
+DASHES = "-\u2010\u2011\u2012\u2013\u2014"
+
+
 def normalize(text: str) -> str:
-    """Upper-case, drop separators and map Crockford aliases; raise on foreign symbols."""
+    """Fold full-width forms (NFKC: Chinese input methods type them), drop white space and
+    dashes, upper-case ASCII letters and map Crockford aliases; raise on foreign symbols."""
     out = []
-    for char in text.upper():
-        if char.isspace() or char == "-":
+    for char in unicodedata.normalize("NFKC", text):
+        if char.isspace() or char in DASHES:
             continue
+        if char.isascii():
+            char = char.upper()
         char = _ALIASES.get(char, char)
         if char not in _VALUE:
             raise TokenError(f"the token contains {char!r}, which is not a token symbol")

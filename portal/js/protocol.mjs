@@ -57,7 +57,7 @@ const MAX_SHORT = 200;
 const PY_SPACE = String.raw`\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a`
   + String.raw`\u2028\u2029\u202f\u205f\u3000`;
 const BLANK = new RegExp(`^[${PY_SPACE}]*$`);
-const TOKEN_SEPARATOR = new RegExp(`^[${PY_SPACE}-]$`);
+const TOKEN_SEPARATOR = new RegExp(`^[${PY_SPACE}\\-\u2010\u2011\u2012\u2013\u2014]$`);
 
 const utf8 = new TextEncoder();
 const utf8Strict = new TextDecoder("utf-8", { fatal: true });
@@ -182,16 +182,18 @@ export function checkSymbol(data) {
 }
 
 /**
- * Read a typed token the forgiving Crockford way: ignore case, hyphens and white space
- * (Python's str.isspace(), so an ideographic space U+3000 too); read O as 0 and I, L as 1.
+ * Read a typed token the forgiving Crockford way: fold full-width forms (NFKC, as Chinese
+ * input methods type them), ignore case, dashes and white space (Python's str.isspace());
+ * read O as 0 and I, L as 1. Only ASCII letters are upper-cased, so no letter turns into two.
  * @param {string} text
  * @returns {string} the symbols, check symbol included
  * @throws {TokenError} `token-format` on a symbol outside the alphabet
  */
 export function normalizeToken(text) {
   let out = "";
-  for (let char of String(text).toUpperCase()) {
+  for (let char of String(text).normalize("NFKC")) {
     if (TOKEN_SEPARATOR.test(char)) continue;
+    if (char < "\u0080") char = char.toUpperCase();
     char = TOKEN_ALIASES[char] ?? char;
     if (!TOKEN_ALPHABET.includes(char)) {
       const shown = JSON.stringify(char);
