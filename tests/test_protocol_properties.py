@@ -1,4 +1,4 @@
-"""Property tests for the protocol's encodings: tokens, padding, payloads and the envelope parser."""
+"""Property tests for the protocol encodings: tokens, padding, payloads, the envelope parser."""
 
 from __future__ import annotations
 

@@ -86,7 +86,7 @@ def running_gateway(state: DemoState, port: int, pow_difficulty: int) -> Iterato
         str(pow_difficulty),
     ]
     log = (state.root / "gateway.log").open("ab")
-    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603 - own argv
     state.gateway_url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(state.gateway_url, process)
