@@ -44,10 +44,16 @@ ENVELOPE_BODY: dict[str, Any] = {
                     },
                     "pow": {
                         "type": "object",
-                        "required": ["challenge", "answer"],
+                        "required": ["challenge", "answer", "sig"],
+                        "additionalProperties": False,
                         "properties": {
                             "challenge": _B64,
                             "answer": {"type": "integer", "minimum": 0},
+                            "sig": {
+                                **_B64,
+                                "description": "Ed25519 signature by the envelope's key over "
+                                'lp("lianxin/v1/pow-binding", challenge, receipt id)',
+                            },
                         },
                     },
                 },

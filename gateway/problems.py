@@ -30,6 +30,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "pow-expired": (403, "Proof of work challenge expired"),
     "pow-replayed": (409, "Proof of work challenge already used"),
     "pow-wrong": (403, "Proof of work answer wrong"),
+    "pow-unbound": (403, "Proof of work not signed by the envelope's key"),
     "unknown-lookup-id": (404, "Unknown lookup id"),
     "not-found": (404, "No such resource"),
     "method-not-allowed": (405, "Method not allowed"),
@@ -47,7 +48,7 @@ def problem(slug: str, detail: str, *, status: int | None = None) -> Response:
         "detail": detail,
     }
     return Response(
-        json.dumps(body, ensure_ascii=False),
+        json.dumps(body, ensure_ascii=True),  # ASCII: a lone surrogate cannot break the body
         status_code=status or known_status,
         media_type=MEDIA_TYPE,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +24,7 @@ from lianxin.protocol import (
     parse_envelope,
 )
 from lianxin.protocol import pow as pow_
+from lianxin.protocol.encoding import b64d
 from lianxin.protocol.errors import ProofOfWorkError
 
 from .intake import TokenRow, prune_spent, store_followup, store_report
@@ -77,28 +79,29 @@ class Gateway:
         return {"challenge": c.text, "difficulty": c.difficulty, "expires": expires}
 
     # --- submissions -------------------------------------------------------------------
-    def _parse(self, body: bytes, kind: str) -> tuple[Envelope, pow_.Challenge]:
-        try:
-            doc = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ProtocolError(
-                f"the body is not JSON ({exc})", slug="bad-json", status=400
-            ) from exc
-        if not isinstance(doc, dict) or set(doc) != {"envelope", "pow"}:
-            raise ProtocolError(
-                'the body must be {"envelope": {...}, "pow": {"challenge": ..., "answer": ...}}',
-                slug="bad-request",
-                status=400,
-            )
+    def _parse(self, body: bytes, kind: str) -> tuple[Envelope, pow_.Challenge, bytes]:
+        doc = parse_body(body)
         proof = doc["pow"]
         if not isinstance(proof, dict):
             raise ProofOfWorkError("pow: expected an object", slug="pow-missing")
+        if set(proof) - {"challenge", "answer", "sig"}:
+            raise ProtocolError(
+                "pow: only challenge, answer and sig are allowed", slug="bad-request", status=400
+            )
         challenge = pow_.verify(
             self.pow_key,
             proof.get("challenge"),
             proof.get("answer"),
             min_difficulty=self.settings.pow_difficulty,
         )
+        if proof.get("sig") is None:
+            raise ProofOfWorkError(
+                "pow.sig: the envelope's key must sign the challenge", slug="pow-missing"
+            )
+        try:
+            binding = b64d(proof["sig"], "pow.sig", size=64)
+        except MalformedError as exc:
+            raise ProofOfWorkError(exc.detail, slug="pow-unbound") from exc
         envelope = parse_envelope(
             doc["envelope"], max_ciphertext=self.settings.max_ciphertext_bytes
         )
@@ -106,7 +109,7 @@ class Gateway:
             raise MalformedError(f"kind: this endpoint takes '{kind}' envelopes", slug="bad-kind")
         if self.keys.keyring.office_key(envelope.key_id) is None:
             raise UnknownKeyError(f"key_id: {envelope.key_id} is not a published office key")
-        return envelope, challenge
+        return envelope, challenge, binding
 
     def _receipt(self, envelope: Envelope, received: str) -> dict[str, Any]:
         signer = self.keys.receipt_signer
@@ -121,8 +124,9 @@ class Gateway:
 
     async def submit_report(self, body: bytes) -> tuple[dict[str, Any], bool]:
         """Verify and store a report; return the answer body and whether it was a retry."""
-        envelope, challenge = self._parse(body, "report")
+        envelope, challenge, binding = self._parse(body, "report")
         envelope.verify()
+        envelope.verify_binding(challenge.raw, binding)
         token = Token.generate()
         keys = token.keys()
         row = TokenRow(keys.lookup_id, bytes(keys.reply_public), bytes(keys.followup_verify))
@@ -140,7 +144,7 @@ class Gateway:
 
     async def submit_followup(self, body: bytes) -> tuple[dict[str, Any], bool]:
         """Verify a follow-up against its lookup id's key and store it."""
-        envelope, challenge = self._parse(body, "followup")
+        envelope, challenge, binding = self._parse(body, "followup")
         found = self.reader.execute(
             "SELECT case_id, followup_vk FROM tokens WHERE lookup_id = ?", [envelope.author]
         ).fetchone()
@@ -150,6 +154,7 @@ class Gateway:
             )
         case_id, vk = found
         envelope.verify(VerifyKey(vk))
+        envelope.verify_binding(challenge.raw, binding, VerifyKey(vk))
         now = time.time()
         today = _today(self.settings.timezone)
         stored = await self.writer.run(
@@ -168,9 +173,48 @@ class Gateway:
 
     def healthy(self) -> bool:
         """Whether the store answers."""
-        return bool(self.reader.execute("SELECT 1").fetchone() == (1,))
+        try:
+            return bool(self.reader.execute("SELECT 1").fetchone() == (1,))
+        except sqlite3.Error:
+            return False
 
 
 def _today(timezone: str) -> str:
     # The office's calendar date: deadlines count in the office's days, not UTC's.
     return datetime.now(ZoneInfo(timezone)).date().isoformat()
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise ValueError(f"duplicate member {ascii(key)[:40]}")
+        seen[key] = value
+    return seen
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_body(body: bytes) -> dict[str, Any]:
+    """Strict JSON: UTF-8 only, no duplicate members, no NaN/Infinity, the documented shape."""
+    try:
+        doc = json.loads(
+            body.decode("utf-8"),
+            object_pairs_hook=_refuse_duplicate_keys,
+            parse_constant=_refuse_constant,
+        )
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        # ValueError covers JSONDecodeError and over-long integer literals.
+        detail = str(exc)[:200].encode("ascii", "replace").decode()
+        raise ProtocolError(
+            f"the body is not strict UTF-8 JSON ({detail})", slug="bad-json", status=400
+        ) from exc
+    if not isinstance(doc, dict) or set(doc) != {"envelope", "pow"}:
+        raise ProtocolError(
+            'the body must be {"envelope": {...}, "pow": {"challenge", "answer", "sig"}}',
+            slug="bad-request",
+            status=400,
+        )
+    return doc

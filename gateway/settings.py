@@ -39,8 +39,9 @@ class GatewaySettings:
             raise SettingsError("pow_difficulty: must be between 1 and 40 bits")
         if not 30 <= self.pow_ttl_seconds <= 86400:
             raise SettingsError("pow_ttl_seconds: must be between 30 and 86400")
-        if not 8 * 1024 <= self.max_body_bytes <= 512 * 1024 * 1024:
-            raise SettingsError("max_body_bytes: must be between 8 KiB and 512 MiB")
+        if not 64 * 1024 <= self.max_body_bytes <= 512 * 1024 * 1024:
+            # Below 64 KiB not even the smallest sealed report (a 4 KiB bucket) would fit.
+            raise SettingsError("max_body_bytes: must be between 64 KiB and 512 MiB")
         if not 0 <= self.max_attachments <= 100:
             raise SettingsError("max_attachments: must be between 0 and 100")
         if not 1 <= self.batch_max <= 10_000:

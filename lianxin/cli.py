@@ -320,6 +320,7 @@ def _load_json(path: Path) -> dict[str, Any]:
 
 def _register_subcommands() -> None:
     """Attach the component command groups (kept in their own packages)."""
+    from desk.cli import desk_group
     from gateway.cli import gateway_group
     from publisher.cli import publish_command, verify_site_command
 
@@ -330,6 +331,7 @@ def _register_subcommands() -> None:
         publish_command,
         verify_site_command,
         demo_command,
+        desk_group,
     ]
     for group in groups:
         main.add_command(group)  # type: ignore[arg-type]

@@ -30,7 +30,7 @@ from .protocol import (
 from .protocol import pow as pow_
 from .protocol.encoding import b64d
 
-RETRYABLE = {"pow-expired", "pow-replayed"}
+RETRYABLE = {"pow-expired", "pow-replayed", "pow-invalid"}  # a fresh challenge may do
 
 
 class ClientError(Exception):
@@ -161,20 +161,20 @@ class GatewayClient:
             slug, detail = "unknown", answer.text[:200] or answer.reason_phrase
         return GatewayRefused(answer.status_code, slug, detail)
 
-    def solve_challenge(self) -> dict[str, Any]:
-        """Fetch and solve a proof-of-work challenge."""
+    def solve_challenge(self, envelope: Envelope) -> dict[str, Any]:
+        """Fetch and solve a proof-of-work challenge, signed with the envelope's key."""
         answer = self._post("/v1/challenges")
         if answer.status_code != 201:
             raise self._refusal(answer)
         challenge = pow_.decode(answer.json()["challenge"])
-        return {"challenge": challenge.text, "answer": pow_.solve(challenge)}
+        return envelope.proof(challenge.raw, pow_.solve(challenge))
 
     def send(self, path: str, envelope: Envelope) -> dict[str, Any]:
         """Send an envelope with a fresh proof of work; retry with a new one when it lapsed,
         and after a lost connection (an identical envelope never makes a second case)."""
         last: ClientError | None = None
         for _ in range(self._retries):
-            proof = self.solve_challenge()
+            proof = self.solve_challenge(envelope)
             try:
                 answer = self._http.post(path, json={"envelope": envelope.to_json(), "pow": proof})
             except httpx.TransportError as exc:

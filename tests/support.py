@@ -19,7 +19,12 @@ def report_doc(marker: str = "", *, real_name: bool = False) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "schema": "lianxin/report/v1",
         "real_name": real_name,
-        "reported": {"name": "王某某", "unit": "某县住建局", "post": "科长", "rank": "township_section"},
+        "reported": {
+            "name": "王某某",
+            "unit": "某县住建局",
+            "post": "科长",
+            "rank": "township_section",
+        },
         "region": "town.dongshan",
         "problem_type": "legal.embezzlement_bribery",
         "title": f"工程款问题 {marker}",
@@ -56,19 +61,19 @@ def sealed_followup(keyring: Keyring, token_keys: TokenKeys, doc: dict[str, Any]
     )
 
 
-def solved(url: str) -> dict[str, Any]:
-    """A fresh, solved proof of work from the gateway at ``url``."""
+def solved(url: str, envelope: Envelope) -> dict[str, Any]:
+    """A fresh proof of work from the gateway at ``url``, solved and bound to ``envelope``."""
     answer = httpx.post(url + "/v1/challenges")
     assert answer.status_code == 201, answer.text
     challenge = pow_.decode(answer.json()["challenge"])
-    return {"challenge": challenge.text, "answer": pow_.solve(challenge)}
+    return envelope.proof(challenge.raw, pow_.solve(challenge))
 
 
 def post(
     url: str, path: str, envelope: Envelope, proof: dict[str, Any] | None = None
 ) -> httpx.Response:
     """POST an envelope with a proof of work."""
-    body = {"envelope": envelope.to_json(), "pow": proof or solved(url)}
+    body = {"envelope": envelope.to_json(), "pow": proof or solved(url, envelope)}
     return httpx.post(url + path, json=body, timeout=30)
 
 

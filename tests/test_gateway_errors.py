@@ -11,10 +11,11 @@ from typing import Any
 import httpx
 import pytest
 from conftest import ROOT, GatewayProcess
+from nacl.signing import SigningKey
 from support import post, problem_slug, sealed_followup, sealed_report, snapshot, solved
 
 from lianxin.keys import Keyring, load_gateway_keys, load_keyring
-from lianxin.protocol import Token
+from lianxin.protocol import Envelope, Token
 from lianxin.protocol import pow as pow_
 from lianxin.protocol.encoding import b64e
 
@@ -32,9 +33,33 @@ def gw(start_gateway: Callable[..., GatewayProcess]) -> Iterator[GatewayProcess]
 
 
 def _body(keyring: Keyring, url: str, **changes: Any) -> dict[str, Any]:
-    envelope = sealed_report(keyring).to_json()
+    sealed = sealed_report(keyring)
+    envelope = sealed.to_json()
     envelope.update(changes)
-    return {"envelope": envelope, "pow": solved(url)}
+    return {"envelope": envelope, "pow": solved(url, sealed)}
+
+
+def _with(envelope: Envelope, url: str) -> dict[str, Any]:
+    return {"envelope": envelope.to_json(), "pow": solved(url, envelope)}
+
+
+def _raw(url: str, body: bytes) -> httpx.Response:
+    return httpx.post(
+        url + "/v1/reports", content=body, headers={"content-type": "application/json"}
+    )
+
+
+def _stolen_envelope_body(gw: GatewayProcess) -> dict[str, Any]:
+    """The stored envelope of an existing case, re-posted by someone without its client key."""
+    import sqlite3
+
+    conn = sqlite3.connect(gw.db_path)
+    key_id, author, ciphertext, sig = conn.execute(
+        "SELECT key_id, author, ciphertext, sig FROM submissions WHERE kind = 'report'"
+    ).fetchone()
+    conn.close()
+    stolen = Envelope("report", key_id, author, ciphertext, sig, SigningKey.generate())
+    return _with(stolen, gw.url)
 
 
 def _forge_challenge(gw: GatewayProcess, *, expired: bool = False) -> pow_.Challenge:
@@ -148,12 +173,14 @@ CASES: dict[str, tuple[int, str, Callable[[GatewayProcess, Keyring], httpx.Respo
         lambda gw, kr: httpx.post(
             gw.url + "/v1/reports",
             json={
-                "envelope": sealed_followup(
-                    kr,
-                    Token.parse(gw.token).keys(),
-                    {"type": "material", "text": "x"},  # type: ignore
-                ).to_json(),
-                "pow": solved(gw.url),
+                **_with(
+                    sealed_followup(
+                        kr,
+                        Token.parse(gw.token).keys(),  # type: ignore
+                        {"type": "material", "text": "x"},
+                    ),
+                    gw.url,
+                ),
             },
         ),
     ),
@@ -182,8 +209,8 @@ CASES: dict[str, tuple[int, str, Callable[[GatewayProcess, Keyring], httpx.Respo
             lambda c: httpx.post(
                 gw.url + "/v1/reports",
                 json={
-                    "envelope": sealed_report(kr).to_json(),
-                    "pow": {"challenge": c.text, "answer": pow_.solve(c)},
+                    "envelope": (e := sealed_report(kr)).to_json(),
+                    "pow": e.proof(c.raw, pow_.solve(c)),
                 },
             )
         )(_forge_challenge(gw, expired=True)),
@@ -195,8 +222,8 @@ CASES: dict[str, tuple[int, str, Callable[[GatewayProcess, Keyring], httpx.Respo
             lambda c: httpx.post(
                 gw.url + "/v1/reports",
                 json={
-                    "envelope": sealed_report(kr).to_json(),
-                    "pow": {"challenge": c.text, "answer": _wrong_answer(c)},
+                    "envelope": (e := sealed_report(kr)).to_json(),
+                    "pow": e.proof(c.raw, _wrong_answer(c)),
                 },
             )
         )(_forge_challenge(gw)),
@@ -217,14 +244,105 @@ CASES: dict[str, tuple[int, str, Callable[[GatewayProcess, Keyring], httpx.Respo
             gw.url + "/v1/followups",
             json={
                 "envelope": {
-                    **sealed_followup(
-                        kr, Token.generate().keys(), {"type": "material", "text": "x"}
+                    **(
+                        e := sealed_followup(
+                            kr, Token.generate().keys(), {"type": "material", "text": "x"}
+                        )
                     ).to_json(),
-                    "lookup_id": Token.parse(gw.token).keys().lookup_hex,
-                },  # type: ignore
-                "pow": solved(gw.url),
+                    "lookup_id": Token.parse(gw.token).keys().lookup_hex,  # type: ignore
+                },
+                "pow": solved(gw.url, e),
             },
         ),
+    ),
+    "proof of work signed by another key": (
+        403,
+        "pow-unbound",
+        lambda gw, kr: httpx.post(
+            gw.url + "/v1/reports",
+            json={
+                "envelope": sealed_report(kr).to_json(),
+                "pow": solved(gw.url, sealed_report(kr)),
+            },
+        ),
+    ),
+    "proof of work not signed": (
+        403,
+        "pow-missing",
+        lambda gw, kr: httpx.post(
+            gw.url + "/v1/reports",
+            json={
+                "envelope": (e := sealed_report(kr)).to_json(),
+                "pow": {k: v for k, v in solved(gw.url, e).items() if k != "sig"},
+            },
+        ),
+    ),
+    "a stored envelope re-posted without its client key": (
+        403,
+        "pow-unbound",
+        lambda gw, kr: httpx.post(gw.url + "/v1/reports", json=_stolen_envelope_body(gw)),
+    ),
+    "extra member in pow": (
+        400,
+        "bad-request",
+        lambda gw, kr: httpx.post(
+            gw.url + "/v1/reports",
+            json={
+                "envelope": (e := sealed_report(kr)).to_json(),
+                "pow": {**solved(gw.url, e), "extra": 1},
+            },
+        ),
+    ),
+    "UTF-16 body": (
+        400,
+        "bad-json",
+        lambda gw, kr: _raw(gw.url, json.dumps(_body(kr, gw.url)).encode("utf-16")),
+    ),
+    "duplicate members": (
+        400,
+        "bad-json",
+        lambda gw, kr: _raw(gw.url, b'{"envelope": {}, "envelope": {}, "pow": {}}'),
+    ),
+    "NaN": (400, "bad-json", lambda gw, kr: _raw(gw.url, b'{"envelope": NaN, "pow": {}}')),
+    "huge integer literal": (
+        400,
+        "bad-json",
+        lambda gw, kr: _raw(gw.url, b'{"envelope": ' + b"9" * 5000 + b', "pow": {}}'),
+    ),
+    "deeply nested arrays": (
+        400,
+        "bad-json",
+        lambda gw, kr: _raw(gw.url, b"[" * 100_000 + b"]" * 100_000),
+    ),
+    "version as a float": (
+        422,
+        "bad-version",
+        lambda gw, kr: httpx.post(gw.url + "/v1/reports", json=_body(kr, gw.url, v=1.0)),
+    ),
+    "lookup id with a trailing newline": (
+        422,
+        "bad-field",
+        lambda gw, kr: httpx.post(
+            gw.url + "/v1/followups",
+            json={
+                "envelope": {
+                    **(
+                        e := sealed_followup(
+                            kr,
+                            Token.parse(gw.token).keys(),  # type: ignore
+                            {"type": "material", "text": "x"},
+                        )
+                    ).to_json(),
+                    "lookup_id": Token.parse(gw.token).keys().lookup_hex + "\n",
+                },  # type: ignore
+                "pow": solved(gw.url, e),
+            },
+        ),
+    ),
+    "field name with a lone surrogate": (
+        422,
+        "unknown-field",
+        lambda gw, kr: _raw(gw.url, json.dumps(_body(kr, gw.url, **{"\ud800": 1})).encode()),
     ),
 }
 
@@ -242,10 +360,13 @@ def test_bad_input_gets_its_problem_and_changes_nothing(gw: GatewayProcess, name
 
 def test_replayed_challenge_is_refused_and_changes_nothing(gw: GatewayProcess) -> None:
     keyring = load_keyring(gw.keys_dir)
-    proof = solved(gw.url)
-    assert post(gw.url, "/v1/reports", sealed_report(keyring), proof).status_code == 201
+    first = sealed_report(keyring)
+    proof = solved(gw.url, first)
+    assert post(gw.url, "/v1/reports", first, proof).status_code == 201
     before = snapshot(gw.db_path)
-    again = post(gw.url, "/v1/reports", sealed_report(keyring), proof)
+    second = sealed_report(keyring)
+    challenge = pow_.decode(proof["challenge"])
+    again = post(gw.url, "/v1/reports", second, second.proof(challenge.raw, proof["answer"]))
     assert again.status_code == 409 and problem_slug(again) == "pow-replayed"
     assert snapshot(gw.db_path) == before
 

@@ -159,7 +159,7 @@ with TestClient(app) as client:
     c = pow_.decode(client.post("/v1/challenges").json()["challenge"])
     env = sealed_report(load_keyring(keys_dir))
     r = client.post("/v1/reports", json={"envelope": env.to_json(),
-                                         "pow": {"challenge": c.text, "answer": pow_.solve(c)}})
+                                         "pow": env.proof(c.raw, pow_.solve(c))})
     assert r.status_code == 201, r.text
 print(json.dumps([p for p in opened if str(keys_dir) in p]))
 """

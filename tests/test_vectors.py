@@ -190,6 +190,11 @@ def test_envelope_vector(v: dict[str, Any]) -> None:
         keys = Token.parse(v["token"]).keys()
         assert envelope.lookup_id == keys.lookup_hex
         envelope.verify(keys.followup_verify)
+    binding = v["pow_binding"]
+    challenge = b64d(binding["challenge"])
+    assert envelope.binding_message(challenge) == b64d(binding["message"])
+    key = None if v["kind"] == "report" else Token.parse(v["token"]).keys().followup_verify
+    envelope.verify_binding(challenge, b64d(binding["sig"]), key)
     assert bytes(SealedBox(office).decrypt(envelope.ciphertext)) == pad(b64d(v["plaintext"]))
     assert len(pad(b64d(v["plaintext"]))) == v["padded_length"]
     opened = open_envelope(envelope, office_secrets(v))

@@ -19,11 +19,11 @@ identical envelope always has the same receipt id.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from nacl.exceptions import BadSignatureError
-from nacl.signing import VerifyKey
+from nacl.signing import SigningKey, VerifyKey
 
 from .encoding import b64d, b64e, blake2b, lp
 from .errors import MalformedError, SignatureError
@@ -33,8 +33,9 @@ VERSION = 1
 ENVELOPE_DOMAIN = b"lianxin/v1/envelope"
 RECEIPT_ID_DOMAIN = b"lianxin/v1/receipt-id"
 SEAL_OVERHEAD = 48  # crypto_box_SEALBYTES
-KEY_ID = re.compile(r"^[0-9a-f]{16}$")
-LOOKUP_ID = re.compile(r"^[0-9a-f]{32}$")
+KEY_ID = re.compile(r"[0-9a-f]{16}")
+LOOKUP_ID = re.compile(r"[0-9a-f]{32}")
+POW_BINDING_DOMAIN = b"lianxin/v1/pow-binding"
 Kind = Literal["report", "followup"]
 _FIELDS: dict[str, tuple[str, ...]] = {
     "report": ("v", "kind", "key_id", "client_pk", "ciphertext", "sig"),
@@ -51,6 +52,9 @@ class Envelope:
     author: bytes
     ciphertext: bytes
     sig: bytes
+    # Kept by the client that sealed the envelope (never sent): it also signs each proof of
+    # work, so that only the holder of the envelope's key can submit it or retry it.
+    signer: SigningKey | None = field(default=None, compare=False, repr=False)
 
     @property
     def signing_message(self) -> bytes:
@@ -87,6 +91,30 @@ class Envelope:
         except BadSignatureError as exc:
             raise SignatureError("the envelope's signature does not verify") from exc
 
+    def binding_message(self, challenge_raw: bytes) -> bytes:
+        """What the envelope's key signs to bind a proof of work to this envelope."""
+        return lp(POW_BINDING_DOMAIN, challenge_raw, self.receipt_id)
+
+    def proof(self, challenge_raw: bytes, answer: int) -> dict[str, Any]:
+        """The body's ``pow`` member for a solved challenge (client side)."""
+        if self.signer is None:
+            raise ValueError("only the client that sealed an envelope can bind a proof of work")
+        sig = self.signer.sign(self.binding_message(challenge_raw)).signature
+        return {"challenge": b64e(challenge_raw), "answer": answer, "sig": b64e(sig)}
+
+    def verify_binding(
+        self, challenge_raw: bytes, sig: bytes, key: VerifyKey | None = None
+    ) -> None:
+        """Check that the envelope's key signed this challenge (gateway side)."""
+        from .errors import ProofOfWorkError
+
+        try:
+            (key or VerifyKey(self.author)).verify(self.binding_message(challenge_raw), sig)
+        except BadSignatureError as exc:
+            raise ProofOfWorkError(
+                "pow.sig: not signed by the envelope's key", slug="pow-unbound"
+            ) from exc
+
     def to_json(self) -> dict[str, Any]:
         """The wire form."""
         doc: dict[str, Any] = {"v": VERSION, "kind": self.kind, "key_id": self.key_id}
@@ -107,7 +135,7 @@ def parse_envelope(doc: object, *, max_ciphertext: int) -> Envelope:
     if not isinstance(doc, dict):
         raise MalformedError("envelope: expected a JSON object")
     version = doc.get("v")
-    if version != VERSION or isinstance(version, bool):
+    if type(version) is not int or version != VERSION:
         raise MalformedError(
             f"v: protocol version {version!r} is not supported (this gateway speaks {VERSION})",
             slug="bad-version",
@@ -121,15 +149,16 @@ def parse_envelope(doc: object, *, max_ciphertext: int) -> Envelope:
         raise MalformedError(f"{missing[0]}: missing", slug="missing-field")
     extra = sorted(set(doc) - set(expected))
     if extra:
-        raise MalformedError(f"{extra[0]}: unknown field", slug="unknown-field")
+        shown = ascii(extra[0])[:40]  # untrusted name: ASCII-escaped and short
+        raise MalformedError(f"{shown}: unknown field", slug="unknown-field")
     key_id = doc["key_id"]
-    if not isinstance(key_id, str) or not KEY_ID.match(key_id):
+    if not isinstance(key_id, str) or not KEY_ID.fullmatch(key_id):
         raise MalformedError("key_id: expected 16 lower-case hex digits")
     if kind == "report":
         author = b64d(doc["client_pk"], "client_pk", size=32)
     else:
         lookup = doc["lookup_id"]
-        if not isinstance(lookup, str) or not LOOKUP_ID.match(lookup):
+        if not isinstance(lookup, str) or not LOOKUP_ID.fullmatch(lookup):
             raise MalformedError("lookup_id: expected 32 lower-case hex digits")
         author = bytes.fromhex(lookup)
     ciphertext = b64d(doc["ciphertext"], "ciphertext", max_size=max_ciphertext)

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 
 from .encoding import b64d, b64e, blake2b
-from .errors import ProofOfWorkError
+from .errors import MalformedError, ProofOfWorkError
 
 CHALLENGE_VERSION = 1
 CHALLENGE_SIZE = 42
@@ -53,7 +53,10 @@ def issue(pow_key: bytes, difficulty: int, ttl_seconds: int, now: float | None =
 
 def decode(text: object) -> Challenge:
     """Decode a challenge's wire form without authenticating it."""
-    raw = b64d(text, "pow.challenge", size=CHALLENGE_SIZE)
+    try:
+        raw = b64d(text, "pow.challenge", size=CHALLENGE_SIZE)
+    except MalformedError as exc:
+        raise ProofOfWorkError(exc.detail, slug="pow-invalid") from exc
     version, difficulty, expires = struct.unpack(">BBQ", raw[:10])
     if version != CHALLENGE_VERSION:
         raise ProofOfWorkError("pow.challenge: unknown challenge version", slug="pow-invalid")
@@ -97,10 +100,19 @@ def verify(
     return challenge
 
 
+MAX_DIFFICULTY = 40
+
+
 def solve(challenge: Challenge, *, start: int = 0) -> int:
     """Find an answer (client side). Expected work: 2**difficulty hashes."""
     import hashlib
 
+    if challenge.difficulty > MAX_DIFFICULTY:
+        # A hostile or misconfigured gateway must not keep a client hashing for ever.
+        raise ProofOfWorkError(
+            f"pow.challenge: difficulty {challenge.difficulty} is above {MAX_DIFFICULTY} bits",
+            slug="pow-invalid",
+        )
     prefix = hashlib.blake2b(challenge.raw, digest_size=32)
     threshold = 1 << (256 - challenge.difficulty)
     answer = start

@@ -22,7 +22,7 @@ from .encoding import b64d, b64e, lp
 from .errors import MalformedError, SignatureError
 
 RECEIPT_DOMAIN = b"lianxin/v1/receipt"
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ class Receipt:
             fields = [str(doc[k]) for k in ("kind", "received", "key_id", "gateway_key_id")]
         except (KeyError, ValueError) as exc:
             raise MalformedError("receipt: missing or malformed field") from exc
-        if len(receipt_id) != 32 or not _DATE.match(fields[1]):
+        if len(receipt_id) != 32 or not _DATE.fullmatch(fields[1]):
             raise MalformedError("receipt: malformed receipt id or date")
         kind, received, key_id, gateway_key_id = fields
         sig = b64d(doc.get("sig"), "sig", size=64)

@@ -38,7 +38,7 @@ def seal_report(
     ciphertext = _seal(clean, attachments, office_key)
     unsigned = Envelope("report", office_key_id, bytes(client_key.verify_key), ciphertext, b"")
     sig = client_key.sign(unsigned.signing_message).signature
-    return Envelope("report", office_key_id, unsigned.author, ciphertext, bytes(sig))
+    return Envelope("report", office_key_id, unsigned.author, ciphertext, bytes(sig), client_key)
 
 
 def seal_followup(
@@ -53,8 +53,9 @@ def seal_followup(
     clean = validate_followup(doc)
     ciphertext = _seal(clean, attachments, office_key)
     unsigned = Envelope("followup", office_key_id, token_keys.lookup_id, ciphertext, b"")
-    sig = token_keys.followup_key.sign(unsigned.signing_message).signature
-    return Envelope("followup", office_key_id, token_keys.lookup_id, ciphertext, bytes(sig))
+    signer = token_keys.followup_key
+    sig = signer.sign(unsigned.signing_message).signature
+    return Envelope("followup", office_key_id, token_keys.lookup_id, ciphertext, bytes(sig), signer)
 
 
 def open_envelope(envelope: Envelope, office_keys: Mapping[str, OfficeSecretKey]) -> Payload:

@@ -38,6 +38,7 @@ const DOMAIN = Object.freeze({
   receiptId: "lianxin/v1/receipt-id",
   receipt: "lianxin/v1/receipt",
   keyring: "lianxin/v1/keyring",
+  powBinding: "lianxin/v1/pow-binding",
 });
 const TOKEN_ALIASES = { O: "0", I: "1", L: "1" };
 const KEY_ID = /^[0-9a-f]{16}$/;
@@ -545,6 +546,17 @@ export function envelopeSigningMessage({ kind, keyId, author, ciphertext }) {
 }
 
 /**
+ * What the envelope's key signs to bind a proof of work to the envelope:
+ * `lp("lianxin/v1/pow-binding", challenge (42 bytes), receipt_id)`.
+ * @param {Uint8Array} challengeRaw
+ * @param {Uint8Array} receiptId
+ * @returns {Uint8Array}
+ */
+export function powBindingMessage(challengeRaw, receiptId) {
+  return lp(DOMAIN.powBinding, challengeRaw, receiptId);
+}
+
+/**
  * The bytes the gateway signs in a receipt:
  * `lp("lianxin/v1/receipt", "1", receipt_id, kind, received, key_id)`.
  * @param {{ receiptId: Uint8Array, kind: string, received: string, keyId: string }} r
@@ -688,7 +700,10 @@ export function createProtocol(sodium) {
     return sodium.crypto_box_seal(pad(packPayload(doc, attachments)), recipient);
   }
 
-  /** The wire envelope, signed, and its receipt id. */
+  /**
+   * The wire envelope, signed, its receipt id, and `proof(challenge, answer)`, which signs a
+   * solved challenge with the same key (the key stays in this closure and is never sent).
+   */
   function signedEnvelope(kind, keyId, author, ciphertext, secretKey) {
     const fields = { kind, keyId, author, ciphertext };
     const sig = sodium.crypto_sign_detached(envelopeSigningMessage(fields), secretKey);
@@ -698,7 +713,15 @@ export function createProtocol(sodium) {
     envelope.ciphertext = b64e(ciphertext);
     envelope.sig = b64e(sig);
     const receiptId = receiptIdOf({ ...fields, sig });
-    return { envelope, receiptId, receiptIdHex: toHex(receiptId) };
+    /** The body's `pow` member: challenge, answer and the binding signature. */
+    const proof = (challenge, answer) => {
+      const raw = typeof challenge === "string" ? b64d(challenge, "pow.challenge", CHALLENGE_SIZE)
+        : bytesArg(challenge, "challenge", CHALLENGE_SIZE);
+      const message = powBindingMessage(raw, receiptId);
+      const binding = sodium.crypto_sign_detached(message, secretKey);
+      return { challenge: b64e(raw), answer, sig: b64e(binding) };
+    };
+    return { envelope, receiptId, receiptIdHex: toHex(receiptId), proof };
   }
 
   /**

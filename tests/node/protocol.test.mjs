@@ -134,6 +134,10 @@ describe("envelopes and receipts", () => {
       assert.equal(hex(lx.receiptIdOf(e)), v.receipt_id);
       const key = v.kind === "report" ? undefined : lx.deriveTokenKeys(v.token).followup.publicKey;
       lx.verifyEnvelope(e, key);
+      const binding = P.powBindingMessage(b64(v.pow_binding.challenge), lx.receiptIdOf(e));
+      assert.equal(lx.b64e(binding), v.pow_binding.message);
+      const signer = key ?? e.author;
+      assert.ok(sodium.crypto_sign_verify_detached(b64(v.pow_binding.sig), binding, signer));
       const tampered = { ...e, keyId: "0".repeat(16) };
       assert.throws(() => lx.verifyEnvelope(tampered, key), { name: "SignatureError" });
 
@@ -157,6 +161,14 @@ describe("envelopes and receipts", () => {
       const e = lx.parseEnvelope(sealed.envelope);
       if (v.kind === "report") assert.equal(sealed.envelope.client_pk, v.wire.client_pk);
       else assert.equal(sealed.envelope.lookup_id, v.wire.lookup_id);
+      // The sealed envelope binds a challenge with its own key (a fresh seal, so a fresh
+      // receipt id: check the signature rather than compare bytes).
+      const proof = sealed.proof(v.pow_binding.challenge, 7);
+      assert.equal(proof.challenge, v.pow_binding.challenge);
+      const bound = P.powBindingMessage(b64(proof.challenge), sealed.receiptId);
+      const signerKey = v.kind === "report" ? b64(sealed.envelope.client_pk)
+        : lx.deriveTokenKeys(v.token).followup.publicKey;
+      assert.ok(sodium.crypto_sign_verify_detached(b64(proof.sig), bound, signerKey));
       assert.deepEqual(Object.keys(sealed.envelope), Object.keys(v.wire));
       const key = v.kind === "report" ? undefined : lx.deriveTokenKeys(v.token).followup.publicKey;
       lx.verifyEnvelope(e, key);
@@ -287,15 +299,15 @@ async function post(path, body) {
   return { status: answer.status, body: await answer.json() };
 }
 
-async function solvedChallenge() {
+async function solvedChallenge(sealed) {
   const { status, body } = await post("/v1/challenges");
   assert.equal(status, 201, JSON.stringify(body));
   const answer = await lx.solveChallenge(body.challenge, { yieldEvery: 4096 });
-  return { challenge: body.challenge, answer };
+  return sealed.proof(body.challenge, answer);
 }
 
 async function submit(path, sealed, expectStatus) {
-  const pow = await solvedChallenge();
+  const pow = await solvedChallenge(sealed);
   const { status, body } = await post(path, { envelope: sealed.envelope, pow });
   assert.equal(status, expectStatus, JSON.stringify(body));
   return body;

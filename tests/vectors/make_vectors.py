@@ -380,7 +380,9 @@ def envelope_vector(kind: str) -> dict[str, Any]:
     assert opens(ciphertext, office) == padded
     unsigned = Envelope(kind, key_id, author, ciphertext, b"")  # type: ignore[arg-type]
     sig = bytes(signer.sign(unsigned.signing_message).signature)
-    envelope = Envelope(kind, key_id, author, ciphertext, sig)  # type: ignore[arg-type]
+    envelope = Envelope(kind, key_id, author, ciphertext, sig, signer)  # type: ignore[arg-type]
+    challenge = challenge_bytes(seed("pow-key"), 8, 4_102_444_800, seed(f"bind-{kind}")[:16])
+    proof = envelope.proof(challenge, 7)
     return {
         "kind": kind,
         **extra,
@@ -396,6 +398,11 @@ def envelope_vector(kind: str) -> dict[str, Any]:
         "sig": b64e(sig),
         "receipt_id": envelope.receipt_id.hex(),
         "wire": envelope.to_json(),
+        "pow_binding": {
+            "challenge": proof["challenge"],
+            "message": b64e(envelope.binding_message(challenge)),
+            "sig": proof["sig"],
+        },
     }
 
 
