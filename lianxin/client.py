@@ -161,6 +161,17 @@ class GatewayClient:
             slug, detail = "unknown", answer.text[:200] or answer.reason_phrase
         return GatewayRefused(answer.status_code, slug, detail)
 
+    def limits(self) -> dict[str, Any]:
+        """The gateway's live limits (GET /v1/keys); its keys there are not trusted."""
+        try:
+            answer = self._http.get("/v1/keys")
+        except httpx.HTTPError as exc:
+            raise ClientError(f"cannot reach the gateway at {self.base_url}: {exc}") from exc
+        if answer.status_code != 200:
+            raise self._refusal(answer)
+        limits: dict[str, Any] = answer.json().get("limits", {})
+        return limits
+
     def solve_challenge(self, envelope: Envelope) -> dict[str, Any]:
         """Fetch and solve a proof-of-work challenge, signed with the envelope's key."""
         answer = self._post("/v1/challenges")
@@ -207,6 +218,7 @@ def submit_report(
     attachments: Sequence[Attachment] = (),
 ) -> Submitted:
     """Seal, sign and submit a report; verify the receipt with the published gateway key."""
+    check_limits(client.limits(), attachments)
     key_id, office_key = keys.office
     envelope = seal_report(
         dict(report, schema="lianxin/report/v1"),
@@ -228,6 +240,7 @@ def submit_followup(
     attachments: Sequence[Attachment] = (),
 ) -> Receipt:
     """Seal and sign a follow-up with the token's key; return the verified receipt."""
+    check_limits(client.limits(), attachments)
     key_id, office_key = keys.office
     envelope = seal_followup(
         dict(doc, schema="lianxin/followup/v1"),
@@ -238,6 +251,19 @@ def submit_followup(
     )
     answer = client.send("/v1/followups", envelope)
     return _check_receipt(answer, envelope, keys)
+
+
+def check_limits(limits: dict[str, Any], attachments: Sequence[Attachment]) -> None:
+    """Refuse, before any sealing or proof of work, what the gateway would refuse anyway."""
+    most = limits.get("max_attachments")
+    if isinstance(most, int) and len(attachments) > most:
+        raise ClientError(f"{len(attachments)} attachments: the gateway takes at most {most}")
+    room = limits.get("max_plaintext_bytes")
+    size = sum(len(a.data) for a in attachments)
+    if isinstance(room, int) and size > room - 200_000:  # leave room for the report's text
+        raise ClientError(
+            f"the attachments total {size} bytes: the gateway takes about {room} bytes in all"
+        )
 
 
 def _check_receipt(answer: dict[str, Any], envelope: Envelope, keys: PublishedKeys) -> Receipt:

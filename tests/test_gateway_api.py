@@ -281,3 +281,32 @@ def test_followup_cli_refuses_a_mistyped_token_before_sending(
     assert result.returncode == 1
     assert "check symbol" in result.stderr and "Traceback" not in result.stderr
     assert snapshot(gateway.db_path) == before
+
+
+def test_cli_refuses_too_many_attachments_before_sending(
+    start_gateway: Callable[..., GatewayProcess], tmp_path: Path
+) -> None:
+    from support import snapshot
+
+    gateway = start_gateway("--max-attachments", "1")
+    (tmp_path / "r.json").write_text(
+        json.dumps({"title": "t", "text": "x", "reported": {"name": "某"}})
+    )
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_text(name)
+    before = snapshot(gateway.db_path)
+    result = run_cli(
+        "submit",
+        "--gateway",
+        gateway.url,
+        "--keys",
+        str(gateway.keys_dir),
+        "--report",
+        str(tmp_path / "r.json"),
+        "--attach",
+        str(tmp_path / "a.txt"),
+        "--attach",
+        str(tmp_path / "b.txt"),
+    )
+    assert result.returncode == 1 and "at most 1" in result.stderr
+    assert snapshot(gateway.db_path) == before

@@ -1,6 +1,6 @@
 """The Lianxin protocol: one module used by the client, the gateway and the office desk.
 
-The wire format is documented in ``portal/docs/protocol.md``; test vectors are in
+The wire format is documented in ``portal/docs/protocol.en.md`` (and ``protocol.zh.md``); test vectors are in
 ``tests/vectors/protocol-v1.json``.
 """
 
