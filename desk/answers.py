@@ -1,0 +1,228 @@
+"""Concluding a case and answering the reporter; satisfaction, second answers, reviews, closing.
+
+An answer is sealed with :func:`lianxin.protocol.seal_answer_for_reporter` to the reply key of
+*every* token of the case (a retried online report or a reissued slip gives a case more than
+one), so whoever holds any of its tokens can read it once the portal is published; the office
+keeps its own copy as a sealed note. The answer document is::
+
+    {"schema": "lianxin/answer/v1", "kind": "answer" | "second_answer" | "review",
+     "number": "2026-000012", "date": "2026-03-09", "outcome": "partly",
+     "outcome_zh": "部分属实", "outcome_en": "Partly substantiated", "text": "…", "attachments": []}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lianxin.protocol import seal_answer_for_reporter
+from lianxin.protocol.documents import RATINGS
+
+from .cases import Case, change, clear_tags, load_case
+from .context import Desk
+from .deadlines import Manual, rule_deadline, stage_rule
+from .lifecycle import REVIEW_KINDS, require
+from .notes import write_note
+from .officekeys import OfficeKeys, digest
+from .refusals import BadValue, Refused
+from .values import clean_text
+
+
+def _outcome(desk: Desk, code: str, stage: str, argument: str) -> dict[str, str]:
+    entry = desk.outcomes.get(code)
+    if entry is None or entry.stage != stage:
+        codes = ", ".join(o.code for o in desk.outcomes if o.stage == stage)
+        raise BadValue(f"{code!r} is not a {stage} outcome ({codes})", argument=argument)
+    return {"outcome": code, "outcome_zh": entry.zh, "outcome_en": entry.en}
+
+
+def _tokens(desk: Desk, case: Case) -> list[tuple[bytes, bytes]]:
+    rows = desk.db.execute(
+        "SELECT lookup_id, reply_pk FROM tokens WHERE case_id = ? ORDER BY issued_date, lookup_id",
+        [case.id],
+    ).fetchall()
+    if not rows:
+        raise Refused(f"case {case.label} has no tracking token to answer to")
+    return [(bytes(r[0]), bytes(r[1])) for r in rows]
+
+
+def seal_answer(
+    desk: Desk, case: Case, keys: OfficeKeys, kind: str, text: str, outcome: dict[str, str]
+) -> dict[str, Any]:
+    """Seal the answer to every token of the case, keep the office's copy as a note, and
+    return what the event records (row ids and hashes, never the text)."""
+    doc: dict[str, object] = {
+        "kind": kind,
+        "number": case.number or "",
+        "date": desk.today.isoformat(),
+        **outcome,
+        "text": text,
+    }
+    sealed_rows = []
+    for lookup_id, reply_pk in _tokens(desk, case):
+        sealed = seal_answer_for_reporter(doc, reply_pk)
+        cursor = desk.db.execute(
+            "INSERT INTO answers (case_id, lookup_id, kind, sealed, created_date)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [case.id, lookup_id, kind, sealed, desk.today.isoformat()],
+        )
+        sealed_rows.append([int(cursor.lastrowid or 0), digest(sealed)])
+    note = write_note(desk, case, keys, "answer", text, reference=kind)
+    return {"answers": sealed_rows, **note}
+
+
+def _answer_due(desk: Desk, case: Case) -> dict[str, Any]:
+    rule = stage_rule(desk.policy(case.policy), "answer", real_name=case.real_name)
+    if rule is None:
+        return {"answer_due": None}
+    return {"answer_due": rule_deadline(rule, desk.today, desk.calendar).due.isoformat()}
+
+
+def conclude(
+    desk: Desk,
+    ref: int | str,
+    keys: OfficeKeys | None,
+    outcome: str,
+    *,
+    disposition: str | None = None,
+    answer: str | None = None,
+) -> Case:
+    """办结: record the outcome; with ``answer``, answer the reporter in the same transaction."""
+    case = load_case(desk.db, ref)
+    require(case, "conclude")
+    result = _outcome(desk, outcome, "conclusion", "--outcome")
+    data: dict[str, Any] = {}
+    if disposition is not None:
+        entry = desk.taxonomy.dispositions.get(disposition)
+        if entry is None or entry.stage != "disposition":
+            codes = ", ".join(
+                d.code for d in desk.taxonomy.dispositions if d.stage == "disposition"
+            )
+            raise BadValue(f"{disposition!r} is not a disposition ({codes})", "--disposition")
+        data["disposition"] = disposition
+    text = clean_text(answer, "--answer", required=False)
+    if text:
+        if keys is None:
+            raise BadValue("answering needs the office key for the office's copy", "--key")
+        keys.sealing_key()
+        _tokens(desk, case)
+    today = desk.today.isoformat()
+    updates = {"state": "concluded", "concluded_date": today, "outcome": outcome}
+    updates.update(_answer_due(desk, case))
+    with desk.transaction():
+        clear_tags(desk, case)
+        change(desk, case, "concluded", updates, {**data, "cleared_tags": True})
+        if text:
+            assert keys is not None
+            sealed = seal_answer(desk, case, keys, "answer", text, result)
+            change(desk, case, "answered", {"state": "answered", "answered_date": today}, sealed)
+    return load_case(desk.db, case.id)
+
+
+def answer(desk: Desk, ref: int | str, keys: OfficeKeys, text: str) -> Case:
+    """反馈: answer the reporter of a concluded case."""
+    case = load_case(desk.db, ref)
+    require(case, "answer")
+    body = clean_text(text, "--text", required=True)
+    assert case.outcome is not None
+    result = _outcome(desk, case.outcome, "conclusion", "--outcome")
+    keys.sealing_key()
+    _tokens(desk, case)
+    with desk.transaction():
+        sealed = seal_answer(desk, case, keys, "answer", body, result)
+        updates = {"state": "answered", "answered_date": desk.today.isoformat()}
+        change(desk, case, "answered", updates, sealed)
+    return load_case(desk.db, case.id)
+
+
+def record_satisfaction(
+    desk: Desk, case: Case, rating: str, *, source: str, data: dict[str, Any] | None = None
+) -> None:
+    """Record a satisfaction answer inside the caller's transaction."""
+    if rating not in RATINGS:
+        raise BadValue(f"{rating!r} is not one of {', '.join(RATINGS)}", argument="RATING")
+    change(desk, case, "satisfaction", {"satisfaction": rating}, {**(data or {}), "source": source})
+
+
+def satisfaction(desk: Desk, ref: int | str, rating: str) -> Case:
+    """Record a satisfaction answer given by phone, letter or visit (回访)."""
+    case = load_case(desk.db, ref)
+    require(case, "satisfaction")
+    with desk.transaction():
+        record_satisfaction(desk, case, rating, source="staff")
+    return load_case(desk.db, case.id)
+
+
+def open_review(
+    desk: Desk,
+    ref: int | str,
+    kind: str,
+    *,
+    manual: Manual | None = None,
+    keys: OfficeKeys | None = None,
+    reason: str = "",
+) -> Case:
+    """Open a second answer (二次反馈), review (复查) or re-review (复核) with its own deadline."""
+    case = load_case(desk.db, ref)
+    require(case, "review")
+    if kind not in REVIEW_KINDS:
+        raise BadValue(f"{kind!r} is not one of {', '.join(REVIEW_KINDS)}", argument="--kind")
+    done = REVIEW_KINDS.index(case.review_kind) if case.review_kind else -1
+    if REVIEW_KINDS.index(kind) <= done:
+        later = ", ".join(REVIEW_KINDS[done + 1 :])
+        raise BadValue(
+            f"case {case.label} already had a {case.review_kind}; next: {later}", "--kind"
+        )
+    text = clean_text(reason, "--reason", required=False)
+    if text and keys is None:
+        raise BadValue("a reason is sealed as a note: give the office key", argument="--key")
+    today = desk.today
+    source: dict[str, Any]
+    if manual is not None:
+        due = manual.after(today, desk.calendar).due
+        source = {"manual": manual.describe(), "start": today.isoformat()}
+    else:
+        policy = desk.policy(case.policy)
+        rule = stage_rule(policy, kind, real_name=case.real_name)
+        if rule is None:
+            raise BadValue(f"policy {policy.name} sets no {kind} deadline: give --days", "--days")
+        due = rule_deadline(rule, today, desk.calendar).due
+        source = {"rule": rule.code, "start": today.isoformat()}
+    updates = {
+        "state": "reviewing",
+        "review_kind": kind,
+        "review_due": due.isoformat(),
+        "review_outcome": None,
+    }
+    with desk.transaction():
+        note = write_note(desk, case, keys, "reason", text) if text and keys else {}
+        change(desk, case, "review-opened", updates, {"review_deadline": source, **note})
+    return load_case(desk.db, case.id)
+
+
+def second_answer(desk: Desk, ref: int | str, keys: OfficeKeys, text: str, outcome: str) -> Case:
+    """Give the second answer or the review answer; the case is answered again."""
+    case = load_case(desk.db, ref)
+    require(case, "second-answer")
+    result = _outcome(desk, outcome, "review", "--outcome")
+    body = clean_text(text, "--text", required=True)
+    keys.sealing_key()
+    _tokens(desk, case)
+    kind = "second_answer" if case.review_kind == "second_answer" else "review"
+    updates = {
+        "state": "answered",
+        "review_outcome": outcome,
+        "second_answer_date": desk.today.isoformat(),
+    }
+    with desk.transaction():
+        sealed = seal_answer(desk, case, keys, kind, body, result)
+        change(desk, case, "second-answer", updates, sealed)
+    return load_case(desk.db, case.id)
+
+
+def close(desk: Desk, ref: int | str) -> Case:
+    """结案: end the loop."""
+    case = load_case(desk.db, ref)
+    require(case, "close")
+    with desk.transaction():
+        change(desk, case, "closed", {"state": "closed", "closed_date": desk.today.isoformat()})
+    return load_case(desk.db, case.id)

@@ -1,0 +1,237 @@
+"""What every ``lianxin desk`` command shares: the group, the settings options, the error
+boundary and the output-format flags.
+
+Settings come from options or the environment: ``--db`` (``LIANXIN_DB``), ``--officer``
+(``LIANXIN_OFFICER``), ``--key`` (``LIANXIN_OFFICE_KEY``), ``--policy`` (``LIANXIN_POLICY``),
+``--data-dir`` (``LIANXIN_DATA_DIR``), ``--calendar-override`` (``LIANXIN_CALENDAR_OVERRIDE``)
+and ``--today`` (the injectable clock). Every refusal prints one ``Error: <argument>: <why>``
+line and exits with 1 (a refusal) or 2 (a bad argument); nothing is changed.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from .context import Desk, open_desk
+from .errors import DeskError
+from .officekeys import OfficeKeys, load_office_keys
+from .refusals import BadValue, Refused
+from .values import parse_day
+from .workdays import Clock, FixedClock
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Refusal(click.ClickException):
+    """A desk refusal as one ``Error: ...`` line, exit status 1."""
+
+    exit_code = 1
+
+
+class BadArgument(click.ClickException):
+    """A bad argument as one ``Error: ...`` line, exit status 2."""
+
+    exit_code = 2
+
+
+def cli_error(message: str, exit_code: int) -> click.ClickException:
+    """The one-line CLI error for a message and exit status."""
+    return BadArgument(message) if exit_code == 2 else Refusal(message)
+
+
+class DeskCommand(click.Command):
+    """A command whose usage errors are one line (``Error: Missing option '--db'.``), exit 2."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            raise BadArgument(exc.format_message()) from exc
+
+
+class DeskGroup(click.Group):
+    """The ``desk`` group: its commands are :class:`DeskCommand`."""
+
+    command_class = DeskCommand
+
+
+@click.group("desk", cls=DeskGroup)
+def desk_group() -> None:
+    """The office desk: inbox, intake, register, route, answer, warnings, analysis.
+
+    Settings can come from the environment: LIANXIN_DB, LIANXIN_OFFICER, LIANXIN_OFFICE_KEY,
+    LIANXIN_POLICY, LIANXIN_DATA_DIR, LIANXIN_CALENDAR_OVERRIDE.
+    """
+
+
+@contextmanager
+def boundary() -> Iterator[None]:
+    """Turn desk errors into one line and an exit code."""
+    try:
+        yield
+    except Refused as exc:
+        raise cli_error(str(exc), exc.exit_code) from exc
+    except DeskError as exc:  # a bad data, policy or calendar file: names file, line, field
+        raise Refusal(str(exc)) from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The options every command may take."""
+
+    db: Path
+    officer: str
+    key: Path | None
+    today: str | None
+    policy: str | None
+    data_dir: Path | None
+    calendar_override: Path | None
+
+    def clock(self) -> Clock | None:
+        """A fixed clock when ``--today`` was given."""
+        return FixedClock(parse_day(self.today, "--today")) if self.today else None
+
+    @contextmanager
+    def desk(self) -> Iterator[Desk]:
+        """Open the desk for one command and close it afterwards."""
+        desk = open_desk(
+            self.db,
+            officer=self.officer,
+            clock=self.clock(),
+            data_dir=self.data_dir,
+            policy=self.policy,
+            calendar_override=self.calendar_override,
+        )
+        try:
+            yield desk
+        finally:
+            desk.close()
+
+    def keys(self) -> OfficeKeys:
+        """The office keys; refused when none were given."""
+        if self.key is None:
+            raise BadValue(
+                "give the office private key file or folder (or set LIANXIN_OFFICE_KEY)", "--key"
+            )
+        if not self.key.exists():
+            raise BadValue(f"no such file or folder {self.key}", "--key")
+        return load_office_keys(self.key)
+
+    def optional_keys(self) -> OfficeKeys | None:
+        """The office keys if given."""
+        return self.keys() if self.key is not None else None
+
+
+_PATH = click.Path(path_type=Path)
+_SETTINGS = (
+    click.option("--db", type=_PATH, envvar="LIANXIN_DB", required=True, help="The SQLite store."),
+    click.option(
+        "--officer",
+        envvar="LIANXIN_OFFICER",
+        default="",
+        help="Who is acting; recorded in every event [env LIANXIN_OFFICER].",
+    ),
+    click.option(
+        "--key",
+        type=_PATH,
+        envvar="LIANXIN_OFFICE_KEY",
+        default=None,
+        help="Office private key file or keys folder [env LIANXIN_OFFICE_KEY].",
+    ),
+    click.option(
+        "--today",
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="Act as if today were this day (the injectable clock).",
+    ),
+    click.option(
+        "--policy",
+        envvar="LIANXIN_POLICY",
+        default=None,
+        help="Deadline policy (preset or file) for new registrations [default cn-jijian-2020].",
+    ),
+    click.option(
+        "--data-dir",
+        type=_PATH,
+        envvar="LIANXIN_DATA_DIR",
+        default=None,
+        help="Folder of replacement data files (problem types, units, ...).",
+    ),
+    click.option(
+        "--calendar-override",
+        type=_PATH,
+        envvar="LIANXIN_CALENDAR_OVERRIDE",
+        default=None,
+        help="Holiday override file for a new year's State Council notice.",
+    ),
+)
+_NAMES = ("db", "officer", "key", "today", "policy", "data_dir", "calendar_override")
+
+
+def with_settings(func: F) -> F:
+    """Add the settings options; the command receives ``settings`` and runs in the boundary."""
+
+    @functools.wraps(func)
+    def wrapper(**kwargs: Any) -> Any:
+        settings = Settings(**{name: kwargs.pop(name) for name in _NAMES})
+        with boundary():
+            return func(settings, **kwargs)
+
+    for option in reversed(_SETTINGS):
+        wrapper = option(wrapper)
+    return wrapper  # type: ignore[return-value]
+
+
+def with_format(func: F) -> F:
+    """Add ``--json`` / ``--csv``; the command receives ``fmt`` (table, json or csv)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        as_json, as_csv = kwargs.pop("as_json"), kwargs.pop("as_csv")
+        if as_json and as_csv:
+            raise BadArgument("--json: give --json or --csv, not both")
+        return func(*args, fmt="json" if as_json else "csv" if as_csv else "table", **kwargs)
+
+    wrapper = click.option("--csv", "as_csv", is_flag=True, help="Print CSV.")(wrapper)
+    wrapper = click.option("--json", "as_json", is_flag=True, help="Print JSON.")(wrapper)
+    return wrapper  # type: ignore[return-value]
+
+
+def read_text_option(text: str | None, path: Path | None, argument: str) -> str | None:
+    """Text given inline or in a file (``--text`` / ``--text-file``)."""
+    if text is not None and path is not None:
+        raise BadValue(f"give {argument} or {argument}-file, not both", argument)
+    if path is None:
+        return text
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadValue(f"cannot read {path}: {exc}", f"{argument}-file") from exc
+
+
+def days_option(func: F) -> F:
+    """``--days N`` and ``--calendar`` (calendar instead of working days)."""
+    func = click.option(
+        "--calendar",
+        "calendar_days",
+        is_flag=True,
+        help="Count --days as calendar days (default: working days).",
+    )(func)
+    return click.option(
+        "--days",
+        type=int,
+        default=None,
+        help="Set the deadline by hand: N working days (calendar days with --calendar).",
+    )(func)
+
+
+def echo(message: str) -> None:
+    """A plain line on standard output."""
+    click.echo(message)

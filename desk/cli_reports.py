@@ -1,0 +1,345 @@
+"""``lianxin desk`` commands that read the register: warnings, duplicates, ledgers, analysis,
+listings, verify, backup and restore."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .analysis import monthly_analysis
+from .analysis_render import to_csv, to_markdown
+from .backup import backup, restore
+from .cli_common import Refusal, Settings, desk_group, echo, with_format, with_settings
+from .context import open_store
+from .duplicates import THRESHOLD, find_duplicates
+from .ledger import all_ledgers, ledger
+from .listing import Filters, list_cases, show_case
+from .output import dump_json, emit
+from .refusals import BadValue
+from .supervision import issue_warnings, supervision_csv, supervision_markdown
+from .verify import verify_register
+from .warnings import compute_warnings
+
+_OUT = click.Path(path_type=Path, dir_okay=False)
+
+
+@desk_group.command("warnings")
+@with_settings
+@with_format
+@click.option("--unit", default=None, help="Only this handling unit.")
+@click.option("--issue", is_flag=True, help="Record the red and yellow warnings as issued.")
+@click.option(
+    "--supervision-list",
+    type=_OUT,
+    default=None,
+    help="Write the supervision list (督办单) here (.md or .csv); implies --issue.",
+)
+def warnings_command(
+    settings: Settings, fmt: str, unit: str | None, issue: bool, supervision_list: Path | None
+) -> None:
+    """Three-colour warnings per handling unit: red overdue, yellow near, blue concluded."""
+    with settings.desk() as desk:
+        report = compute_warnings(desk)
+        if unit is not None:
+            report.units = [u for u in report.units if u.unit == unit]
+            report.flagged = [f for f in report.flagged if f.unit == unit]
+        issued = []
+        if issue or supervision_list is not None:
+            desk.actor()
+            issued = issue_warnings(desk, report)
+        if supervision_list is not None:
+            text = (
+                supervision_csv(report)
+                if supervision_list.suffix == ".csv"
+                else supervision_markdown(desk, report, desk.actor())
+            )
+            supervision_list.write_text(text, encoding="utf-8")
+    units = [u.as_dict() for u in report.units]
+    flagged = [f.as_dict() for f in report.flagged]
+    if fmt == "json":
+        totals = dict(report.totals())
+        dump_json(
+            {
+                "today": report.today.isoformat(),
+                "totals": totals,
+                "units": units,
+                "flagged": flagged,
+                "issued": len(issued),
+            }
+        )
+        return
+    columns = [
+        ("unit", "unit 承办单位"),
+        ("red", "red 红"),
+        ("yellow", "yellow 黄"),
+        ("green", "green"),
+        ("blue", "blue 蓝"),
+    ]
+    if fmt == "csv":
+        emit(
+            flagged,
+            [
+                (k, k)
+                for k in (
+                    "unit",
+                    "colour",
+                    "case_id",
+                    "number",
+                    "state",
+                    "stage",
+                    "due",
+                    "days",
+                    "uncertain",
+                )
+            ],
+            fmt,
+        )
+        return
+    emit(units, columns, fmt, title=f"Warnings on {report.today.isoformat()}")
+    flagged_columns = [
+        ("colour", "colour"),
+        ("number", "number"),
+        ("case_id", "id"),
+        ("unit", "unit"),
+        ("state", "state"),
+        ("stage", "stage"),
+        ("due", "due"),
+        ("days", "days over/left"),
+        ("uncertain", "provisional"),
+    ]
+    emit(flagged, flagged_columns, fmt, title="Red and yellow cases")
+    if issue or supervision_list is not None:
+        echo(f"{len(issued)} warning(s) issued.")
+    if supervision_list is not None:
+        echo(f"Supervision list written to {supervision_list}.")
+
+
+@desk_group.command("duplicates")
+@with_settings
+@with_format
+@click.option(
+    "--threshold",
+    type=float,
+    default=THRESHOLD,
+    show_default=True,
+    help="Similarity (0-1) from which a pair is suggested.",
+)
+def duplicates_command(settings: Settings, fmt: str, threshold: float) -> None:
+    """Suggest likely repeat reports among opened ones (staff confirm with --repeat-of)."""
+    if not 0 < threshold <= 1:
+        raise BadValue(f"{threshold} is not between 0 and 1", "--threshold")
+    keys = settings.keys()
+    with settings.desk() as desk:
+        found = find_duplicates(desk, keys, threshold=threshold)
+    columns = [
+        ("score", "similarity"),
+        ("earlier_label", "earlier"),
+        ("later_label", "later"),
+        ("same_person", "same person"),
+        ("earlier_title", "earlier title"),
+        ("later_title", "later title"),
+        ("command", "to confirm: lianxin desk ..."),
+    ]
+    emit([s.as_dict() for s in found], columns, fmt, title="Likely repeat reports")
+
+
+@desk_group.command("ledger")
+@with_settings
+@with_format
+@click.argument("tag", required=False)
+def ledger_command(settings: Settings, fmt: str, tag: str | None) -> None:
+    """A special ledger (专项台账): its cases, open vs. cleared; without TAG, every ledger."""
+    with settings.desk() as desk:
+        if tag is None:
+            summaries = [lg.summary() for lg in all_ledgers(desk)]
+            columns = [
+                ("tag", "tag"),
+                ("zh", "台账"),
+                ("total", "total"),
+                ("open", "open"),
+                ("cleared", "cleared"),
+                ("cleared_to_zero", "清零"),
+            ]
+            emit(summaries, columns, fmt, title="Special ledgers")
+            return
+        found = ledger(desk, tag)
+    rows = [c.as_dict() for c in found.cases]
+    summary = found.summary()
+    columns = [
+        ("number", "number"),
+        ("case_id", "id"),
+        ("state", "state"),
+        ("unit", "unit"),
+        ("due_date", "due"),
+        ("cleared_date", "cleared"),
+    ]
+    emit(rows, columns, fmt, title=f"{found.zh} ({tag})", json_doc={**summary, "cases": rows})
+    if fmt == "table":
+        zero = "已清零 cleared to zero" if found.cleared_to_zero else "未清零 not cleared"
+        echo(f"{summary['open']} open, {summary['cleared']} cleared: {zero}.")
+
+
+@desk_group.command("analysis")
+@with_settings
+@click.option("--month", required=True, metavar="YYYY-MM", help="The month to analyse.")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV instead of Markdown.")
+@click.option("--lang", default="zh", show_default=True, help="zh or en (Markdown labels).")
+@click.option("--out", type=_OUT, default=None, help="Write to this file instead of printing.")
+def analysis_command(
+    settings: Settings, month: str, as_csv: bool, lang: str, out: Path | None
+) -> None:
+    """The monthly analysis (月分析) as Markdown or CSV."""
+    if lang not in ("zh", "en"):
+        raise BadValue(f"{lang!r} is not zh or en", "--lang")
+    with settings.desk() as desk:
+        result = monthly_analysis(desk, month)
+        text = to_csv(desk, result) if as_csv else to_markdown(desk, result, lang=lang)
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        echo(f"Analysis for {month} written to {out}.")
+
+
+@desk_group.command("verify")
+@with_settings
+@with_format
+def verify_command(settings: Settings, fmt: str) -> None:
+    """Check the hash-chained event log and that every case is what its events say."""
+    db = open_store(settings.db)
+    try:
+        report = verify_register(db)
+    finally:
+        db.conn.close()
+    if fmt == "json":
+        dump_json(report.as_dict())
+    else:
+        for problem in report.problems:
+            echo(str(problem))
+        verdict = "OK" if report.ok else f"FAILED ({len(report.problems)} problem(s))"
+        echo(f"{report.events} events, {report.cases} cases: {verdict}")
+    if not report.ok:
+        raise click.exceptions.Exit(1)
+
+
+@desk_group.command("backup")
+@with_settings
+@click.argument("path", type=_OUT)
+def backup_command(settings: Settings, path: Path) -> None:
+    """Copy the live store to PATH (SQLite online backup) and verify the copy."""
+    result = backup(settings.db, path)
+    verdict = "verifies" if result.report.ok else "DOES NOT verify (the live store has problems)"
+    echo(f"Backup written to {path}; it {verdict}.")
+    if not result.report.ok:
+        raise Refusal("the backup does not verify: run 'lianxin desk verify'")
+
+
+@desk_group.command("restore")
+@with_settings
+@click.argument("path", type=_OUT)
+def restore_command(settings: Settings, path: Path) -> None:
+    """Replace the store with the backup at PATH; refused unless the backup verifies."""
+    from .values import parse_day
+    from .workdays import SystemClock
+
+    today = parse_day(settings.today, "--today") if settings.today else SystemClock().today()
+    result = restore(path, settings.db, today=today.isoformat())
+    saved = (
+        f" The previous store was saved as {result.saved_previous}."
+        if result.saved_previous
+        else ""
+    )
+    echo(f"Restored {settings.db} from {path}.{saved}")
+
+
+@desk_group.command("show")
+@with_settings
+@with_format
+@click.argument("case")
+def show_command(settings: Settings, fmt: str, case: str) -> None:
+    """One case: register fields, next steps, history; notes too when --key is given."""
+    keys = settings.optional_keys()
+    with settings.desk() as desk:
+        doc = show_case(desk, case, keys)
+    if fmt == "json":
+        dump_json(doc)
+        return
+    fields = [{"field": k, "value": v} for k, v in doc["case"].items() if v not in (None, [], "")]
+    fields += [
+        {"field": k, "value": doc[k]}
+        for k in (
+            "state_label",
+            "current_due",
+            "provisional",
+            "tokens",
+            "submissions",
+            "answers",
+            "notes_count",
+        )
+    ]
+    fields.append({"field": "next steps", "value": ", ".join(doc["next_steps"])})
+    emit(fields, [("field", "field"), ("value", "value")], fmt, title=f"Case {case}")
+    history = [
+        {**e, "data": ", ".join(f"{k}={v}" for k, v in e["data"].items())} for e in doc["events"]
+    ]
+    emit(
+        history,
+        [("seq", "seq"), ("at", "at"), ("actor", "actor"), ("type", "event"), ("data", "data")],
+        fmt,
+        title="History",
+    )
+    if "notes" in doc:
+        emit(
+            doc["notes"],
+            [
+                ("id", "id"),
+                ("created_at", "at"),
+                ("officer", "officer"),
+                ("kind", "kind"),
+                ("text", "text"),
+                ("reference", "ref"),
+                ("file", "file"),
+            ],
+            fmt,
+            title="Notes",
+        )
+
+
+@desk_group.command("list")
+@with_settings
+@with_format
+@click.option("--state", default=None, help="received, accepted, in_progress, ...")
+@click.option("--unit", default=None, help="Handling unit or authority.")
+@click.option("--channel", default=None, help="letter, visit, phone, online, ...")
+@click.option("--month", default=None, metavar="YYYY-MM", help="Received in this month.")
+@click.option("--tag", default=None, help="In this special ledger.")
+@click.option("--limit", type=int, default=200, show_default=True, help="At most this many.")
+def list_command(
+    settings: Settings,
+    fmt: str,
+    state: str | None,
+    unit: str | None,
+    channel: str | None,
+    month: str | None,
+    tag: str | None,
+    limit: int,
+) -> None:
+    """The register, newest first; provisional deadlines (no holiday data) are flagged."""
+    filters = Filters(state, unit, channel, month, tag, limit)
+    with settings.desk() as desk:
+        rows = list_cases(desk, filters)
+    columns = [
+        ("id", "id"),
+        ("number", "number"),
+        ("channel", "channel"),
+        ("received", "received"),
+        ("state", "state"),
+        ("item_type", "item type"),
+        ("problem", "problem"),
+        ("unit", "unit"),
+        ("due", "due"),
+        ("provisional", "provisional"),
+        ("tags", "tags"),
+    ]
+    emit(rows, columns, fmt, title="Register")

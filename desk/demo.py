@@ -1,0 +1,280 @@
+"""The demo's desk work: sample cases walked through the register so published figures have
+something real to show.
+
+``walk_sample_cases`` opens the reports the demo submitted online and takes them through the
+desk (registered and assigned, one forwarded out of scope to the environment bureau, some
+concluded and answered with answers sealed to the reporters' tokens), then receives a letter, a
+visit, a phone call and a complaint-box note with past dates (their token slips are printed):
+one overdue, one not satisfied and answered a second time, one not accepted, one near its
+deadline. ``synthesize_register`` (from :mod:`desk.synth`) writes large synthetic registers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from .answers import close, conclude, open_review, satisfaction, second_answer
+from .context import Desk, open_desk
+from .deadlines import Manual
+from .inbox import mark_opened, read_inbox
+from .intake import intake
+from .officekeys import OfficeKeys, load_office_keys
+from .register import Registration, not_accepted, register
+from .routing import Route, route
+from .synth import synthesize_register
+from .workdays import FixedClock
+
+__all__ = ["synthesize_register", "walk_sample_cases"]
+
+
+def _days(n: int, unit: str = "working") -> Manual | None:
+    return Manual.parse(n, unit)
+
+
+def _form(doc: dict[str, Any], desk: Desk, **changes: Any) -> Registration:
+    tax = desk.taxonomy
+    problem = str(doc.get("problem_type", ""))
+    rank = str(doc.get("reported", {}).get("rank", ""))
+    fields: dict[str, Any] = {
+        "item_type": "accusation",
+        "problem_type": problem if problem in tax.problem_types else "other",
+        "rank": rank if rank in tax.ranks else "other",
+        "region": doc.get("region") if doc.get("region") in tax.regions else "county",
+        "real_name": "verified" if doc.get("real_name") else "anonymous",
+    }
+    fields.update(changes)
+    return Registration(**fields)
+
+
+Step = Callable[[Desk, OfficeKeys, int, dict[str, Any]], None]
+
+
+def _assign(unit: str, days: int, **changes: Any) -> Step:
+    def step(desk: Desk, keys: OfficeKeys, case_id: int, doc: dict[str, Any]) -> None:
+        register(desk, case_id, _form(doc, desk, **changes))
+        route(desk, case_id, Route("assign", unit=unit, manual=_days(days)))
+
+    return step
+
+
+def _forward_fumes(desk: Desk, keys: OfficeKeys, case_id: int, doc: dict[str, Any]) -> None:
+    register(desk, case_id, _form(doc, desk, item_type="out_of_scope", add_tags=("ecology",)))
+    plan = Route("forward", to="external.ecology_environment", manual=_days(30, "calendar"))
+    route(desk, case_id, plan)
+
+
+def _answered(unit: str, outcome: str, text: str) -> Step:
+    def step(desk: Desk, keys: OfficeKeys, case_id: int, doc: dict[str, Any]) -> None:
+        register(desk, case_id, _form(doc, desk))
+        route(desk, case_id, Route("direct", unit=unit, manual=_days(20)))
+        conclude(desk, case_id, keys, outcome, answer=text)
+
+    return step
+
+
+PLAN: dict[str, Step] = {
+    "村道工程验收收受好处": _assign("town.dongshan", 30, rank="township_section"),
+    "低保名额优亲厚友": _assign("town.xihe", 20, add_tags=("poverty_alleviation", "livelihood")),
+    "餐馆油烟扰民": _forward_fumes,
+    "项目审批推诿拖延": _answered(
+        "office.supervision_1",
+        "partly",
+        "经核查，反映的审批拖延问题部分属实，已对相关人员批评教育并督促办结。",
+    ),
+    "套取扶贫资金": _assign("town.beiling", 15, add_tags=("poverty_alleviation",)),
+    "征地补偿款未足额发放": _answered(
+        "town.qingshi",
+        "substantiated",
+        "经核查，反映问题属实，补偿款已全部补发到户，相关人员已被问责。",
+    ),
+}
+
+
+def _online(db_path: Path, keys: OfficeKeys, officer: str, today: date) -> None:
+    desk = open_desk(db_path, officer=officer, clock=FixedClock(today))
+    newest = desk.db.execute(
+        "SELECT max(received_date) FROM submissions WHERE opened_at IS NULL"
+    ).fetchone()[0]
+    if newest and newest > today.isoformat():  # the gateway counts days in China's time zone
+        desk.clock = FixedClock(date.fromisoformat(newest))
+    try:
+        items = mark_opened(desk, read_inbox(desk, keys))
+        for item in items:
+            if item.kind != "report" or item.problem:
+                continue
+            step = PLAN.get(str(item.doc.get("title")), _assign("office.supervision_1", 30))
+            step(desk, keys, item.case_id, item.doc)
+            print(f"  online case {item.case_id}: {item.doc.get('title')}")
+    finally:
+        desk.close()
+
+
+def _on(db_path: Path, officer: str, day: date) -> Desk:
+    return open_desk(db_path, officer=officer, clock=FixedClock(day))
+
+
+def _slip(desk: Desk, keys: OfficeKeys, channel: str, received: date, doc: dict[str, Any]) -> int:
+    slip = intake(desk, keys, doc, channel=channel, received=received)
+    print(f"  {channel} received {received}: case {slip.case_id}, token slip: {slip.token}")
+    return slip.case_id
+
+
+def _report(
+    title: str,
+    text: str,
+    name: str,
+    unit: str,
+    rank: str,
+    region: str,
+    problem: str,
+    identity: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "real_name": identity is not None,
+        "reported": {"name": name, "unit": unit, "post": "", "rank": rank},
+        "region": region,
+        "problem_type": problem,
+        "title": title,
+        "text": text,
+    }
+    if identity is not None:
+        doc["identity"] = identity
+    return doc
+
+
+def _offline(db_path: Path, keys: OfficeKeys, officer: str, today: date) -> None:
+    def ago(n: int) -> date:
+        return today - timedelta(days=n)
+
+    desk = _on(db_path, officer, ago(60))
+    overdue = _slip(
+        desk,
+        keys,
+        "letter",
+        ago(62),
+        _report(
+            "工程款拖欠与虚报冒领",
+            "示例来信：反映南湖乡某站站长虚报冒领工程款。",
+            "钱某",
+            "南湖乡农技站",
+            "township_section",
+            "town.nanhu",
+            "integrity.property",
+        ),
+    )
+    register(
+        desk,
+        overdue,
+        Registration(
+            "accusation", "integrity.property", "township_section", "town.nanhu", "anonymous"
+        ),
+    )
+    route(desk, overdue, Route("assign", unit="town.nanhu", manual=_days(20)))
+    desk.close()
+    desk = _on(db_path, officer, ago(45))
+    visit = _slip(
+        desk,
+        keys,
+        "visit",
+        ago(45),
+        _report(
+            "违规发放补贴",
+            "示例来访：反映县某局违规发放津贴补贴。",
+            "孙某",
+            "县某局",
+            "county_division",
+            "county",
+            "integrity.allowances",
+            {"name": "周某（示例）", "contact": "0000-0000004"},
+        ),
+    )
+    register(
+        desk,
+        visit,
+        Registration(
+            "accusation",
+            "integrity.allowances",
+            "county_division",
+            "county",
+            "verified",
+            add_tags=("eight_point_rules",),
+        ),
+    )
+    route(desk, visit, Route("assign", unit="office.supervision_2", manual=_days(15)))
+    desk.close()
+    desk = _on(db_path, officer, ago(30))
+    phone = _slip(
+        desk,
+        keys,
+        "phone",
+        ago(30),
+        _report(
+            "情况反映",
+            "示例来电：内容笼统，无具体人和事。",
+            "某领导",
+            "",
+            "other",
+            "county",
+            "other",
+        ),
+    )
+    register(desk, phone, Registration("no_substance", "other", "other", "county", "anonymous"))
+    not_accepted(desk, phone, keys, "反映内容笼统，无具体对象和事实，不予受理。")
+    desk.close()
+    desk = _on(db_path, officer, ago(12))
+    conclude(
+        desk, visit, keys, "partly", answer="经核查，反映问题部分属实，已责令退还违规发放的补贴。"
+    )
+    desk.close()
+    desk = _on(db_path, officer, ago(6))
+    satisfaction(desk, visit, "not")  # phone callback (回访)
+    open_review(
+        desk, visit, "second_answer", manual=_days(10), keys=keys, reason="举报人认为退还不彻底。"
+    )
+    desk.close()
+    desk = _on(db_path, officer, ago(2))
+    second_answer(
+        desk, visit, keys, "补充核查后，违规补贴已全部退还，相关负责人被诫勉谈话。", "supplemented"
+    )
+    close(desk, visit)
+    box = _slip(
+        desk,
+        keys,
+        "complaint_box",
+        ago(9),
+        _report(
+            "村务不公开",
+            "示例诉求箱：反映城关镇某村村务财务长期不公开。",
+            "郑某",
+            "城关镇某村",
+            "village_community",
+            "town.chengguan",
+            "mass.right_to_know",
+        ),
+    )
+    register(
+        desk,
+        box,
+        Registration(
+            "accusation",
+            "mass.right_to_know",
+            "village_community",
+            "town.chengguan",
+            "anonymous",
+            add_tags=("livelihood",),
+        ),
+    )
+    route(desk, box, Route("assign", unit="town.chengguan", manual=_days(5)))
+    desk.close()
+
+
+def walk_sample_cases(db_path: Path, office_key_path: Path, officer: str, today: date) -> None:
+    """Take the demo's online reports and a few offline ones through the desk (see above)."""
+    keys = load_office_keys(office_key_path)
+    print("Desk: opening and routing the online reports")
+    _online(db_path, keys, officer, today)
+    print("Desk: offline reports (letter, visit, phone, complaint box) — token slips")
+    _offline(db_path, keys, officer, today)

@@ -1,0 +1,189 @@
+"""The inbox: verify, open and show new reports and follow-ups, and mark them opened.
+
+Each envelope's signature is checked again at the desk (the report's own client key; for a
+follow-up, the follow-up key registered for its token), then it is opened with the office
+private key. A key that cannot open a submission refuses the whole command and changes nothing;
+a signature that no longer verifies (data altered after the gateway accepted it) is shown as a
+problem and the submission stays unopened. Satisfaction answers are recorded on their case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from nacl.signing import VerifyKey
+
+from lianxin.protocol import Attachment, Envelope, ProtocolError, SignatureError, open_envelope
+from lianxin.protocol.errors import DecryptionError
+
+from .answers import record_satisfaction
+from .cases import load_case
+from .context import Desk
+from .officekeys import OfficeKeys
+from .refusals import BadValue, WrongKey
+
+
+@dataclass(frozen=True)
+class Opened:
+    """One submission as the desk sees it."""
+
+    submission_id: int
+    case_id: int
+    case_label: str
+    kind: str
+    received_date: str
+    doc: dict[str, Any] = field(default_factory=dict)
+    attachments: tuple[Attachment, ...] = ()
+    problem: str = ""
+    notice: str = ""
+    new: bool = True
+
+    def as_dict(self) -> dict[str, Any]:
+        """For JSON output (attachments by name, type and size)."""
+        return {
+            "submission": self.submission_id,
+            "case": self.case_id,
+            "case_label": self.case_label,
+            "kind": self.kind,
+            "received_date": self.received_date,
+            "new": self.new,
+            "document": {k: v for k, v in self.doc.items() if k != "attachments"},
+            "attachments": [a.describe() for a in self.attachments],
+            "problem": self.problem,
+            "notice": self.notice,
+        }
+
+
+_SELECT = (
+    "SELECT s.id, s.kind, s.case_id, s.key_id, s.author, s.ciphertext, s.sig, s.received_date,"
+    " s.opened_at, c.number FROM submissions s JOIN cases c ON c.id = s.case_id"
+)
+
+
+def _verify(desk: Desk, envelope: Envelope) -> str:
+    try:
+        if envelope.kind == "report":
+            envelope.verify()
+            return ""
+        row = desk.db.execute(
+            "SELECT followup_vk FROM tokens WHERE lookup_id = ?", [envelope.author]
+        ).fetchone()
+        if row is None:
+            return "no token is registered for this follow-up's lookup id"
+        envelope.verify(VerifyKey(bytes(row[0])))
+    except SignatureError:
+        return "the signature does not verify: the stored envelope was altered"
+    return ""
+
+
+def read_inbox(
+    desk: Desk, keys: OfficeKeys, *, include_opened: bool = False, case: int | str | None = None
+) -> list[Opened]:
+    """Verify and open submissions (new ones, or all of one case); changes nothing."""
+    where, params = " WHERE s.opened_at IS NULL", []
+    if case is not None:
+        where, params = " WHERE s.case_id = ?", [load_case(desk.db, case).id]
+    elif include_opened:
+        where = ""
+    items = []
+    for (
+        sid,
+        kind,
+        case_id,
+        key_id,
+        author,
+        ciphertext,
+        sig,
+        received,
+        opened_at,
+        number,
+    ) in desk.db.execute(_SELECT + where + " ORDER BY s.id", params).fetchall():
+        label = number or f"#{case_id}"
+        envelope = Envelope(kind, key_id, bytes(author), bytes(ciphertext), bytes(sig))
+        base = {
+            "submission_id": sid,
+            "case_id": case_id,
+            "case_label": label,
+            "kind": kind,
+            "received_date": received,
+            "new": opened_at is None,
+        }
+        problem = _verify(desk, envelope)
+        if problem:
+            items.append(Opened(**base, problem=problem))
+            continue
+        keys.secret(key_id, f"submission {sid} (case {label})")
+        try:
+            payload = open_envelope(envelope, keys.secrets)
+        except DecryptionError as exc:
+            raise WrongKey(f"cannot open submission {sid} (case {label}): {exc}") from exc
+        except ProtocolError as exc:
+            items.append(Opened(**base, problem=f"opens but is not well formed: {exc}"))
+            continue
+        items.append(Opened(**base, doc=payload.doc, attachments=payload.attachments))
+    return items
+
+
+def mark_opened(desk: Desk, items: list[Opened]) -> list[Opened]:
+    """Mark new, verified submissions opened and record satisfaction answers; one transaction.
+    Returns the items with a notice where staff have something to do."""
+    out = []
+    today = desk.today.isoformat()
+    late = [i for i in items if i.new and not i.problem and i.received_date > today]
+    if late:
+        raise BadValue(
+            f"{today} is before submission {late[0].submission_id} was received"
+            f" ({late[0].received_date})",
+            argument="--today",
+        )
+    with desk.transaction():
+        for item in items:
+            if not item.new or item.problem:
+                out.append(item)
+                continue
+            desk.db.execute(
+                "UPDATE submissions SET opened_at = ? WHERE id = ?",
+                [desk.today.isoformat(), item.submission_id],
+            )
+            desk.event(
+                item.case_id, "opened", {"submission": item.submission_id, "kind": item.kind}
+            )
+            out.append(_followup(desk, item))
+    return out
+
+
+def _followup(desk: Desk, item: Opened) -> Opened:
+    if item.kind != "followup":
+        return item
+    if item.doc.get("type") != "satisfaction":
+        return replace(item, notice="additional material: see the case")
+    rating = str(item.doc.get("rating"))
+    case = load_case(desk.db, item.case_id)
+    if case.answered_date is None:
+        notice = f"rating {rating!r} arrived before any answer: not recorded"
+        return replace(item, notice=notice)
+    record_satisfaction(
+        desk, case, rating, source="followup", data={"submission": item.submission_id}
+    )
+    notice = f"satisfaction recorded: {rating}"
+    if rating == "not":
+        notice += f"; open a second answer or review (desk review {case.label})"
+    return replace(item, notice=notice)
+
+
+def suggest_registration(desk: Desk, item: Opened) -> str:
+    """The ``register`` command a report's own fields suggest (staff confirm or correct it)."""
+    doc, tax = item.doc, desk.taxonomy
+    parts = [f"register {item.case_label}", "--item-type accusation"]
+    problem = str(doc.get("problem_type", ""))
+    if problem in tax.problem_types:
+        parts.append(f"--problem-type {problem}")
+    rank = str(doc.get("reported", {}).get("rank", ""))
+    if rank in tax.ranks:
+        parts.append(f"--rank {rank}")
+    region = str(doc.get("region", ""))
+    if region in tax.regions:
+        parts.append(f"--region {region}")
+    parts.append("--real-name " + ("claimed" if doc.get("real_name") else "anonymous"))
+    return " ".join(parts)

@@ -1,0 +1,116 @@
+"""Issuing warnings and the supervision list (督办单).
+
+Issuing records each red (督办) and yellow (催办提醒) case in the ``warnings`` table, which the
+monthly analysis counts, with an event on the case. A case is warned once per colour and
+deadline: issuing again the next day adds only what changed colour or is new.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import defaultdict
+
+from .context import Desk
+from .lifecycle import state_label
+from .warnings import NO_UNIT, Flagged, WarningReport
+
+STAGES = {
+    "intake": "登记分流 registration",
+    "handle": "办结 handling",
+    "answer": "实名答复 real-name answer",
+    "review": "复查/二次反馈 review",
+}
+
+
+def _already_warned(desk: Desk, item: Flagged) -> bool:
+    for (data,) in desk.db.execute(
+        "SELECT data FROM events WHERE case_id = ? AND type = 'warning-issued'", [item.case_id]
+    ):
+        doc = json.loads(data)
+        if doc.get("colour") == item.colour and doc.get("due") == item.due:
+            return True
+    return False
+
+
+def issue_warnings(desk: Desk, report: WarningReport) -> list[Flagged]:
+    """Record the red and yellow cases not yet warned for their current deadline; one
+    transaction. Returns the warnings issued now."""
+    issued = []
+    day = report.today.isoformat()
+    with desk.transaction():
+        for item in report.flagged:
+            if _already_warned(desk, item):
+                continue
+            unit = None if item.unit == NO_UNIT else item.unit
+            cursor = desk.db.execute(
+                "INSERT INTO warnings (case_id, colour, unit, issued_date) VALUES (?, ?, ?, ?)",
+                [item.case_id, item.colour, unit, day],
+            )
+            desk.event(
+                item.case_id,
+                "warning-issued",
+                {
+                    "warning": int(cursor.lastrowid or 0),
+                    "colour": item.colour,
+                    "due": item.due,
+                    "stage": item.stage,
+                },
+            )
+            issued.append(item)
+    return issued
+
+
+def unit_label(desk: Desk, code: str) -> str:
+    """A unit's Chinese name (a named authority or '-' as it is)."""
+    unit = desk.taxonomy.units.get(code)
+    if unit is not None:
+        return f"{unit.zh} ({code})"
+    return "未分办 / 本室 (-)" if code == NO_UNIT else code
+
+
+def supervision_markdown(desk: Desk, report: WarningReport, officer: str) -> str:
+    """The supervision list: one section per unit, overdue cases (督办) then near ones (催办)."""
+    by_unit: dict[str, list[Flagged]] = defaultdict(list)
+    for item in report.flagged:
+        by_unit[item.unit].append(item)
+    lines = [
+        f"# 督办单 Supervision list — {report.today.isoformat()}",
+        "",
+        f"签发 Issued by: {officer}",
+        "",
+        "红色 = 已超期，督办；黄色 = 临近期限，催办提醒。Red = overdue (supervise); "
+        "yellow = deadline near (remind).",
+        "",
+    ]
+    for unit in sorted(by_unit):
+        items = by_unit[unit]
+        lines += [f"## {unit_label(desk, unit)}", ""]
+        lines += ["| 颜色 Colour | 编号 Number | 状态 State | 环节 Stage | 期限 Due | 天数 Days |"]
+        lines += ["|---|---|---|---|---|---|"]
+        for item in items:
+            mark = "红 red" if item.colour == "red" else "黄 yellow"
+            days = f"超期 {item.days} overdue" if item.colour == "red" else f"剩 {item.days} left"
+            due = item.due + (" (待定 provisional)" if item.uncertain else "")
+            lines.append(
+                f"| {mark} | {item.number or '#' + str(item.case_id)} | {state_label(item.state)}"
+                f" | {STAGES.get(item.stage, item.stage)} | {due} | {days} |"
+            )
+        lines.append("")
+        lines.append("请于收到本单后及时办理并报告进展。Please act and report progress.")
+        lines.append("")
+    if not by_unit:
+        lines.append("无超期或临近期限的事项。Nothing overdue or near its deadline.")
+    return "\n".join(lines) + "\n"
+
+
+def supervision_csv(report: WarningReport) -> str:
+    """The supervision list as CSV."""
+    out = io.StringIO()
+    fields = ["unit", "colour", "case_id", "number", "state", "stage", "due", "days", "uncertain"]
+    writer = csv.DictWriter(out, fieldnames=fields)
+    writer.writeheader()
+    for item in sorted(report.flagged, key=lambda f: (f.unit, f.colour != "red", f.due)):
+        writer.writerow({k: v for k, v in item.as_dict().items() if k in fields})
+    return out.getvalue()

@@ -1,0 +1,173 @@
+"""``lianxin desk`` in a child process: the main commands, their --json and --csv output, and a
+check that every command is documented in the staff guide."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import sqlite3
+from pathlib import Path
+
+from desk.cli import desk_group
+from lianxin.protocol import Token, open_answer
+from tests.desk_support import OFFICER, ROOT, cli, new_store
+
+
+def test_main_commands(tmp_path: Path, keys_dir: Path) -> None:
+    db = new_store(tmp_path / "desk.sqlite")
+    env = {"LIANXIN_DB": str(db), "LIANXIN_OFFICER": OFFICER, "LIANXIN_OFFICE_KEY": str(keys_dir)}
+
+    def ok(*args: str) -> str:
+        result = cli(*args, env=env)
+        assert result.returncode == 0, result.stderr
+        assert result.stderr == ""
+        return result.stdout
+
+    out = ok(
+        "intake",
+        "--channel",
+        "visit",
+        "--today",
+        "2026-02-10",
+        "--title",
+        "征地补偿款未足额发放",
+        "--text",
+        "反映青石镇某村征地补偿款未足额发放到户。",
+        "--reported-name",
+        "吴某",
+        "--reported-unit",
+        "青石镇某村",
+        "--rank",
+        "village_community",
+        "--region",
+        "town.qingshi",
+        "--real-name",
+        "--name",
+        "李某",
+        "--contact",
+        "0000-0000003",
+    )
+    token = Token.parse(re.search(r"^\|\s+([0-9A-Z]{4}(?:-[0-9A-Z]{4}){6})$", out, re.M).group(1))  # type: ignore[union-attr]
+    [item] = json.loads(ok("inbox", "--all", "--json"))
+    assert item["document"]["identity"]["name"] == "李某" and item["new"] is False
+    ok(
+        "register",
+        "1",
+        "--item-type",
+        "accusation",
+        "--problem-type",
+        "mass.harming_interests",
+        "--rank",
+        "village_community",
+        "--region",
+        "town.qingshi",
+        "--real-name",
+        "verified",
+        "--tag",
+        "rural_revitalisation",
+        "--today",
+        "2026-02-10",
+    )
+    assert "due 2026-03-09" in ok(
+        "route", "1", "--assign", "town.qingshi", "--days", "15", "--today", "2026-02-10"
+    )
+    rows = list(csv.DictReader(io.StringIO(ok("list", "--csv"))))
+    assert [(r["number"], r["state"], r["due"]) for r in rows] == [
+        ("2026-000001", "in_progress", "2026-03-09")
+    ]
+    doc = json.loads(ok("warnings", "--today", "2026-03-02", "--json"))
+    assert [(f["number"], f["colour"], f["days"]) for f in doc["flagged"]] == [
+        ("2026-000001", "yellow", 7)
+    ]
+    assert "Case 2026-000001" in ok("show", "2026-000001")
+    listing = tmp_path / "督办单.md"
+    assert "1 warning(s) issued." in ok(
+        "warnings", "--today", "2026-03-10", "--supervision-list", str(listing)
+    )
+    assert "| 红 red | 2026-000001 |" in listing.read_text()
+    ok(
+        "note",
+        "1",
+        "--text",
+        "已调取补偿款发放台账",
+        "--document",
+        "--reference",
+        "QS-2026-07",
+        "--today",
+        "2026-03-10",
+    )
+    ok(
+        "conclude",
+        "1",
+        "--outcome",
+        "substantiated",
+        "--answer",
+        "经核查属实，已督促补发到户。",
+        "--today",
+        "2026-03-11",
+    )
+    shown = json.loads(ok("show", "1", "--json"))
+    assert shown["case"]["state"] == "answered" and shown["next_steps"] == [
+        "register",
+        "satisfaction",
+        "close",
+        "note",
+    ]
+    assert [n["text"] for n in shown["notes"]] == [
+        "已调取补偿款发放台账",
+        "经核查属实，已督促补发到户。",
+    ]
+    conn = sqlite3.connect(db)
+    [(sealed,)] = conn.execute("SELECT sealed FROM answers").fetchall()
+    conn.close()
+    assert open_answer(sealed, token.keys()).doc["text"] == "经核查属实，已督促补发到户。"
+    ledger = json.loads(ok("ledger", "rural_revitalisation", "--json"))
+    assert (ledger["open"], ledger["cleared"], ledger["cleared_to_zero"]) == (0, 1, True)
+    analysis = list(csv.DictReader(io.StringIO(ok("analysis", "--month", "2026-03", "--csv"))))
+    assert {(r["section"], r["code"]): r["value"] for r in analysis}[
+        ("handling", "concluded")
+    ] == "1"
+    assert json.loads(ok("verify", "--json"))["ok"] is True
+    assert json.loads(ok("duplicates", "--json")) == []
+    assert "it verifies" in ok("backup", str(tmp_path / "backup.sqlite"))
+
+
+def test_verify_reports_an_edited_event_with_its_position(tmp_path: Path, keys_dir: Path) -> None:
+    db = new_store(tmp_path / "desk.sqlite")
+    env = {"LIANXIN_DB": str(db), "LIANXIN_OFFICER": OFFICER, "LIANXIN_OFFICE_KEY": str(keys_dir)}
+    assert (
+        cli(
+            "intake",
+            "--channel",
+            "letter",
+            "--title",
+            "t",
+            "--text",
+            "x",
+            "--reported-name",
+            "某",
+            env=env,
+        ).returncode
+        == 0
+    )
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE events SET at = '2020-01-01' WHERE seq = 1")
+    conn.commit()
+    conn.close()
+    result = cli("verify", env=env)
+    assert result.returncode == 1
+    assert "chain: event 1, case 1: content was changed after it was written" in result.stdout
+
+
+def test_every_command_is_documented() -> None:
+    guide = (ROOT / "portal" / "docs" / "desk.en.md").read_text(encoding="utf-8")
+    zh = (ROOT / "portal" / "docs" / "desk.zh.md").read_text(encoding="utf-8")
+    for name, command in desk_group.commands.items():
+        assert f"lianxin desk {name}" in guide, name
+        assert f"lianxin desk {name}" in zh, name
+        for param in command.params:
+            for opt in param.opts:
+                if opt.startswith("--") and opt not in ("--help",):
+                    assert opt in guide, f"{name} {opt}"

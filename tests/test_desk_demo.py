@@ -1,0 +1,51 @@
+"""The demo's desk walk on a register the demo filled through a real gateway."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from desk.demo import walk_sample_cases
+from desk.verify import verify_register
+from desk.warnings import compute_warnings
+from lianxin.demo.run import sample_reports
+from lianxin.keys import Keyring
+from tests.conftest import GatewayProcess
+from tests.desk_support import make_desk
+from tests.support import post, sealed_report
+
+
+def test_walk_sample_cases(
+    gateway: GatewayProcess,
+    keyring: Keyring,
+    keys_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for report in sample_reports():
+        doc = dict(report, schema="lianxin/report/v1")
+        assert post(gateway.url, "/v1/reports", sealed_report(keyring, doc)).status_code == 201
+    walk_sample_cases(gateway.db_path, keys_dir, "演示科员", date.today())
+    printed = capsys.readouterr().out
+    assert printed.count("token slip:") == 4
+    desk = make_desk(gateway.db_path, date.today())
+    states = dict(desk.db.execute("SELECT state, count(*) FROM cases GROUP BY state").fetchall())
+    assert states == {
+        "in_progress": 5,
+        "forwarded": 1,
+        "answered": 2,
+        "not_accepted": 1,
+        "closed": 1,
+    }
+    forwarded = desk.db.execute(
+        "SELECT forwarded_to FROM cases WHERE state = 'forwarded'"
+    ).fetchone()
+    assert forwarded == ("external.ecology_environment",)
+    assert (
+        desk.db.execute("SELECT count(*) FROM answers").fetchone()[0] == 4
+    )  # 3 answers + 1 second
+    colours = compute_warnings(desk).totals()
+    assert colours["red"] >= 1 and colours["blue"] >= 4
+    assert verify_register(desk.db).ok
+    desk.close()
