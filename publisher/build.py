@@ -2,9 +2,10 @@
 
 The build copies ``portal/`` and ``mkdocs.yml`` into a temporary folder beside the output,
 renders the templates of ``portal/templates/`` into its ``docs/``, writes generated assets
-(published keys, downloads, charts, calendar), runs MkDocs there, adds the status shards (after
-MkDocs, so that its work does not grow with the number of cases), signs a manifest, and swaps the
-result into ``--out``. Tracked files are never touched; a failed build leaves ``--out`` as it was.
+(published keys, downloads, charts, calendar), runs MkDocs there, adds the browser pages' scripts
+and a Content-Security-Policy on every page, adds the status shards (after MkDocs, so that its
+work does not grow with the number of cases), signs a manifest, and swaps the result into
+``--out``. Tracked files are never touched; a failed build leaves ``--out`` as it was.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from desk.workdays import add_working_days
 from lianxin.keys import export_published, group_fingerprint, load_keyring, load_publisher_signer
 from lianxin.store.db import connect
 
+from .browser import gateway_origin, install_browser_assets
+from .csp import secure_site
 from .errors import PublisherError
 from .manifest import write_manifest
 from .status import build_shards, collect_rows, seal_rows, write_status
@@ -54,6 +57,8 @@ class PublishSettings:
     threshold: int = 10
     dp_epsilon: float | None = None
     warning_days: int = 5
+    gateway_url: str | None = None  # where the submit and status pages send; None: nowhere
+    node_modules: Path = ROOT / "node_modules"  # libsodium-wrappers, installed by `npm ci`
 
 
 @dataclass
@@ -162,6 +167,21 @@ class _Collect(logging.Handler):
         self.messages.append(record.getMessage())
 
 
+def _browser_pages(build: Build, site: Path) -> dict[str, int]:
+    """The submit and status pages' scripts, libsodium, site config and taxonomy; then a
+    Content-Security-Policy on every page (after MkDocs, when every page exists)."""
+    settings = build.settings
+    install_browser_assets(
+        site,
+        portal_dir=build.work / "portal",
+        node_modules=settings.node_modules,
+        keys_dir=settings.keys_dir,
+        gateway_url=settings.gateway_url,
+    )
+    origin = gateway_origin(settings.gateway_url) if settings.gateway_url else None
+    return secure_site(site, origin)
+
+
 def _status(build: Build, site: Path) -> dict[str, Any]:
     today = build.settings.today
     yellow_until = add_working_days(today, build.settings.warning_days).due
@@ -229,6 +249,9 @@ def publish(settings: PublishSettings, progress: Progress = lambda _: None) -> P
         site = work / "site"
         _mkdocs(build, site)
         step("mkdocs")
+        progress("adding the browser pages' scripts and the security policy")
+        _browser_pages(build, site)
+        step("browser")
         progress("sealing status rows")
         status = _status(build, site)
         step("status")

@@ -10,6 +10,7 @@ import click
 from lianxin.keys import KeyError_
 from lianxin.store.db import StoreError
 
+from .browser import gateway_origin
 from .build import PublishSettings, publish
 from .errors import PublisherError
 from .manifest import verify_site
@@ -22,6 +23,15 @@ def _date(value: str | None) -> date:
         return date.fromisoformat(value)
     except ValueError as exc:
         raise click.BadParameter(f"{value!r} is not a date like 2026-11-23") from exc
+
+
+def _gateway_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None:
+        try:
+            gateway_origin(value)
+        except PublisherError as exc:
+            raise click.BadParameter(str(exc)) from exc
+    return value
 
 
 @click.command("publish")
@@ -52,6 +62,13 @@ def _date(value: str | None) -> date:
     default=None,
     help="Reception leaders YAML [default: portal/data/leaders.yaml].",
 )
+@click.option(
+    "--gateway-url",
+    default=None,
+    callback=_gateway_url,
+    help="The gateway the submit and status pages send to (https, or http on loopback); "
+    "without it the pages cannot send.",
+)
 @click.option("--today", default=None, help="Build as of this date (YYYY-MM-DD).")
 @click.option(
     "--threshold",
@@ -73,6 +90,7 @@ def publish_command(
     keys_dir: Path,
     out: Path,
     leaders_file: Path | None,
+    gateway_url: str | None,
     today: str | None,
     threshold: int,
     dp_epsilon: float | None,
@@ -90,6 +108,7 @@ def publish_command(
         leaders_file=leaders_file,
         threshold=threshold,
         dp_epsilon=dp_epsilon,
+        gateway_url=gateway_url,
     )
     try:
         result = publish(settings, progress=lambda m: click.echo(f"  {m}", err=True))
