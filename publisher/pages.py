@@ -6,4 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-PRODUCERS: list[Callable[[Any], None]] = []
+from .leaderpage import leaders_page
+from .statpage import statistics_page
+
+# Leaders first: a bad leaders file stops the build before any statistics are released.
+PRODUCERS: list[Callable[[Any], None]] = [leaders_page, statistics_page]

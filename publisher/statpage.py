@@ -1,0 +1,222 @@
+"""The statistics page: context for its templates, CSV/JSON downloads with a data package, charts.
+
+Everything here reads the stored releases only (:mod:`publisher.statistics` makes them), so what
+the page, the charts and the downloads show is exactly what was released. Per-month files under
+``data/releases/`` hold nothing but stored values, so a month's file keeps the same bytes in every
+later build; the per-table series files grow by one month each time a month closes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from desk.datafiles import load_taxonomy
+from desk.outcomes import load_outcomes
+
+from .charts import bar_chart, monthly_chart
+from .downloads import write_downloads
+from .errors import PrivacyParameterError
+from .measures import MEASURES_TABLE
+from .releases import Month, StoredTable
+from .statistics import ensure_releases
+from .suppression import SuppressionRules
+from .tables import MEASURES, TableSpec, table_specs
+
+if TYPE_CHECKING:  # build.py imports the producers lazily: no import cycle at run time
+    from .build import Build
+
+
+SHOWN_MONTHS = 12
+SUPPRESSED = "×"
+NOT_RELEASED = "—"
+NOTE = {"zh": "× = 数值已隐去以保护当事人", "en": "× = suppressed to protect the people concerned"}
+
+
+def statistics_page(build: Build) -> None:
+    """Page producer: release closed months, write downloads and charts, fill the context."""
+    settings = build.settings
+    SuppressionRules(threshold=settings.threshold)  # refuse a bad threshold before any work
+    epsilon = settings.dp_epsilon
+    if epsilon is not None and (not math.isfinite(epsilon) or epsilon <= 0):
+        raise PrivacyParameterError("--dp-epsilon must be finite and greater than 0")
+    taxonomy, outcomes = load_taxonomy(), load_outcomes()
+    releases = ensure_releases(
+        build.db,
+        settings.today,
+        taxonomy,
+        outcomes,
+        threshold=settings.threshold,
+        dp_epsilon=epsilon,
+    )
+    specs = table_specs(taxonomy, outcomes)
+    months = sorted(releases)
+    shown = months[-SHOWN_MONTHS:]
+    docs: Path = build.docs
+    write_downloads(docs / "data", specs, releases)
+    tables = [_table_context(spec, releases, shown, docs) for spec in specs]
+    build.context["statistics"] = {
+        "months": months,
+        "shown": shown,
+        "latest": months[-1] if months else None,
+        "threshold": settings.threshold,
+        "thresholds": sorted(
+            {int(t.params["threshold"]) for m in shown for t in releases[m].values()}
+        ),
+        "dp": _dp_context(releases, epsilon),
+        "overview": _overview(releases, shown, docs),
+        "tables": tables,
+        "measures": _measures_context(releases, shown, docs),
+        "releases": [{"month": m, "path": f"data/releases/{m}.json"} for m in months],
+    }
+
+
+def _cell(value: object) -> str:
+    return SUPPRESSED if value is None else str(value)
+
+
+def _rows(table: StoredTable | None) -> dict[str, int | None]:
+    return {} if table is None else {c: v for c, v in table.data["rows"]}
+
+
+def _table_context(
+    spec: TableSpec,
+    releases: Mapping[Month, Mapping[str, StoredTable]],
+    shown: Sequence[Month],
+    docs: Path,
+) -> dict[str, Any]:
+    stored = [releases[m].get(spec.name) for m in shown]
+    columns = [_rows(t) for t in stored]
+    rows = []
+    for cat in spec.rows:
+        cells = [_cell(col[cat.code]) if cat.code in col else NOT_RELEASED for col in columns]
+        if cat.extra and all(c in ("0", NOT_RELEASED) for c in cells):
+            continue  # an all-zero "not stated" row only adds noise to the page (CSV keeps it)
+        rows.append({"code": cat.code, "zh": cat.zh, "en": cat.en, "cells": cells})
+    totals = None
+    if spec.group is not None:
+        totals = [_cell(t.data.get("total")) if t else NOT_RELEASED for t in stored]
+    charts = {}
+    if shown and stored[-1] is not None:
+        latest = _rows(stored[-1])
+        for lang in ("zh", "en"):
+            data = [
+                (getattr(c, lang), latest.get(c.code))
+                for c in spec.rows
+                if not (c.extra and latest.get(c.code) == 0)
+            ]
+            title = f"{getattr(spec, lang)} {shown[-1]}"
+            svg = bar_chart(
+                data,
+                title=title,
+                desc=getattr(spec, f"counts_{lang}"),
+                suppressed_note=NOTE[lang],
+                chart_id=f"{spec.name.replace('_', '-')}-{lang}",
+            )
+            charts[lang] = _write_chart(docs, f"{spec.name}-{lang}", svg, title)
+    return {
+        "name": spec.name,
+        "zh": spec.zh,
+        "en": spec.en,
+        "counts_zh": spec.counts_zh,
+        "counts_en": spec.counts_en,
+        "group": None if spec.group is None else {"zh": spec.group.zh, "en": spec.group.en},
+        "rows": rows,
+        "totals": totals,
+        "charts": charts,
+        "csv": f"data/{spec.name}.csv",
+        "json": f"data/{spec.name}.json",
+    }
+
+
+def _write_chart(docs: Path, name: str, svg: str, title: str) -> dict[str, str]:
+    path = docs / "charts" / f"{name}.svg"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(svg, encoding="utf-8")
+    return {"path": f"charts/{name}.svg", "title": title}
+
+
+def _overview(
+    releases: Mapping[Month, Mapping[str, StoredTable]], shown: Sequence[Month], docs: Path
+) -> dict[str, Any]:
+    """Items received per month: the shared total of the "received" tables."""
+    cells = [
+        releases[m]["channel"].data.get("total") if "channel" in releases[m] else None
+        for m in shown
+    ]
+    charts = {}
+    if shown:
+        for lang in ("zh", "en"):
+            title = {"zh": "每月收到件数", "en": "Items received per month"}[lang]
+            svg = monthly_chart(
+                list(zip(shown, cells, strict=True)),
+                title=title,
+                desc=title,
+                suppressed_note=NOTE[lang],
+                chart_id=f"received-{lang}",
+            )
+            charts[lang] = _write_chart(docs, f"received-{lang}", svg, title)
+    return {"cells": [_cell(c) for c in cells], "charts": charts}
+
+
+def _measures_context(
+    releases: Mapping[Month, Mapping[str, StoredTable]], shown: Sequence[Month], docs: Path
+) -> list[dict[str, Any]]:
+    out = []
+    for measure in MEASURES:
+        values = [
+            releases[m][MEASURES_TABLE].data["values"].get(measure.name)
+            if MEASURES_TABLE in releases[m]
+            else None
+            for m in shown
+        ]
+        charts = {}
+        if shown and any(v is not None for v in values):
+            for lang in ("zh", "en"):
+                unit = "%" if measure.unit == "%" else ("天" if lang == "zh" else " days")
+                title = f"{getattr(measure, lang)} ({unit.strip()})"
+                data = [
+                    (m, None if v is None else round(v)) for m, v in zip(shown, values, strict=True)
+                ]
+                note = NOTE[lang] if lang == "en" else "× = 不公布（人数过少或其组成部分已隐去）"
+                svg = monthly_chart(
+                    data,
+                    title=title,
+                    desc=getattr(measure, f"explain_{lang}"),
+                    kind="line",
+                    suppressed_note=note,
+                    chart_id=f"{measure.name.replace('_', '-')}-{lang}",
+                )
+                charts[lang] = _write_chart(docs, f"{measure.name}-{lang}", svg, title)
+        out.append(
+            {
+                "name": measure.name,
+                "zh": measure.zh,
+                "en": measure.en,
+                "unit": measure.unit,
+                "explain_zh": measure.explain_zh,
+                "explain_en": measure.explain_en,
+                "cells": [_cell(v) for v in values],
+                "charts": charts,
+            }
+        )
+    return out
+
+
+def _dp_context(
+    releases: Mapping[Month, Mapping[str, StoredTable]], epsilon: float | None
+) -> dict[str, Any]:
+    """The ε spent per calendar year of reference months (basic composition: a sum)."""
+    years: dict[str, float] = {}
+    for month, tables in releases.items():
+        for table in tables.values():
+            loss = table.params.get("dp")
+            if loss:
+                years[month[:4]] = years.get(month[:4], 0.0) + float(loss["epsilon"])
+    return {
+        "setting": epsilon,
+        "used": bool(years),
+        "years": [{"year": y, "epsilon": f"{e:.3g}"} for y, e in sorted(years.items())],
+    }
