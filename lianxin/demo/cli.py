@@ -1,13 +1,25 @@
-"""``lianxin demo``."""
+"""``lianxin demo``: keys, gateway, sample reports, the desk, the published portal, served."""
 
 from __future__ import annotations
 
 import socket
+import threading
+from datetime import date
 from pathlib import Path
 
 import click
 
-from .run import DemoState, make_keys, running_gateway, say, submit_samples
+from .run import (
+    DemoState,
+    add_history,
+    how_to_repeat,
+    make_keys,
+    publish_site,
+    running_gateway,
+    say,
+    submit_samples,
+    walk_desk,
+)
 
 
 def _free_port() -> int:
@@ -25,7 +37,20 @@ def _free_port() -> int:
     show_default=True,
     help="Where the demo keeps keys, database and site.",
 )
-@click.option("--port", type=int, default=0, help="Gateway port [default: a free port].")
+@click.option(
+    "--port",
+    type=int,
+    default=8000,
+    show_default=True,
+    help="Port of the portal (0: any free port).",
+)
+@click.option(
+    "--gateway-port",
+    type=int,
+    default=8700,
+    show_default=True,
+    help="Port of the gateway (0: any free port).",
+)
 @click.option(
     "--pow-difficulty",
     type=int,
@@ -34,19 +59,41 @@ def _free_port() -> int:
     help="Proof-of-work difficulty for the demo gateway.",
 )
 @click.option("--no-serve", is_flag=True, help="Stop after the steps instead of serving.")
-def demo_command(root: Path, port: int, pow_difficulty: int, no_serve: bool) -> None:
-    """Keys, gateway, sample reports through the real protocol, printed tokens."""
+def demo_command(
+    root: Path, port: int, gateway_port: int, pow_difficulty: int, no_serve: bool
+) -> None:
+    """Run the whole path on this machine and serve the portal on loopback.
+
+    Creates keys (once), starts the gateway, submits sample reports through the real protocol,
+    walks them through the office desk, publishes the portal and serves it until Ctrl+C.
+    The database is started afresh on every run; the keys are kept.
+    """
+    from publisher.serve import make_server
+
     root.mkdir(parents=True, exist_ok=True)
     state = DemoState(root.resolve())
+    for stale in (state.db_path, Path(f"{state.db_path}-wal"), Path(f"{state.db_path}-shm")):
+        stale.unlink(missing_ok=True)
+    today = date.today()
     make_keys(state)
-    with running_gateway(state, port or _free_port(), pow_difficulty):
+    site_port = port or _free_port()
+    site_url = f"http://127.0.0.1:{site_port}/"
+    with running_gateway(state, gateway_port or _free_port(), pow_difficulty, site_url.rstrip("/")):
         submit_samples(state)
-        if not no_serve:
-            say(f"Gateway running at {state.gateway_url} — press Ctrl+C to stop")
-            try:
-                import time
-
-                while True:
-                    time.sleep(3600)
-            except KeyboardInterrupt:
-                pass
+        walk_desk(state, today)
+        add_history(state, today)
+        site = publish_site(state, today)
+        server = make_server(site, port=site_port)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        say(f"Portal served at {site_url}")
+        how_to_repeat(state, site_url)
+        try:
+            if not no_serve:
+                print("\nPress Ctrl+C to stop the portal and the gateway.", flush=True)
+                threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.shutdown()
+            server.server_close()

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -65,9 +66,11 @@ def make_keys(state: DemoState) -> None:
 
 
 @contextmanager
-def running_gateway(state: DemoState, port: int, pow_difficulty: int) -> Iterator[None]:
+def running_gateway(
+    state: DemoState, port: int, pow_difficulty: int, portal_origin: str
+) -> Iterator[None]:
     """Run ``lianxin gateway serve`` as a child process for the duration of the block."""
-    say(f"Gateway on http://127.0.0.1:{port}")
+    say(f"Gateway on http://127.0.0.1:{port} (CORS for {portal_origin})")
     args = [
         sys.executable,
         "-m",
@@ -84,6 +87,8 @@ def running_gateway(state: DemoState, port: int, pow_difficulty: int) -> Iterato
         str(port),
         "--pow-difficulty",
         str(pow_difficulty),
+        "--portal-origin",
+        portal_origin,
     ]
     log = (state.root / "gateway.log").open("ab")
     process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603 - own argv
@@ -126,4 +131,74 @@ def submit_samples(state: DemoState) -> None:
     print(
         f"tokens also saved to {state.root / 'demo-tokens.txt'} (demo only: real tokens are "
         "never written anywhere)"
+    )
+
+
+def walk_desk(state: DemoState, today: date) -> None:
+    """The office's side: open, register, route, answer, forward, refuse (desk library)."""
+    from desk.demo import walk_sample_cases
+
+    say("Office desk: opening the reports with the office key and walking the cases")
+    walk_sample_cases(state.db_path, state.keys_dir, "示例办公室/demo-officer", today)
+
+
+def add_history(state: DemoState, today: date) -> None:
+    """Eleven closed months of synthetic cases, so the statistics pages have figures."""
+    from desk.demo import synthesize_register
+
+    first = date(today.year - (1 if today.month == 1 else 0), today.month - 1 or 12, 1)
+    start_year, start_month = divmod(first.year * 12 + first.month - 1 - 10, 12)
+    say("Adding 11 closed months of synthetic history for the statistics pages")
+    summary = synthesize_register(
+        state.db_path,
+        2400,
+        seed=7,
+        start_month=f"{start_year:04d}-{start_month + 1:02d}",
+        months=11,
+        today=today,
+        with_events=True,
+    )
+    print(f"  {summary}")
+
+
+def publish_site(state: DemoState, today: date) -> Path:
+    """Build the portal from the store (statistics, leaders, keys, status shards)."""
+    from publisher.build import PublishSettings, publish
+
+    say("Publishing the portal")
+    out = state.root / "site"
+    result = publish(
+        PublishSettings(
+            db_path=state.db_path,
+            keys_dir=state.keys_dir,
+            out=out,
+            today=today,
+            gateway_url=state.gateway_url,
+        ),
+        progress=lambda message: print(f"  {message}", flush=True),
+    )
+    print(
+        f"  {result.files} files, {result.status['tokens']} tokens in "
+        f"{result.status['shards']} status shards"
+    )
+    return out
+
+
+def how_to_repeat(state: DemoState, site_url: str) -> None:
+    """Print the commands that repeat the desk and publish steps by hand."""
+    db, keys = state.db_path, state.keys_dir
+    print(
+        f"""
+Portal:        {site_url}
+Submit page:   {site_url}submit/        (English: {site_url}en/submit/)
+Status page:   {site_url}status/        (try a token from {state.root / "demo-tokens.txt"})
+Gateway:       {state.gateway_url}
+
+After submitting in the browser, repeat the office's and the publisher's steps in another shell:
+  .venv/bin/lianxin desk inbox --db {db} --key {keys} --officer demo
+  .venv/bin/lianxin desk --help     # register, route, conclude... (portal/docs/desk.en.md)
+  .venv/bin/lianxin publish --db {db} --keys {keys} --out {state.root / "site"} \\
+      --gateway-url {state.gateway_url}
+then reload the status page with your token.""",
+        flush=True,
     )

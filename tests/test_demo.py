@@ -1,0 +1,52 @@
+"""`lianxin demo --no-serve`: the whole path a newcomer runs, end to end."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+from lianxin.protocol import Token
+from lianxin.status import read_status
+from lianxin.store.db import connect
+from lianxin.store.events import verify_chain
+from publisher.manifest import verify_site
+
+
+@pytest.mark.slow
+def test_demo_runs_the_whole_path(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lianxin",
+            "demo",
+            "--dir",
+            str(tmp_path),
+            "--no-serve",
+            "--port",
+            "0",
+            "--gateway-port",
+            "0",
+            "--pow-difficulty",
+            "8",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "Portal served at http://127.0.0.1:" in result.stdout
+    tokens = (tmp_path / "demo-tokens.txt").read_text().split()
+    assert len(tokens) == 6
+    site = tmp_path / "site"
+    verify_site(str(site))
+    statuses = [read_status(str(site), Token.parse(t)) for t in tokens]
+    assert all(s is not None for s in statuses)
+    assert any(s.answers for s in statuses if s is not None), "the demo answers some cases"
+    assert (site / "statistics" / "index.html").is_file()
+    assert verify_chain(connect(tmp_path / "lianxin.sqlite", readonly=True)) == []
