@@ -38,8 +38,13 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
+## bench: every benchmark (the 1M-case registers take several minutes to build once)
 bench: install
 	$(PY) bench/gateway_bench.py
+	node bench/pow_node.mjs 18
+	$(PY) bench/browser_bench.py
+	$(PY) bench/desk_bench.py --cases 1000000
+	$(PY) bench/publish_bench.py
 
 clean:
 	rm -rf $(VENV) node_modules site var .pytest_cache .mypy_cache .ruff_cache
