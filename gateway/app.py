@@ -7,6 +7,7 @@ Routes (all under ``/v1``): ``GET /health``, ``GET /keys``, ``POST /challenges``
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -31,7 +32,8 @@ from .writer import Writer, WriterClosed
 JSON_TYPES = ("application/json",)
 
 
-def _gateway(request: Request) -> Gateway:
+async def _gateway(request: Request) -> Gateway:
+    # async: FastAPI runs a plain def dependency in its thread pool, on every request.
     gateway: Gateway = request.app.state.gateway
     return gateway
 
@@ -69,6 +71,14 @@ def build_routes(app: FastAPI) -> None:
         if exc.status_code == 405:
             return problem("method-not-allowed", f"{request.method} is not allowed here")
         return problem("not-found", f"no resource at {request.url.path}")
+
+    @app.exception_handler(sqlite3.Error)
+    async def store_error(request: Request, exc: sqlite3.Error) -> Response:
+        # Another writer held the lock past busy_timeout, or the disk failed: the batch was
+        # rolled back, nothing of this request is stored, and a retry is safe.
+        response = problem("store-unavailable", "the store is busy; try again shortly")
+        response.headers["retry-after"] = "5"
+        return response
 
     @app.exception_handler(WriterClosed)
     async def closing(request: Request, exc: WriterClosed) -> Response:

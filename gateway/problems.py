@@ -35,6 +35,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "not-found": (404, "No such resource"),
     "method-not-allowed": (405, "Method not allowed"),
     "unavailable": (503, "Gateway is shutting down"),
+    "store-unavailable": (503, "Store busy or unavailable"),
 }
 
 

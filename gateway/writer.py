@@ -90,25 +90,48 @@ class Writer:
         db.conn.close()
 
     def _commit(self, db: sqlite_utils.Database, batch: list[Job]) -> None:
-        outcomes: list[tuple[bool, Any]] = []
         try:
             db.execute("BEGIN IMMEDIATE")
-            for fn, _future, _loop in batch:
-                db.execute("SAVEPOINT job")
-                try:
-                    outcomes.append((True, fn(db)))
-                    db.execute("RELEASE job")
-                except Exception as exc:
-                    db.execute("ROLLBACK TO job")
-                    db.execute("RELEASE job")
-                    outcomes.append((False, exc))
+            # Fast path: the whole batch in one savepoint (two statements per batch, not two
+            # per job). If a job refuses (rare), undo the batch and run it again with a
+            # savepoint per job, so that only the refused job is undone.
+            db.execute("SAVEPOINT batch")
+            try:
+                outcomes: list[tuple[bool, Any]] = [(True, fn(db)) for fn, _f, _l in batch]
+                db.execute("RELEASE batch")
+            except Exception:
+                db.execute("ROLLBACK TO batch")
+                db.execute("RELEASE batch")
+                outcomes = [self._one(db, fn) for fn, _f, _l in batch]
             db.execute("COMMIT")
         except Exception as exc:
             if db.conn.in_transaction:
                 db.conn.rollback()
             outcomes = [(False, exc)] * len(batch)
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
         for (_fn, future, loop), (ok, value) in zip(batch, outcomes, strict=True):
-            loop.call_soon_threadsafe(_settle, future, ok, value)
+            by_loop.setdefault(loop, []).append((future, ok, value))
+        for loop, settled in by_loop.items():
+            loop.call_soon_threadsafe(_settle_all, settled)  # one wake-up per batch
+
+    @staticmethod
+    def _one(
+        db: sqlite_utils.Database, fn: Callable[[sqlite_utils.Database], Any]
+    ) -> tuple[bool, Any]:
+        db.execute("SAVEPOINT job")
+        try:
+            result = fn(db)
+        except Exception as exc:
+            db.execute("ROLLBACK TO job")
+            db.execute("RELEASE job")
+            return False, exc
+        db.execute("RELEASE job")
+        return True, result
+
+
+def _settle_all(settled: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+    for future, ok, value in settled:
+        _settle(future, ok, value)
 
 
 def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:

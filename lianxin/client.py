@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import mimetypes
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,8 @@ from .protocol import (
 from .protocol import pow as pow_
 from .protocol.encoding import b64d
 
-RETRYABLE = {"pow-expired", "pow-replayed", "pow-invalid"}  # a fresh challenge may do
+# A fresh challenge may do; a busy or restarting gateway after a short wait.
+RETRYABLE = {"pow-expired", "pow-replayed", "pow-invalid", "unavailable", "store-unavailable"}
 
 
 class ClientError(Exception):
@@ -197,6 +199,8 @@ class GatewayClient:
             refusal = self._refusal(answer)
             if refusal.slug not in RETRYABLE:
                 raise refusal
+            if refusal.status == 503:
+                time.sleep(min(float(answer.headers.get("retry-after", "2") or 2), 10.0))
             last = refusal
         assert last is not None
         raise last

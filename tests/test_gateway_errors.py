@@ -378,6 +378,7 @@ def test_every_problem_type_is_reachable_by_a_test_and_documented() -> None:
         "pow-replayed",
         "not-found",
         "method-not-allowed",
+        "store-unavailable",
     }
     untested = set(PROBLEMS) - tested - {"unknown-field", "bad-field", "bad-kind", "unavailable"}
     assert not untested, f"problem types without a gateway test: {sorted(untested)}"
@@ -412,3 +413,21 @@ def test_db_has_no_plaintext_token_or_address(gw: GatewayProcess, tmp_path: Path
     token = gw.token  # type: ignore[attr-defined]
     for needle in (token, token.replace("-", ""), "127.0.0.1", "工程款"):
         assert needle.encode() not in raw
+
+
+@pytest.mark.slow
+def test_a_locked_store_is_a_503_problem_and_changes_nothing(gw: GatewayProcess) -> None:
+    """Another writer (the desk, a backup) holding the lock past the busy timeout."""
+    import sqlite3
+
+    before = snapshot(gw.db_path)
+    holder = sqlite3.connect(gw.db_path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        answer = post(gw.url, "/v1/reports", sealed_report(load_keyring(gw.keys_dir)))
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert answer.status_code == 503 and problem_slug(answer) == "store-unavailable"
+    assert answer.headers["retry-after"] == "5"
+    assert snapshot(gw.db_path) == before

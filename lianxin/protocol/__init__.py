@@ -1,7 +1,7 @@
 """The Lianxin protocol: one module used by the client, the gateway and the office desk.
 
-The wire format is documented in ``portal/docs/protocol.en.md`` (and ``protocol.zh.md``); test vectors are in
-``tests/vectors/protocol-v1.json``.
+The wire format is documented in ``portal/docs/protocol.en.md`` (and ``protocol.zh.md``);
+test vectors are in ``tests/vectors/protocol-v1.json``.
 """
 
 from .documents import validate_followup, validate_report

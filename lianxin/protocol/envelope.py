@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 from nacl.exceptions import BadSignatureError
@@ -56,7 +57,7 @@ class Envelope:
     # work, so that only the holder of the envelope's key can submit it or retry it.
     signer: SigningKey | None = field(default=None, compare=False, repr=False)
 
-    @property
+    @cached_property
     def signing_message(self) -> bytes:
         """The exact bytes the signature covers."""
         return lp(
@@ -68,9 +69,10 @@ class Envelope:
             self.ciphertext,
         )
 
-    @property
+    @cached_property
     def receipt_id(self) -> bytes:
-        """32 bytes naming this envelope; identical envelopes share it."""
+        """32 bytes naming this envelope; identical envelopes share it (computed once: the
+        gateway needs it four times per request, each a copy and hash of the ciphertext)."""
         return blake2b(lp(RECEIPT_ID_DOMAIN, self.signing_message, self.sig))
 
     @property

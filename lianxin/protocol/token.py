@@ -73,8 +73,9 @@ class Token:
 
     @classmethod
     def generate(cls) -> Token:
-        """A fresh token from the CSPRNG."""
-        return cls("".join(secrets.choice(ALPHABET) for _ in range(DATA_SYMBOLS)))
+        """A fresh token from the CSPRNG: 135 bits, read at once (27 reads cost 27 syscalls)."""
+        bits = int.from_bytes(secrets.token_bytes(17), "big") >> 1  # 136 bits, keep 135
+        return cls("".join(ALPHABET[(bits >> (5 * i)) & 31] for i in range(DATA_SYMBOLS)))
 
     @classmethod
     def parse(cls, text: str) -> Token:

@@ -26,7 +26,8 @@ export class GatewayError extends Error {
 
   /** Whether sending the same envelope again may work (the user can press "Try again"). */
   get retryable() {
-    return ["network", "timeout", "unavailable", "http", "aborted", "pow-expired",
+    return ["network", "timeout", "unavailable", "store-unavailable", "http", "aborted",
+      "pow-expired",
       "pow-replayed", "pow-invalid"].includes(this.slug);
   }
 }

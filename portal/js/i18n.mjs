@@ -305,6 +305,7 @@ export function formatBytes(bytes, t) {
  * @param {string} slug
  */
 export function problemKey(slug) {
+  if (slug === "store-unavailable") return "err.unavailable";
   if (["network", "timeout", "unavailable", "http", "body-too-large", "unknown-key-id",
     "unknown-lookup-id"].includes(slug)) {
     return `err.${slug}`;

@@ -35,7 +35,7 @@ describe("messages", () => {
       "bad-kind", "missing-field", "unknown-field", "bad-field", "bad-base64", "bad-length",
       "unknown-key-id", "bad-signature", "pow-missing", "pow-invalid", "pow-expired",
       "pow-replayed", "pow-wrong", "pow-unbound", "unknown-lookup-id", "not-found",
-      "method-not-allowed", "unavailable", "network", "timeout", "http"];
+      "method-not-allowed", "unavailable", "store-unavailable", "network", "timeout", "http"];
     for (const slug of slugs) {
       const key = problemKey(slug);
       assert.ok(key in MESSAGES.zh && key in MESSAGES.en, slug);
