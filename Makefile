@@ -41,7 +41,7 @@ lint: install
 ## bench: every benchmark (the 1M-case registers take several minutes to build once)
 bench: install
 	$(PY) bench/gateway_bench.py
-	node bench/pow_node.mjs 18
+	node bench/pow_node.mjs 20
 	$(PY) bench/browser_bench.py
 	$(PY) bench/desk_bench.py --cases 1000000
 	$(PY) bench/publish_bench.py

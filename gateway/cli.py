@@ -37,7 +37,7 @@ def _settings(db: Path, keys: Path, **options: object) -> GatewaySettings:
 @click.option(
     "--pow-difficulty",
     type=int,
-    default=18,
+    default=20,
     show_default=True,
     help="Proof-of-work difficulty in bits (about 2**bits hashes per submission).",
 )
