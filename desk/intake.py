@@ -18,6 +18,7 @@ from nacl.public import PublicKey
 from nacl.signing import SigningKey
 
 from lianxin.protocol import Attachment, PayloadError, Token, seal_report
+from lianxin.store.records import bind_token_keys, insert_submission
 
 from .context import Desk
 from .officekeys import OfficeKeys
@@ -97,31 +98,8 @@ def intake(
             [channel, received_iso],
         )
         case_id = int(cursor.lastrowid or 0)
-        desk.db.execute(
-            "INSERT INTO submissions (receipt_id, kind, case_id, key_id, author, ciphertext, sig,"
-            " received_date, opened_at) VALUES (?, 'report', ?, ?, ?, ?, ?, ?, ?)",
-            [
-                envelope.receipt_id,
-                case_id,
-                envelope.key_id,
-                envelope.author,
-                envelope.ciphertext,
-                envelope.sig,
-                received_iso,
-                today,
-            ],
-        )
-        desk.db.execute(
-            "INSERT INTO tokens (lookup_id, case_id, reply_pk, followup_vk, issued_date)"
-            " VALUES (?, ?, ?, ?, ?)",
-            [
-                derived.lookup_id,
-                case_id,
-                bytes(derived.reply_public),
-                bytes(derived.followup_verify),
-                today,
-            ],
-        )
+        insert_submission(desk.db, envelope, case_id, received_iso, opened_at=today)
+        bind_token_keys(desk.db, case_id, derived, today)
         desk.event(
             case_id,
             "received",

@@ -15,6 +15,7 @@ import sqlite_utils
 from lianxin.protocol import Envelope, ProofOfWorkError, ProtocolError
 from lianxin.protocol.pow import Challenge
 from lianxin.store.events import append_event
+from lianxin.store.records import bind_token, insert_submission
 
 
 @dataclass(frozen=True)
@@ -77,19 +78,7 @@ def store_report(
             [today],
         )
         case_id, received, duplicate = int(cursor.lastrowid or 0), today, False
-        db.execute(
-            "INSERT INTO submissions (receipt_id, kind, case_id, key_id, author, ciphertext,"
-            " sig, received_date) VALUES (?, 'report', ?, ?, ?, ?, ?, ?)",
-            [
-                envelope.receipt_id,
-                case_id,
-                envelope.key_id,
-                envelope.author,
-                envelope.ciphertext,
-                envelope.sig,
-                today,
-            ],
-        )
+        insert_submission(db, envelope, case_id, today)
         append_event(
             db,
             case_id,
@@ -98,11 +87,7 @@ def store_report(
             at=today,
             data={"channel": "online", "receipt_id": envelope.receipt_id.hex()},
         )
-    db.execute(
-        "INSERT INTO tokens (lookup_id, case_id, reply_pk, followup_vk, issued_date)"
-        " VALUES (?, ?, ?, ?, ?)",
-        [token.lookup_id, case_id, token.reply_pk, token.followup_vk, today],
-    )
+    bind_token(db, case_id, token.lookup_id, token.reply_pk, token.followup_vk, today)
     return Stored(case_id, received, duplicate)
 
 
@@ -125,19 +110,7 @@ def store_followup(
         if existing[2] != "followup" or existing[0] != case_id:
             raise ProtocolError("envelope already stored for another purpose", slug="bad-request")
         return Stored(case_id, existing[1], True)
-    db.execute(
-        "INSERT INTO submissions (receipt_id, kind, case_id, key_id, author, ciphertext, sig,"
-        " received_date) VALUES (?, 'followup', ?, ?, ?, ?, ?, ?)",
-        [
-            envelope.receipt_id,
-            case_id,
-            envelope.key_id,
-            envelope.author,
-            envelope.ciphertext,
-            envelope.sig,
-            today,
-        ],
-    )
+    insert_submission(db, envelope, case_id, today)
     append_event(
         db,
         case_id,
