@@ -23,10 +23,18 @@ TODAY = date(2026, 11, 23)
 
 
 def _tracked_state() -> dict[str, str]:
-    listed = subprocess.run(["git", "ls-files", "portal", "mkdocs.yml"], cwd=ROOT,
-                            capture_output=True, text=True, check=True).stdout.split()
-    return {p: hashlib.sha256((ROOT / p).read_bytes()).hexdigest() for p in listed
-            if (ROOT / p).is_file()}
+    listed = subprocess.run(
+        ["git", "ls-files", "portal", "mkdocs.yml"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return {
+        p: hashlib.sha256((ROOT / p).read_bytes()).hexdigest()
+        for p in listed
+        if (ROOT / p).is_file()
+    }
 
 
 def _one_case(db_path: Path) -> Token:
@@ -34,10 +42,14 @@ def _one_case(db_path: Path) -> Token:
     token = Token.generate()
     k = token.keys()
     with db.atomic():
-        case = db.execute("INSERT INTO cases (channel, received_date, state) VALUES "
-                          "('letter', '2026-11-02', 'received')").lastrowid
-        db.execute("INSERT INTO tokens VALUES (?, ?, ?, ?, '2026-11-02')",
-                   [k.lookup_id, case, bytes(k.reply_public), bytes(k.followup_verify)])
+        case = db.execute(
+            "INSERT INTO cases (channel, received_date, state) VALUES "
+            "('letter', '2026-11-02', 'received')"
+        ).lastrowid
+        db.execute(
+            "INSERT INTO tokens VALUES (?, ?, ?, ?, '2026-11-02')",
+            [k.lookup_id, case, bytes(k.reply_public), bytes(k.followup_verify)],
+        )
     db.conn.close()
     return token
 
@@ -57,8 +69,16 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Token]:
 def test_site_has_both_languages_keys_and_status(built: tuple[Path, Path, Token]) -> None:
     tmp, keys_dir, token = built
     site = tmp / "site"
-    for path in ("index.html", "en/index.html", "keys/index.html", "en/keys/index.html",
-                 "keys.json", "keys.json.sig", "status/index.json", "manifest.json"):
+    for path in (
+        "index.html",
+        "en/index.html",
+        "keys/index.html",
+        "en/keys/index.html",
+        "keys.json",
+        "keys.json.sig",
+        "status/index.json",
+        "manifest.json",
+    ):
         assert (site / path).is_file(), path
     keyring = keys_mod.load_keyring(keys_dir)
     assert keyring.current_office.key_id in (site / "keys/index.html").read_text()
@@ -66,8 +86,9 @@ def test_site_has_both_languages_keys_and_status(built: tuple[Path, Path, Token]
     assert found is not None and found.status["state"] == "received"
 
 
-def test_manifest_verifies_and_detects_tampering(built: tuple[Path, Path, Token],
-                                                 tmp_path: Path) -> None:
+def test_manifest_verifies_and_detects_tampering(
+    built: tuple[Path, Path, Token], tmp_path: Path
+) -> None:
     tmp, keys_dir, _ = built
     fp = keys_mod.load_keyring(keys_dir).publisher.fingerprint
     result = verify_site(str(tmp / "site"), publisher_fingerprint=fp)
@@ -97,8 +118,9 @@ def test_published_keys_are_signed_by_the_publisher(built: tuple[Path, Path, Tok
     assert published.keyring == keys_mod.load_keyring(keys_dir)
 
 
-def test_failed_build_leaves_the_published_site_alone(built: tuple[Path, Path, Token],
-                                                      tmp_path: Path) -> None:
+def test_failed_build_leaves_the_published_site_alone(
+    built: tuple[Path, Path, Token], tmp_path: Path
+) -> None:
     tmp, keys_dir, _ = built
     portal = tmp_path / "portal"
     import shutil
@@ -109,8 +131,9 @@ def test_failed_build_leaves_the_published_site_alone(built: tuple[Path, Path, T
     from jinja2 import UndefinedError
 
     with pytest.raises(UndefinedError):
-        publish(PublishSettings(tmp / "db.sqlite", keys_dir, tmp / "site", TODAY,
-                                portal_dir=portal))
+        publish(
+            PublishSettings(tmp / "db.sqlite", keys_dir, tmp / "site", TODAY, portal_dir=portal)
+        )
     assert (tmp / "site" / "manifest.json").read_bytes() == before
     leftovers = [p.name for p in tmp.iterdir() if p.name.startswith(".site.")]
     assert leftovers == []
@@ -118,8 +141,7 @@ def test_failed_build_leaves_the_published_site_alone(built: tuple[Path, Path, T
 
 def test_empty_database_gives_a_valid_site(tmp_path: Path, keys_dir: Path) -> None:
     connect(tmp_path / "empty.sqlite").conn.close()
-    result = publish(PublishSettings(tmp_path / "empty.sqlite", keys_dir, tmp_path / "site",
-                                     TODAY))
+    result = publish(PublishSettings(tmp_path / "empty.sqlite", keys_dir, tmp_path / "site", TODAY))
     assert result.status["tokens"] == 0
     index = json.loads((tmp_path / "site/status/index.json").read_text())
     assert index["shards"] == 1
@@ -130,8 +152,14 @@ def test_cli_publish_status_and_verify(built: tuple[Path, Path, Token]) -> None:
     tmp, keys_dir, token = built
 
     def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "lianxin", *args], capture_output=True,
-                              text=True, cwd=ROOT, input=stdin, timeout=300)
+        return subprocess.run(
+            [sys.executable, "-m", "lianxin", *args],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            input=stdin,
+            timeout=300,
+        )
 
     shown = cli("status", "--site", str(tmp / "site"), "-", stdin=str(token))
     assert shown.returncode == 0 and "received" in shown.stdout
@@ -142,6 +170,13 @@ def test_cli_publish_status_and_verify(built: tuple[Path, Path, Token]) -> None:
     assert refused.returncode == 1 and "check symbol" in refused.stderr
     ok = cli("verify-site", str(tmp / "site"))
     assert ok.returncode == 0 and "OK" in ok.stdout
-    missing = cli("publish", "--db", str(tmp / "nope.sqlite"), "--keys", str(keys_dir),
-                  "--out", str(tmp / "x"))
+    missing = cli(
+        "publish",
+        "--db",
+        str(tmp / "nope.sqlite"),
+        "--keys",
+        str(keys_dir),
+        "--out",
+        str(tmp / "x"),
+    )
     assert missing.returncode == 1 and "no such database" in missing.stderr
