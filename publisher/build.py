@@ -32,7 +32,7 @@ from .browser import gateway_origin, install_browser_assets
 from .csp import secure_site
 from .errors import PublisherError
 from .manifest import write_manifest
-from .status import build_shards, collect_rows, seal_rows, write_status
+from .status import write_status
 
 ROOT = Path(__file__).resolve().parent.parent
 LANGS = ("zh", "en")
@@ -185,14 +185,8 @@ def _browser_pages(build: Build, site: Path) -> dict[str, int]:
 def _status(build: Build, site: Path) -> dict[str, Any]:
     today = build.settings.today
     yellow_until = add_working_days(today, build.settings.warning_days).due
-    rows = collect_rows(build.db, today, yellow_until)
-    shard_set = build_shards(seal_rows(rows))
-    write_status(site / "status", shard_set, today)
-    return {
-        "tokens": shard_set.rows,
-        "shards": len(shard_set.shards),
-        "shard_bytes": shard_set.shard_bytes,
-    }
+    written = write_status(build.db, site / "status", today, yellow_until)
+    return {"tokens": written.tokens, "shards": written.shards, "shard_bytes": written.shard_bytes}
 
 
 def _swap(new: Path, out: Path) -> None:

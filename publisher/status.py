@@ -15,6 +15,22 @@ The status is JSON sealed (``crypto_box_seal``, fresh every build) to the token'
 after block padding; answers are the desk's sealed answers, passed through unchanged. Every
 shard holds at least ``MIN_ROWS`` rows — dummy rows with random ids that map to that shard and
 random bytes of the sizes real rows have — and all shards have the same size.
+
+A build streams, so that its memory does not grow with the register. Sealed sizes do not
+depend on the shard count, so the rows are sealed first and grouped afterwards:
+
+1. *Seal.* Each worker process opens its own read-only connection, reads one range of lookup
+   ids in order (tokens with their case's status JSON, built in SQL as ``STATUS_JSON``, and
+   their answers, merged by lookup id), seals every row and appends it to a spool file; it
+   returns only every row's shard prefix and size.
+2. *Plan.* From the sizes alone, the shard count starts at ``plan_shards`` and grows until the
+   fullest shard, dummy rows included, fits ``MAX_SHARD_BYTES``; the dummies' shapes are drawn
+   here, so every shard's size is known exactly before any is written.
+3. *Write.* Each worker takes one range of shards, reads their rows back from the spools,
+   adds the dummies, sorts and writes each shard file as soon as it is complete.
+
+The spools hold only sealed bytes (what the shards publish) and are deleted at the end. Each
+worker reads its tokens and their answers in one read transaction.
 """
 
 from __future__ import annotations
@@ -22,20 +38,29 @@ from __future__ import annotations
 import json
 import math
 import os
-import secrets
+import pickle
+import sqlite3
 import struct
-from collections import defaultdict
+import subprocess
+import sys
+import tempfile
+from array import array
+from bisect import bisect_right
+from collections import Counter
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
+from itertools import accumulate, pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import sqlite_utils
+from nacl.utils import randombytes_deterministic
 
 from lianxin.protocol.sealing import seal_for_reply_key
 from lianxin.status import MAGIC, parse_shard
+
+from .errors import PublisherError
 
 MIN_ROWS = 64
 MAX_SHARD_BYTES = 60 * 1024
@@ -49,16 +74,13 @@ STEPS = (
     ("closed", "closed_date"),
 )
 OPEN_STATES = ("received", "accepted", "in_progress", "forwarded")
+DONE_STATES = ("concluded", "answered", "reviewing", "closed")  # shown blue
+NO_DUE_STATES = ("not_accepted", "closed")
+SEAL_OVERHEAD = 48  # crypto_box_seal: ephemeral public key (32) and MAC (16)
+PARALLEL_FROM = 20_000  # tokens; smaller registers are sealed in this process
 
-
-@dataclass
-class Row:
-    """One token's row before sealing."""
-
-    lookup_id: bytes
-    reply_pk: bytes
-    status: dict[str, Any]
-    answers: list[bytes] = field(default_factory=list)
+Shape = tuple[int, tuple[int, ...]]  # sealed status length, sealed answer lengths
+DEFAULT_SHAPE: Shape = (SEAL_OVERHEAD + 256, ())
 
 
 def shard_of(lookup_id: bytes, shards: int) -> int:
@@ -66,97 +88,52 @@ def shard_of(lookup_id: bytes, shards: int) -> int:
     return int.from_bytes(lookup_id[:4], "big") % shards
 
 
-def _colour(state: str, due: str | None, today: str, yellow_until: str) -> str | None:
-    if state in ("concluded", "answered", "reviewing", "closed"):
-        return "blue"
-    if state not in OPEN_STATES or not due:
-        return None
-    if due < today:
-        return "red"
-    return "yellow" if due <= yellow_until else "green"
+def _sql_list(values: Iterable[str]) -> str:
+    return ", ".join(f"'{v}'" for v in values)
 
 
-def collect_rows(db: sqlite_utils.Database, today: date, yellow_until: date) -> list[Row]:
-    """Read every token with its case's coarse status and its sealed answers."""
-    answers: dict[bytes, list[bytes]] = defaultdict(list)
-    for lookup_id, sealed in db.execute("SELECT lookup_id, sealed FROM answers ORDER BY id"):
-        answers[lookup_id].append(sealed)
-    cursor = db.execute(
-        "SELECT t.lookup_id, t.reply_pk, c.state, c.due_date, c.due_uncertain, c.review_due,"
-        " c.received_date, c.registered_date, c.accepted_date, c.concluded_date,"
-        " c.answered_date, c.second_answer_date, c.closed_date"
-        " FROM tokens t JOIN cases c ON c.id = t.case_id"
-    )  # the date columns in the order of STEPS
-    rows = []
-    day, until = today.isoformat(), yellow_until.isoformat()
-    for lookup_id, reply_pk, state, due, uncertain, review_due, *dates in cursor:
-        steps = [{"step": name, "date": d} for (name, _), d in zip(STEPS, dates, strict=True) if d]
-        due_shown = review_due if state == "reviewing" else due
-        status = {
-            "v": 1,
-            "state": state,
-            "steps": steps,
-            "due": due_shown if state not in ("not_accepted", "closed") else None,
-            "due_uncertain": bool(uncertain),
-            "colour": _colour(state, due_shown, day, until),
-            "as_of": day,
-        }
-        rows.append(Row(lookup_id, reply_pk, status, answers.get(lookup_id, [])))
-    return rows
+# The status document as compact JSON with sorted keys, exactly what
+# ``json.dumps(status, ensure_ascii=False, sort_keys=True, separators=(",", ":"))`` gives for
+#   {"v": 1, "state": state, "steps": [{"step": name, "date": d} for each non-empty date],
+#    "due": due shown (review_due while reviewing; none once not accepted or closed),
+#    "due_uncertain": bool, "colour": colour, "as_of": today}
+# colour: blue when done; none when not open or without a due date; red when overdue; yellow
+# when due by :until (``warning_days`` working days ahead); green otherwise.
+# Parameters :today and :until; tables ``cases c`` (and ``tokens t``).
+_DUE = "(CASE WHEN c.state = 'reviewing' THEN c.review_due ELSE c.due_date END)"
+_COLOUR = (
+    f"CASE WHEN c.state IN ({_sql_list(DONE_STATES)}) THEN '\"blue\"'"
+    f" WHEN c.state NOT IN ({_sql_list(OPEN_STATES)}) OR coalesce({_DUE}, '') = '' THEN 'null'"
+    f" WHEN {_DUE} < :today THEN '\"red\"'"
+    f" WHEN {_DUE} <= :until THEN '\"yellow\"'"
+    " ELSE '\"green\"' END"
+)
+_STEPS = " || ".join(
+    f"CASE WHEN c.{column} <> '' THEN"
+    f" ',{{\"date\":' || json_quote(c.{column}) || ',\"step\":\"{name}\"}}' ELSE '' END"
+    for name, column in STEPS
+)
+STATUS_JSON = (
+    "CAST('{\"as_of\":' || json_quote(:today)"
+    f" || ',\"colour\":' || {_COLOUR}"
+    f" || ',\"due\":' || json_quote(CASE WHEN c.state IN ({_sql_list(NO_DUE_STATES)})"
+    f" THEN NULL ELSE {_DUE} END)"
+    " || ',\"due_uncertain\":' || CASE WHEN c.due_uncertain THEN 'true' ELSE 'false' END"
+    " || ',\"state\":' || json_quote(c.state)"
+    f" || ',\"steps\":[' || substr({_STEPS}, 2) || '],\"v\":1}}' AS BLOB)"
+)
 
 
-def _seal_row(row: tuple[bytes, bytes, bytes, list[bytes]]) -> bytes:
-    lookup_id, reply_pk, status, answers = row
-    sealed = seal_for_reply_key(status, reply_pk)
-    parts = [lookup_id, struct.pack(">H", len(sealed)), sealed, struct.pack(">B", len(answers))]
-    for answer in answers:
-        parts += [struct.pack(">H", len(answer)), answer]
-    return b"".join(parts)
-
-
-def _status_bytes(status: dict[str, Any]) -> bytes:
-    return json.dumps(status, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
-
-
-def seal_rows(rows: list[Row], workers: int = 0) -> list[bytes]:
-    """Seal every row (in parallel processes for large registers)."""
-    work = [(r.lookup_id, r.reply_pk, _status_bytes(r.status), r.answers) for r in rows]
-    workers = workers or min(os.cpu_count() or 1, 4)
-    if len(work) < 5000 or workers == 1:
-        return [_seal_row(w) for w in work]
-    with ProcessPoolExecutor(workers) as pool:
-        return list(pool.map(_seal_row, work, chunksize=2000))
-
-
-Shape = tuple[int, tuple[int, ...]]  # sealed status length, sealed answer lengths
-DEFAULT_SHAPE: Shape = (48 + 256, ())
-
-
-def _shape(row: bytes) -> Shape:
-    (size,) = struct.unpack(">H", row[16:18])
-    pos = 18 + size
-    answers = []
-    for _ in range(row[pos]):
-        (alen,) = struct.unpack(">H", row[pos + 1 : pos + 3])
-        answers.append(alen)
-        pos += 2 + alen
-    return size, tuple(answers)
-
-
-def _dummy(shard: int, shards: int, shapes: list[Shape]) -> bytes:
-    """A row indistinguishable from a real one without the token: same structure and sizes."""
-    prefix = secrets.randbelow((2**32 - shard) // shards) * shards + shard
-    status_len, answer_lens = secrets.choice(shapes)
-    parts = [
-        prefix.to_bytes(4, "big"),
-        secrets.token_bytes(12),
-        struct.pack(">H", status_len),
-        secrets.token_bytes(status_len),
-        struct.pack(">B", len(answer_lens)),
-    ]
-    for alen in answer_lens:
-        parts += [struct.pack(">H", alen), secrets.token_bytes(alen)]
-    return b"".join(parts)
+def status_documents(
+    conn: sqlite3.Connection, today: date, yellow_until: date
+) -> Iterator[tuple[bytes, bytes]]:
+    """Every token's lookup id and status JSON, unsealed (for tests and checks)."""
+    params = {"today": today.isoformat(), "until": yellow_until.isoformat()}
+    yield from conn.execute(
+        f"SELECT t.lookup_id, {STATUS_JSON}"  # noqa: S608 - fixed SQL
+        " FROM tokens t JOIN cases c ON c.id = t.case_id",
+        params,
+    )
 
 
 def plan_shards(row_count: int, mean_row: float) -> int:
@@ -166,52 +143,387 @@ def plan_shards(row_count: int, mean_row: float) -> int:
     return max(1, by_rows, by_bytes)
 
 
+def _row_size(shape: Shape) -> int:
+    status_len, answer_lens = shape
+    return 16 + 2 + status_len + 1 + sum(2 + n for n in answer_lens)
+
+
+_PACK_H = struct.Struct(">H").pack
+
+
+def _row(lookup_id: bytes, sealed: bytes, answers: list[bytes]) -> bytes:
+    parts = [lookup_id, _PACK_H(len(sealed)), sealed, bytes((len(answers),))]
+    for answer in answers:
+        parts += [_PACK_H(len(answer)), answer]
+    return b"".join(parts)
+
+
 @dataclass(frozen=True)
-class ShardSet:
-    """Built shards, ready to write."""
+class _Part:
+    """The tokens whose lookup ids are in [first, stop) (None: unbounded), sealed into
+    ``spool``."""
 
-    shards: list[bytes]
+    first: bytes | None
+    stop: bytes | None
+    today: str
+    until: str
+    spool: str
+
+    def where(self, column: str) -> str:
+        bounds = [(f"{column} >= :first", self.first), (f"{column} < :stop", self.stop)]
+        conditions = [sql for sql, value in bounds if value is not None]
+        return " WHERE " + " AND ".join(conditions) if conditions else ""
+
+    @property
+    def params(self) -> dict[str, str | bytes | None]:
+        return {"today": self.today, "until": self.until, "first": self.first, "stop": self.stop}
+
+
+@dataclass(frozen=True)
+class _Spool:
+    """Sealed rows in a file, in lookup-id order: each row's ``u32be(lookup_id[0:4])`` and
+    size (rows follow each other), and how many rows have each shape."""
+
+    path: str
+    prefixes: array[int]
+    sizes: array[int]
+    shapes: Counter[Shape]
+
+
+def _seal_part(conn: sqlite3.Connection, part: _Part) -> _Spool:
+    """Step 1: seal the rows of the part's tokens into its spool file."""
+    began = not conn.in_transaction
+    if began:
+        conn.execute("BEGIN")  # tokens and answers from one snapshot
+    cursors: list[sqlite3.Cursor] = []
+    prefixes, sizes = array("I"), array("I")
+    shapes: Counter[Shape] = Counter()
+    try:
+        tokens = conn.execute(
+            f"SELECT t.lookup_id, t.reply_pk, {STATUS_JSON}"  # noqa: S608 - fixed SQL
+            f" FROM tokens t CROSS JOIN cases c ON c.id = t.case_id{part.where('t.lookup_id')}"
+            " ORDER BY t.lookup_id",  # the primary key: no sorting; cases by id
+            part.params,
+        )
+        cursors.append(tokens)
+        answers = conn.execute(
+            f"SELECT lookup_id, sealed FROM answers{part.where('lookup_id')}"  # noqa: S608
+            " ORDER BY lookup_id, id",  # the answers_lookup index: no sorting
+            part.params,
+        )
+        cursors.append(answers)
+        with open(part.spool, "wb") as spool:
+            pending = next(answers, None)
+            for lookup_id, reply_pk, status in tokens:
+                while pending is not None and pending[0] < lookup_id:
+                    pending = next(answers, None)  # an answer without a token: not published
+                sealed_answers = []
+                while pending is not None and pending[0] == lookup_id:
+                    sealed_answers.append(pending[1])
+                    pending = next(answers, None)
+                sealed = seal_for_reply_key(status, reply_pk)
+                row = _row(lookup_id, sealed, sealed_answers)
+                spool.write(row)
+                prefixes.append(int.from_bytes(lookup_id[:4], "big"))
+                sizes.append(len(row))
+                shapes[len(sealed), tuple(map(len, sealed_answers))] += 1
+    finally:
+        for cursor in cursors:
+            cursor.close()
+        if began:
+            conn.execute("COMMIT")
+    return _Spool(part.spool, prefixes, sizes, shapes)
+
+
+def _draw(shapes: list[Shape], cum_weights: list[int], k: int) -> list[Shape]:
+    """``k`` shapes drawn like ``random.choices(shapes, cum_weights=...)``, from the OS CSPRNG
+    (one call; 128 random bits per draw make the modulo bias negligible)."""
+    total = cum_weights[-1]
+    noise = os.urandom(16 * k)
+    return [
+        shapes[bisect_right(cum_weights, int.from_bytes(noise[i : i + 16], "big") % total)]
+        for i in range(0, 16 * k, 16)
+    ]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The shard layout, fixed before any shard is written."""
+
+    tokens: int
+    shards: int
     shard_bytes: int
-    rows: int
+    dummies: dict[int, list[Shape]]  # shard -> shapes of its dummy rows
 
 
-def build_shards(sealed_rows: list[bytes]) -> ShardSet:
-    """Group sealed rows into equal-size shards padded with dummy rows."""
-    shapes = [_shape(r) for r in sealed_rows] or [DEFAULT_SHAPE]
-    mean = sum(len(r) for r in sealed_rows) / len(sealed_rows) if sealed_rows else 400.0
-    shards = plan_shards(len(sealed_rows), mean)
+def _plan(spools: list[_Spool]) -> Plan:
+    """Step 2: the shard count, shard size and dummy rows, chosen from the sizes alone."""
+    counts: Counter[Shape] = Counter()
+    for spool in spools:
+        counts.update(spool.shapes)
+    shapes = list(counts) or [DEFAULT_SHAPE]  # dummies look like real rows: same shapes, ...
+    cum_weights = list(accumulate(counts[s] for s in shapes)) if counts else [1]  # ... as often
+    row_size = {shape: _row_size(shape) for shape in shapes}
+    tokens = sum(len(spool.sizes) for spool in spools)
+    mean = sum(sum(spool.sizes) for spool in spools) / tokens if tokens else 400.0
+    shards = plan_shards(tokens, mean)
     while True:
-        groups: list[list[bytes]] = [[] for _ in range(shards)]
-        for row in sealed_rows:
-            groups[shard_of(row[:16], shards)].append(row)
-        for i, group in enumerate(groups):
-            while len(group) < MIN_ROWS:
-                group.append(_dummy(i, shards, shapes))
-        content = max(8 + sum(len(r) for r in g) for g in groups)
-        if content <= MAX_SHARD_BYTES or max(len(g) for g in groups) <= MIN_ROWS:
+        rows = [0] * shards
+        content = [8] * shards
+        for spool in spools:
+            for prefix, size in zip(spool.prefixes, spool.sizes, strict=True):
+                i = prefix % shards
+                rows[i] += 1
+                content[i] += size
+        dummies: dict[int, list[Shape]] = {}
+        for i, real in enumerate(rows):
+            if real < MIN_ROWS:
+                dummies[i] = _draw(shapes, cum_weights, MIN_ROWS - real)
+                content[i] += sum(map(row_size.__getitem__, dummies[i]))
+        largest = max(content)
+        if largest <= MAX_SHARD_BYTES or max(rows) <= MIN_ROWS:
             break
         shards = math.ceil(shards * 1.25)
-    shard_bytes = math.ceil(content / 1024) * 1024
-    out = []
-    for group in groups:
-        group.sort(key=lambda r: r[:16])
-        body = MAGIC + struct.pack(">I", len(group)) + b"".join(group)
-        out.append(body + bytes(shard_bytes - len(body)))
-    return ShardSet(out, shard_bytes, len(sealed_rows))
+    return Plan(tokens, shards, math.ceil(largest / 1024) * 1024, dummies)
 
 
-def write_status(directory: Path, shard_set: ShardSet, as_of: date) -> None:
-    """Write index.json and the shards into ``directory``."""
+def _dummies(shard: int, shards: int, shapes: list[Shape]) -> list[bytes]:
+    """Rows indistinguishable from real ones without a token: random ids that map to ``shard``,
+    random bytes in the structure and sizes of real rows. (The bytes are a ChaCha20 stream
+    with a fresh random key: as good as ``os.urandom`` and several times faster.)"""
+    span = (2**32 - shard + shards - 1) // shards  # prefixes shard + k * shards below 2**32
+    size = sum(16 + 12 + s + sum(a) for s, a in shapes)
+    noise = randombytes_deterministic(size, os.urandom(32)) if size else b""
+    rows, pos = [], 0
+    for status_len, answer_lens in shapes:
+        prefix = int.from_bytes(noise[pos : pos + 16], "big") % span * shards + shard
+        pos += 16
+        parts = [prefix.to_bytes(4, "big"), noise[pos : pos + 12], _PACK_H(status_len)]
+        pos += 12
+        parts += [noise[pos : pos + status_len], bytes((len(answer_lens),))]
+        pos += status_len
+        for alen in answer_lens:
+            parts += [_PACK_H(alen), noise[pos : pos + alen]]
+            pos += alen
+        rows.append(b"".join(parts))
+    return rows
+
+
+@dataclass(frozen=True)
+class _Task:
+    """Step 3 for one worker: shards ``first`` .. ``stop - 1``."""
+
+    spools: list[_Spool]
+    shards: int
+    first: int
+    stop: int
+    shard_bytes: int
+    dummies: dict[int, list[Shape]]
+    directory: str
+
+
+def _write_shards(task: _Task) -> int:
+    """Step 3: read the task's rows back from the spools, add the dummies, sort, pad and
+    write each shard. Returns the number of real rows written."""
+    shards, first = task.shards, task.first
+    wanted: list[list[tuple[int, int, int]]] = [[] for _ in range(first, task.stop)]
+    for k, spool in enumerate(task.spools):
+        offset = 0
+        for prefix, size in zip(spool.prefixes, spool.sizes, strict=True):
+            i = prefix % shards - first
+            if 0 <= i < len(wanted):
+                wanted[i].append((k, offset, size))
+            offset += size
+    files = [os.open(spool.path, os.O_RDONLY) for spool in task.spools]
+    try:
+        for shard, where in enumerate(wanted, first):
+            group = [os.pread(files[k], size, offset) for k, offset, size in where]
+            group += _dummies(shard, shards, task.dummies.get(shard, []))
+            group.sort(key=lambda r: r[:16])
+            content = 8 + sum(map(len, group))
+            if content > task.shard_bytes:
+                raise StatusBuildError(f"shard {shard} is larger than planned")
+            header = MAGIC + struct.pack(">I", len(group))
+            data = b"".join([header, *group, bytes(task.shard_bytes - content)])
+            (Path(task.directory) / f"{shard}.bin").write_bytes(data)
+    finally:
+        for fd in files:
+            os.close(fd)
+    return sum(len(where) for where in wanted)
+
+
+def _open(path: str) -> sqlite3.Connection:
+    uri = Path(path).resolve().as_uri() + "?mode=ro"
+    conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+    conn.execute("PRAGMA busy_timeout = 10000")
+    return conn
+
+
+def _worker_main() -> None:
+    """A worker process started by ``write_status``: seals one part (step 1), then writes one
+    range of shards (step 3). Messages are pickles on stdin and stdout."""
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    path, part = pickle.load(stdin)  # noqa: S301 - from the process that started this one
+    conn = _open(path)
+    try:
+        pickle.dump(_seal_part(conn, part), stdout)
+    finally:
+        conn.close()
+    stdout.flush()
+    task = pickle.load(stdin)  # noqa: S301 - idem
+    pickle.dump(_write_shards(task), stdout)
+    stdout.flush()
+
+
+class StatusBuildError(PublisherError):
+    """The status shards could not be built."""
+
+
+class _Worker:
+    """One worker process and its pipes."""
+
+    def __init__(self, path: str, part: _Part) -> None:
+        root = str(Path(__file__).resolve().parent.parent)  # where `publisher` is imported from
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        self.errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", "from publisher.status import _worker_main; _worker_main()"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.errors, env=env,
+        )  # fmt: skip
+        self.send((path, part))
+
+    def send(self, message: object) -> None:
+        assert self.process.stdin is not None
+        try:
+            pickle.dump(message, self.process.stdin)
+            self.process.stdin.flush()
+        except BrokenPipeError:
+            self.fail()
+
+    def receive(self) -> Any:
+        assert self.process.stdout is not None
+        try:
+            return pickle.load(self.process.stdout)  # noqa: S301 - from our own child
+        except EOFError:
+            self.fail()
+
+    def fail(self) -> NoReturn:
+        self.process.wait()
+        self.errors.seek(0)
+        lines = self.errors.read().decode(errors="replace").strip().splitlines()
+        raise StatusBuildError(
+            f"a status worker failed (exit {self.process.returncode}): "
+            + (lines[-1] if lines else "no message")
+        )
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        for pipe in (self.process.stdin, self.process.stdout):
+            if pipe is not None:
+                pipe.close()
+        self.errors.close()
+
+
+def _tasks(plan: Plan, spools: list[_Spool], workers: int, directory: Path) -> list[_Task]:
+    bounds = [plan.shards * k // workers for k in range(workers + 1)]
+    return [
+        _Task(
+            spools=spools,
+            shards=plan.shards,
+            first=first,
+            stop=stop,
+            shard_bytes=plan.shard_bytes,
+            dummies={i: d for i, d in plan.dummies.items() if first <= i < stop},
+            directory=str(directory),
+        )
+        for first, stop in pairwise(bounds)
+    ]
+
+
+def _in_workers(path: str, parts: list[_Part], directory: Path) -> tuple[Plan, int]:
+    """The three steps with one worker process per part."""
+    pool: list[_Worker] = []
+    try:
+        for part in parts:
+            pool.append(_Worker(path, part))
+        spools = [worker.receive() for worker in pool]
+        plan = _plan(spools)
+        for worker, task in zip(pool, _tasks(plan, spools, len(pool), directory), strict=True):
+            worker.send(task)
+        return plan, sum(worker.receive() for worker in pool)
+    finally:
+        for worker in pool:
+            worker.close()
+
+
+def _cpus() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))  # the CPUs this process may use
+    return os.cpu_count() or 1
+
+
+def _db_file(db: sqlite_utils.Database) -> str | None:
+    for _, name, file in db.execute("PRAGMA database_list").fetchall():
+        if name == "main":
+            return str(file) or None
+    return None
+
+
+@dataclass(frozen=True)
+class StatusSet:
+    """What ``write_status`` wrote."""
+
+    tokens: int
+    shards: int
+    shard_bytes: int
+
+
+def write_status(
+    db: sqlite_utils.Database,
+    directory: Path,
+    today: date,
+    yellow_until: date,
+    *,
+    workers: int = 0,
+    parallel_from: int = PARALLEL_FROM,
+) -> StatusSet:
+    """Write index.json and every token's sealed status into ``directory``.
+
+    Registers of ``parallel_from`` tokens or more are sealed by ``workers`` processes (default:
+    one per CPU, at most 4), each with its own connection; smaller ones in this process."""
     directory.mkdir(parents=True, exist_ok=True)
-    for i, shard in enumerate(shard_set.shards):
-        (directory / f"{i}.bin").write_bytes(shard)
-    index = {
-        "v": 1,
-        "shards": len(shard_set.shards),
-        "shard_bytes": shard_set.shard_bytes,
-        "as_of": as_of.isoformat(),
-    }
+    day, until = today.isoformat(), yellow_until.isoformat()
+    path = _db_file(db)
+    workers = workers or min(_cpus(), 4)
+    if path is None or workers == 1:
+        workers = 1
+    else:
+        (count,) = db.execute("SELECT count(*) FROM tokens").fetchone()
+        workers = workers if count >= parallel_from else 1
+    cuts = [(2**128 * k // workers).to_bytes(16, "big") for k in range(1, workers)]
+    with tempfile.TemporaryDirectory(prefix=".spool-", dir=directory) as spool_dir:
+        parts = [
+            _Part(first, stop, day, until, str(Path(spool_dir) / f"{k}.bin"))
+            for k, (first, stop) in enumerate(zip([None, *cuts], [*cuts, None], strict=True))
+        ]
+        if workers > 1:
+            assert path is not None
+            plan, written = _in_workers(path, parts, directory)
+        else:
+            conn = db.conn if path is None else _open(path)  # in memory: only this connection
+            try:
+                spools = [_seal_part(conn, parts[0])]
+            finally:
+                if conn is not db.conn:
+                    conn.close()
+            plan = _plan(spools)
+            written = sum(_write_shards(task) for task in _tasks(plan, spools, 1, directory))
+    index = {"v": 1, "shards": plan.shards, "shard_bytes": plan.shard_bytes, "as_of": day}
     (directory / "index.json").write_text(json.dumps(index) + "\n")
+    return StatusSet(written, plan.shards, plan.shard_bytes)
 
 
 def iter_lookup_ids(shards: Iterable[bytes]) -> Iterator[bytes]:
