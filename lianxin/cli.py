@@ -156,6 +156,13 @@ keys_option = click.option(
 pin_option = click.option(
     "--publisher-fingerprint", default=None, help="Refuse keys not signed by this publisher key."
 )
+attach_option = click.option(
+    "--attach",
+    "attach",
+    type=click.Path(path_type=Path, dir_okay=False),
+    multiple=True,
+    help="A file to attach (repeat for more).",
+)
 
 
 @main.command("submit")
@@ -169,13 +176,7 @@ pin_option = click.option(
     required=True,
     help="The report as a JSON file (see the protocol page).",
 )
-@click.option(
-    "--attach",
-    "attach",
-    type=click.Path(path_type=Path, dir_okay=False),
-    multiple=True,
-    help="A file to attach (repeat for more).",
-)
+@attach_option
 @click.option(
     "--receipt-out",
     type=click.Path(path_type=Path),
@@ -240,13 +241,7 @@ def submit(
     default=None,
     help="Read the text from a file.",
 )
-@click.option(
-    "--attach",
-    "attach",
-    type=click.Path(path_type=Path, dir_okay=False),
-    multiple=True,
-    help="A file to attach (repeat for more).",
-)
+@attach_option
 def followup(
     gateway: str,
     keys_source: str,
