@@ -1,0 +1,420 @@
+"""The intake worker: the process that checks, stores and answers submissions.
+
+The gateway's HTTP process (uvicorn, one worker) parses HTTP and nothing more; every POST body
+it receives for ``/v1/reports`` or ``/v1/followups`` comes here over a private socketpair
+(``frames.py``). This process owns the store's only write connection and does the work that costs:
+strict JSON, the proof of work, both Ed25519 signature checks, the token's key derivation, the
+inserts, the commit and the receipt signature. Two processes, not two threads: CPython runs one
+thread of Python at a time, and the HTTP process keeps one core busy on its own.
+
+It takes requests in batches: whatever has arrived while the previous batch committed is
+checked, stored in one transaction (one savepoint per batch; a savepoint per request only when
+one of them refuses) and committed once with ``synchronous=FULL``; then every answer of the
+batch is sent. An answer is never sent before its commit, so a 201 still means durable.
+
+Started by ``worker_client.IntakeWorker`` as ``python -m gateway.worker FD``. It dies with its
+parent (``PR_SET_PDEATHSIG``) and stops when the socket closes, after the batch in hand.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import signal
+import socket
+import sqlite3
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlite_utils
+from nacl.signing import SigningKey, VerifyKey
+
+from lianxin.protocol import (
+    Envelope,
+    MalformedError,
+    ProtocolError,
+    Receipt,
+    UnknownKeyError,
+    parse_envelope,
+)
+from lianxin.protocol import pow as pow_
+from lianxin.protocol.encoding import b64d, b64e
+from lianxin.protocol.errors import ProofOfWorkError
+from lianxin.store.db import connect
+
+from .frames import (
+    ANSWER_JSON,
+    ID,
+    KIND_NAMES,
+    PROBLEM_JSON,
+    REQUEST,
+    TOKEN_ROW,
+    FrameError,
+    FrameReader,
+    answer_frame,
+    frame,
+)
+from .intake import Stored, TokenRow, prune_spent, store_followup, store_report
+
+PRUNE_EVERY_SECONDS = 60
+RECV_BYTES = 1 << 20
+HANDSHAKE_MAX = 64 * 1024
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """What the worker needs, sent by the HTTP process in the handshake."""
+
+    db_path: str
+    timezone: str
+    pow_key: str  # b64url
+    pow_difficulty: int
+    office_key_ids: list[str]
+    receipt_seed: str  # b64url
+    receipt_key_id: str
+    max_ciphertext_bytes: int
+    max_body_bytes: int
+    batch_max: int
+
+    def to_bytes(self) -> bytes:
+        """The handshake payload."""
+        return json.dumps(asdict(self)).encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> WorkerConfig:
+        """Read the handshake payload."""
+        return cls(**json.loads(data))
+
+
+# --- checking one submission (no database) -------------------------------------------------
+class Intake:
+    """Checks submissions and writes them; one per worker process."""
+
+    def __init__(self, config: WorkerConfig, db: sqlite_utils.Database):
+        self.config = config
+        self.db = db
+        self.pow_key = b64d(config.pow_key, "pow_key", size=32)
+        self.office_key_ids = frozenset(config.office_key_ids)
+        self.signer = SigningKey(b64d(config.receipt_seed, "receipt_seed", size=32))
+        self.zone = ZoneInfo(config.timezone)
+        self.last_prune = 0.0
+
+    def parse(self, body: bytes, kind: str) -> tuple[Envelope, pow_.Challenge, bytes]:
+        """Everything that needs neither a signature check nor the store."""
+        doc = parse_body(body)
+        proof = doc["pow"]
+        if not isinstance(proof, dict):
+            raise ProofOfWorkError("pow: expected an object", slug="pow-missing")
+        if set(proof) - {"challenge", "answer", "sig"}:
+            raise ProtocolError(
+                "pow: only challenge, answer and sig are allowed", slug="bad-request", status=400
+            )
+        challenge = pow_.verify(
+            self.pow_key,
+            proof.get("challenge"),
+            proof.get("answer"),
+            min_difficulty=self.config.pow_difficulty,
+        )
+        if proof.get("sig") is None:
+            raise ProofOfWorkError(
+                "pow.sig: the envelope's key must sign the challenge", slug="pow-missing"
+            )
+        try:
+            binding = b64d(proof["sig"], "pow.sig", size=64)
+        except MalformedError as exc:
+            raise ProofOfWorkError(exc.detail, slug="pow-unbound") from exc
+        envelope = parse_envelope(doc["envelope"], max_ciphertext=self.config.max_ciphertext_bytes)
+        if envelope.kind != kind:
+            raise MalformedError(f"kind: this endpoint takes '{kind}' envelopes", slug="bad-kind")
+        if envelope.key_id not in self.office_key_ids:
+            raise UnknownKeyError(f"key_id: {envelope.key_id} is not a published office key")
+        return envelope, challenge, binding
+
+    def prepare(self, payload: bytes, today: str, now: int) -> Job:
+        """Check a request frame's submission completely; return the write that stores it."""
+        _, kind_code = REQUEST.unpack_from(payload)
+        kind = KIND_NAMES[kind_code]
+        if kind == "report":
+            # The token itself stays in the HTTP process: this one only binds its public values.
+            row = TokenRow(*TOKEN_ROW.unpack_from(payload, REQUEST.size))
+            envelope, challenge, binding = self.parse(
+                payload[REQUEST.size + TOKEN_ROW.size :], kind
+            )
+            envelope.verify()
+            envelope.verify_binding(challenge.raw, binding)
+
+            def store(db: sqlite_utils.Database) -> Stored:
+                return store_report(db, envelope, challenge, row, today=today, now=now)
+
+            return Job(envelope, store)
+        envelope, challenge, binding = self.parse(payload[REQUEST.size :], kind)
+        found = self.db.execute(
+            "SELECT case_id, followup_vk FROM tokens WHERE lookup_id = ?", [envelope.author]
+        ).fetchone()
+        if found is None:
+            raise ProtocolError(
+                "lookup_id: no case has this lookup id", slug="unknown-lookup-id", status=404
+            )
+        case_id, vk = found
+        envelope.verify(VerifyKey(vk))
+        envelope.verify_binding(challenge.raw, binding, VerifyKey(vk))
+
+        def store_followup_(db: sqlite_utils.Database) -> Stored:
+            return store_followup(db, envelope, challenge, case_id, today=today, now=now)
+
+        return Job(envelope, store_followup_)
+
+    def answer(self, job: Job, stored: Stored) -> tuple[int, bytes]:
+        """The HTTP status and body for a stored submission, with its signed receipt."""
+        receipt = Receipt.issue(
+            self.signer,
+            self.config.receipt_key_id,
+            receipt_id=job.envelope.receipt_id,
+            kind=job.envelope.kind,
+            received=stored.received_date,
+            key_id=job.envelope.key_id,
+        ).to_json()
+        doc = {"receipt": receipt, "duplicate": stored.duplicate}
+        return (200 if stored.duplicate else 201), json.dumps(doc, ensure_ascii=False).encode()
+
+    def today(self) -> str:
+        """The office's calendar date: deadlines count in the office's days, not UTC's."""
+        return datetime.now(self.zone).date().isoformat()
+
+
+@dataclass(frozen=True)
+class Job:
+    """A checked submission and the write that stores it."""
+
+    envelope: Envelope
+    store: Callable[[sqlite_utils.Database], Stored]
+
+
+# --- strict JSON ------------------------------------------------------------------------------
+def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    doc = dict(pairs)
+    if len(doc) != len(pairs):
+        seen: set[str] = set()
+        duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
+        raise ValueError(f"duplicate member {ascii(duplicate)[:40]}")
+    return doc
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_refuse_duplicate_keys, parse_constant=_refuse_constant
+)
+
+
+def parse_body(body: bytes) -> dict[str, Any]:
+    """Strict JSON: UTF-8 only, no duplicate members, no NaN/Infinity, the documented shape."""
+    try:
+        doc = _DECODER.decode(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        # ValueError covers JSONDecodeError and over-long integer literals.
+        detail = str(exc)[:200].encode("ascii", "replace").decode()
+        raise ProtocolError(
+            f"the body is not strict UTF-8 JSON ({detail})", slug="bad-json", status=400
+        ) from exc
+    if not isinstance(doc, dict) or set(doc) != {"envelope", "pow"}:
+        raise ProtocolError(
+            'the body must be {"envelope": {...}, "pow": {"challenge", "answer", "sig"}}',
+            slug="bad-request",
+            status=400,
+        )
+    return doc
+
+
+# --- the batch loop ---------------------------------------------------------------------------
+class Worker:
+    """Reads request frames, answers each after its batch commits."""
+
+    def __init__(self, sock: socket.socket, intake: Intake):
+        self.sock = sock
+        self.intake = intake
+        self.reader = FrameReader(intake.config.max_body_bytes + REQUEST.size)
+
+    def run(self) -> None:
+        """Serve until the HTTP process closes the socket."""
+        size = self.intake.config.batch_max
+        while True:
+            data = self.sock.recv(RECV_BYTES)
+            if not data:
+                return
+            pending = self.reader.feed(data) + self._drain()
+            for start in range(0, len(pending), size):
+                self.sock.sendall(b"".join(self.handle(pending[start : start + size])))
+
+    def _drain(self) -> list[bytes]:
+        # Whatever else has already arrived joins this batch; never wait for more.
+        frames: list[bytes] = []
+        self.sock.setblocking(False)
+        try:
+            while data := self.sock.recv(RECV_BYTES):
+                frames += self.reader.feed(data)
+        except BlockingIOError:
+            pass
+        finally:
+            self.sock.setblocking(True)
+        return frames
+
+    def handle(self, batch: list[bytes]) -> list[bytes]:
+        """Check, store and answer one batch of request frames."""
+        intake = self.intake
+        now = time.time()
+        today = intake.today()
+        answers: list[bytes] = []
+        jobs: list[tuple[int, Job]] = []
+        for payload in batch:
+            (request_id,) = ID.unpack_from(payload)
+            try:
+                jobs.append((request_id, intake.prepare(payload, today, int(now))))
+            except Exception as exc:
+                answers.append(answer_frame(request_id, *refusal(exc)))
+        writes: list[Callable[[sqlite_utils.Database], Any]] = [job.store for _, job in jobs]
+        if now - intake.last_prune > PRUNE_EVERY_SECONDS:
+            intake.last_prune = now
+            writes.append(lambda db: prune_spent(db, int(now)))  # outcome not needed
+        outcomes = transaction(intake.db, writes)
+        for (request_id, job), (ok, value) in zip(jobs, outcomes, strict=False):
+            if ok:
+                status, doc = intake.answer(job, value)
+                answers.append(answer_frame(request_id, status, ANSWER_JSON, doc))
+            else:
+                answers.append(answer_frame(request_id, *refusal(value)))
+        return answers
+
+
+def refusal(exc: BaseException) -> tuple[int, int, bytes]:
+    """Status, form and problem JSON for an exception raised while checking or storing."""
+    if isinstance(exc, ProtocolError):
+        doc = {"slug": exc.slug, "detail": exc.detail, "status": exc.status}
+        return exc.status or 400, PROBLEM_JSON, json.dumps(doc, ensure_ascii=True).encode()
+    if isinstance(exc, sqlite3.Error):
+        # Another writer held the lock past busy_timeout, or the disk failed: the batch was
+        # rolled back, nothing of this request is stored, and a retry is safe.
+        doc = {"slug": "store-unavailable", "detail": "the store is busy; try again shortly"}
+        return 503, PROBLEM_JSON, json.dumps(doc).encode()
+    # A bug, not a bad input: say so without the request's content, and keep serving.
+    print(f"lianxin intake worker: {type(exc).__name__} while handling a request", file=sys.stderr)
+    return 500, PROBLEM_JSON, b'{"slug": "internal"}'
+
+
+def transaction(
+    db: sqlite_utils.Database, writes: list[Callable[[sqlite_utils.Database], Any]]
+) -> list[tuple[bool, Any]]:
+    """Run ``writes`` in one transaction; one refusing write undoes only itself.
+
+    Fast path: the whole batch in one savepoint (two statements per batch, not two per
+    write). If a write refuses (rare), the batch is undone and run again with a savepoint per
+    write. If the commit fails, every write reports the error.
+    """
+    if not writes:
+        return []
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("SAVEPOINT batch")
+        try:
+            outcomes: list[tuple[bool, Any]] = [(True, write(db)) for write in writes]
+            db.execute("RELEASE batch")
+        except Exception:
+            db.execute("ROLLBACK TO batch")
+            db.execute("RELEASE batch")
+            outcomes = [_one(db, write) for write in writes]
+        db.execute("COMMIT")
+    except sqlite3.Error as exc:
+        if db.conn.in_transaction:
+            db.conn.rollback()
+        outcomes = [(False, exc)] * len(writes)
+    return outcomes
+
+
+def _one(
+    db: sqlite_utils.Database, write: Callable[[sqlite_utils.Database], Any]
+) -> tuple[bool, Any]:
+    db.execute("SAVEPOINT job")
+    try:
+        result = write(db)
+    except Exception as exc:
+        db.execute("ROLLBACK TO job")
+        db.execute("RELEASE job")
+        return False, exc
+    db.execute("RELEASE job")
+    return True, result
+
+
+# --- process entry --------------------------------------------------------------------------
+def _die_with_parent() -> None:
+    # Linux: the kernel kills this process when the HTTP process dies, however it dies; a
+    # SIGKILLed gateway must not leave a writer behind holding the store.
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _read_handshake(sock: socket.socket) -> WorkerConfig:
+    reader = FrameReader(HANDSHAKE_MAX)
+    while True:
+        data = sock.recv(HANDSHAKE_MAX)
+        if not data:
+            raise EOFError("the gateway closed the socket before the handshake")
+        frames = reader.feed(data)
+        if frames:
+            return WorkerConfig.from_bytes(frames[0])
+
+
+def main(argv: list[str]) -> int:
+    """``python -m gateway.worker FD PARENT_PID``: serve the socketpair end ``FD``."""
+    _die_with_parent()
+    fd, parent = int(argv[0]), int(argv[1])
+    if os.getppid() != parent:
+        return 1  # the parent died before PR_SET_PDEATHSIG took effect
+    signal.signal(
+        signal.SIGINT, signal.SIG_IGN
+    )  # Ctrl-C reaches the whole group: the parent stops us
+    sock = socket.socket(fileno=fd)
+    try:
+        config = _read_handshake(sock)
+        try:
+            db = connect(Path(config.db_path))
+        except Exception as exc:  # the HTTP process reports it and refuses to start
+            sock.sendall(frame(json.dumps({"error": str(exc)}).encode()))
+            return 1
+        sock.sendall(frame(b'{"ready": true}'))
+        Worker(sock, Intake(config, db)).run()
+        db.conn.close()
+    except (EOFError, ConnectionError, FrameError):
+        return 0  # the HTTP process went away: nothing is half-written (each batch is atomic)
+    return 0
+
+
+def config_for(settings: Any, keys: Any) -> WorkerConfig:
+    """The worker's configuration from the gateway's settings and keys."""
+    return WorkerConfig(
+        db_path=str(settings.db_path),
+        timezone=settings.timezone,
+        pow_key=b64e(keys.secret.derive("pow")),
+        pow_difficulty=settings.pow_difficulty,
+        office_key_ids=[key.key_id for key in keys.keyring.office],
+        receipt_seed=b64e(keys.receipt_signer.raw.encode()),
+        receipt_key_id=keys.receipt_signer.key_id,
+        max_ciphertext_bytes=settings.max_ciphertext_bytes,
+        max_body_bytes=settings.max_body_bytes,
+        batch_max=settings.batch_max,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
