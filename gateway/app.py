@@ -7,12 +7,11 @@ Routes (all under ``/v1``): ``GET /health``, ``GET /keys``, ``POST /challenges``
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -27,18 +26,16 @@ from .openapi import ENVELOPE_BODY, FOLLOWUP_ANSWER, REPORT_ANSWER
 from .problems import PROBLEMS, problem
 from .service import Gateway
 from .settings import GatewaySettings
-from .writer import Writer, WriterClosed
+from .worker import config_for
+from .worker_client import IntakeWorker, WorkerUnavailable
 
 JSON_TYPES = ("application/json",)
 
 
-async def _gateway(request: Request) -> Gateway:
-    # async: FastAPI runs a plain def dependency in its thread pool, on every request.
+def _gateway(request: Request) -> Gateway:
+    # Read from the app's state, not through Depends: dependency solving costs every request.
     gateway: Gateway = request.app.state.gateway
     return gateway
-
-
-GatewayDep = Annotated[Gateway, Depends(_gateway)]
 
 
 def _json(doc: Any, status: int = 200) -> Response:
@@ -58,6 +55,21 @@ async def _body(request: Request) -> bytes:
     return await request.body()
 
 
+async def _submit(request: Request, kind: str) -> Response:
+    gateway = _gateway(request)
+    submit = gateway.submit_report if kind == "report" else gateway.submit_followup
+    answer = await submit(await _body(request))
+    if not answer.problem:
+        return Response(answer.body, status_code=answer.status, media_type="application/json")
+    slug, detail, status = answer.problem_fields()
+    if slug not in PROBLEMS:  # the worker met a bug, not a bad input
+        return Response("Internal Server Error", status_code=500, media_type="text/plain")
+    response = problem(slug, detail, status=status)
+    if slug == "store-unavailable":
+        response.headers["retry-after"] = "5"
+    return response
+
+
 def build_routes(app: FastAPI) -> None:
     """Register the routes and error handlers on ``app``."""
 
@@ -72,29 +84,28 @@ def build_routes(app: FastAPI) -> None:
             return problem("method-not-allowed", f"{request.method} is not allowed here")
         return problem("not-found", f"no resource at {request.url.path}")
 
-    @app.exception_handler(sqlite3.Error)
-    async def store_error(request: Request, exc: sqlite3.Error) -> Response:
-        # Another writer held the lock past busy_timeout, or the disk failed: the batch was
-        # rolled back, nothing of this request is stored, and a retry is safe.
-        response = problem("store-unavailable", "the store is busy; try again shortly")
-        response.headers["retry-after"] = "5"
+    @app.exception_handler(WorkerUnavailable)
+    async def restarting(request: Request, exc: WorkerUnavailable) -> Response:
+        # Nothing of this request was answered; if its batch committed, the same envelope
+        # sent again gets the same case.
+        response = problem(
+            "unavailable", "the gateway is restarting its intake or shutting down; try again"
+        )
+        response.headers["retry-after"] = "2"
         return response
 
-    @app.exception_handler(WriterClosed)
-    async def closing(request: Request, exc: WriterClosed) -> Response:
-        return problem("unavailable", "the gateway is shutting down; try again shortly")
-
     @app.get("/v1/health", summary="Health check")
-    async def health(gateway: GatewayDep) -> Response:
-        return _json({"status": "ok" if gateway.healthy() else "degraded", "version": __version__})
+    async def health(request: Request) -> Response:
+        ok = _gateway(request).healthy()
+        return _json({"status": "ok" if ok else "degraded", "version": __version__})
 
     @app.get("/v1/keys", summary="Published office keys, gateway receipt key and limits")
-    async def public_keys(gateway: GatewayDep) -> Response:
-        return _json(gateway.public_info())
+    async def public_keys(request: Request) -> Response:
+        return _json(_gateway(request).public_info())
 
     @app.post("/v1/challenges", status_code=201, summary="A new proof-of-work challenge")
-    async def challenges(gateway: GatewayDep) -> Response:
-        return _json(gateway.challenge(), 201)
+    async def challenges(request: Request) -> Response:
+        return _json(_gateway(request).challenge(), 201)
 
     @app.post(
         "/v1/reports",
@@ -102,9 +113,8 @@ def build_routes(app: FastAPI) -> None:
         summary="Submit a sealed, signed report",
         openapi_extra={"requestBody": ENVELOPE_BODY, "responses": REPORT_ANSWER},
     )
-    async def reports(request: Request, gateway: GatewayDep) -> Response:
-        answer, duplicate = await gateway.submit_report(await _body(request))
-        return _json(answer, 200 if duplicate else 201)
+    async def reports(request: Request) -> Response:
+        return await _submit(request, "report")
 
     @app.post(
         "/v1/followups",
@@ -112,9 +122,8 @@ def build_routes(app: FastAPI) -> None:
         summary="Submit a sealed follow-up",
         openapi_extra={"requestBody": ENVELOPE_BODY, "responses": FOLLOWUP_ANSWER},
     )
-    async def followups(request: Request, gateway: GatewayDep) -> Response:
-        answer, duplicate = await gateway.submit_followup(await _body(request))
-        return _json(answer, 200 if duplicate else 201)
+    async def followups(request: Request) -> Response:
+        return await _submit(request, "followup")
 
 
 def create_app(settings: GatewaySettings) -> FastAPI:
@@ -123,14 +132,14 @@ def create_app(settings: GatewaySettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        writer = Writer(settings.db_path, batch_max=settings.batch_max)
-        writer.start()  # opens and migrates the store before readers connect
+        worker = IntakeWorker(config_for(settings, keys))
+        await worker.start()  # opens and migrates the store before readers connect
         reader = connect(settings.db_path, migrate=False)
-        app.state.gateway = Gateway.create(settings, keys, writer, reader)
+        app.state.gateway = Gateway.create(settings, keys, worker, reader)
         try:
             yield
         finally:
-            writer.stop()
+            await worker.stop()
             reader.conn.close()
 
     app = FastAPI(

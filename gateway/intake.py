@@ -1,8 +1,8 @@
 """What the gateway writes: the transactions that store reports and follow-ups.
 
-Each function runs inside the writer's transaction. They check everything that needs the
-database (spent proof-of-work nonces, duplicate envelopes, known lookup ids) and either write
-all their rows or raise before writing any.
+Each function runs inside the intake worker's transaction (``worker.py``). They check
+everything that needs the database (spent proof-of-work nonces, duplicate envelopes, known
+lookup ids) and either write all their rows or raise before writing any.
 """
 
 from __future__ import annotations

@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo
 import sqlite_utils
 from nacl.signing import SigningKey, VerifyKey
 
+from lianxin.keys import GatewayKeys
 from lianxin.protocol import (
     Envelope,
     MalformedError,
@@ -62,6 +63,7 @@ from .frames import (
     frame,
 )
 from .intake import Stored, TokenRow, prune_spent, store_followup, store_report
+from .settings import GatewaySettings
 
 PRUNE_EVERY_SECONDS = 60
 RECV_BYTES = 1 << 20
@@ -93,7 +95,7 @@ class WorkerConfig:
         return cls(**json.loads(data))
 
 
-# --- checking one submission (no database) -------------------------------------------------
+# --- checking and storing submissions ---------------------------------------------------------
 class Intake:
     """Checks submissions and writes them; one per worker process."""
 
@@ -381,9 +383,8 @@ def main(argv: list[str]) -> int:
     fd, parent = int(argv[0]), int(argv[1])
     if os.getppid() != parent:
         return 1  # the parent died before PR_SET_PDEATHSIG took effect
-    signal.signal(
-        signal.SIGINT, signal.SIG_IGN
-    )  # Ctrl-C reaches the whole group: the parent stops us
+    # Ctrl-C reaches the whole process group; the HTTP process stops this one.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     sock = socket.socket(fileno=fd)
     try:
         config = _read_handshake(sock)
@@ -393,14 +394,16 @@ def main(argv: list[str]) -> int:
             sock.sendall(frame(json.dumps({"error": str(exc)}).encode()))
             return 1
         sock.sendall(frame(b'{"ready": true}'))
-        Worker(sock, Intake(config, db)).run()
-        db.conn.close()
+        try:
+            Worker(sock, Intake(config, db)).run()
+        finally:
+            db.conn.close()
     except (EOFError, ConnectionError, FrameError):
         return 0  # the HTTP process went away: nothing is half-written (each batch is atomic)
     return 0
 
 
-def config_for(settings: Any, keys: Any) -> WorkerConfig:
+def config_for(settings: GatewaySettings, keys: GatewayKeys) -> WorkerConfig:
     """The worker's configuration from the gateway's settings and keys."""
     return WorkerConfig(
         db_path=str(settings.db_path),

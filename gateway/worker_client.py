@@ -82,6 +82,7 @@ class IntakeWorker:
         self._process: subprocess.Popen[bytes] | None = None
         self._closing = False
         self._restarting: asyncio.Task[None] | None = None
+        self._outbox: list[bytes] = []
 
     @property
     def running(self) -> bool:
@@ -131,7 +132,9 @@ class IntakeWorker:
         request_id = next(self._ids) & 0xFFFFFFFF
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         self._waiting[request_id] = future
-        channel.transport.write(request_frame(request_id, kind, token_row, body))
+        if not self._outbox:  # the first request of this loop turn: flush at the turn's end
+            asyncio.get_running_loop().call_soon(self._flush, channel)
+        self._outbox.append(request_frame(request_id, kind, token_row, body))
         try:
             return await future
         finally:
@@ -145,6 +148,13 @@ class IntakeWorker:
         if self._channel is not None and self._channel.transport is not None:
             self._channel.transport.close()
         await self._reap()
+
+    def _flush(self, channel: _Channel) -> None:
+        # One write (one system call, one wake-up of the worker) for all the requests that
+        # arrived in this turn of the event loop.
+        frames, self._outbox = self._outbox, []
+        if channel is self._channel and channel.transport is not None:
+            channel.transport.write(b"".join(frames))
 
     # --- called by the channel ---------------------------------------------------------------
     def _received(self, payload: bytes) -> None:
