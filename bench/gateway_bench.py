@@ -146,12 +146,8 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def cpu_seconds(self) -> float:
-        """User + system CPU time of the process so far (Linux), else 0."""
-        try:
-            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return 0.0
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User + system CPU time of the process and its children (the intake worker), Linux."""
+        return sum(_cpu_seconds(pid) for pid in _family(self.process.pid))
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -161,6 +157,27 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+def _family(pid: int) -> list[int]:
+    # The process and its live descendants (/proc/PID/task/*/children).
+    found = [pid]
+    for tid in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = (tid / "children").read_text().split()
+        except OSError:
+            continue
+        for child in children:
+            found += _family(int(child))
+    return found
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def start_server(name: str, args: list[str], work: Path) -> Server:
@@ -390,75 +407,87 @@ def audit(db_path: Path, answers: list[tuple[int, str, str]]) -> dict[str, int]:
 
 
 # --- profile ---
-# Where the event-loop thread's samples fall: the first label whose function is on the stack.
-CATEGORIES = [
+# Where each process's main thread spends its samples: the first label whose function is on
+# the stack. Idle samples (waiting in epoll or recv) are counted only where py-spy sees them.
+HTTP_CATEGORIES = [
     ("idle: waiting in epoll", "EpollSelector.select"),
-    (
-        "framework: solve_dependencies (a sync dependency runs in the thread pool)",
-        "solve_dependencies",
-    ),
-    ("gateway: parse body (JSON, base64, PoW check)", "Gateway._parse"),
-    ("gateway: Envelope.verify (Ed25519)", "Envelope.verify"),
-    ("gateway: Envelope.verify_binding (Ed25519)", "Envelope.verify_binding"),
-    ("gateway: Token.generate", "Token.generate"),
-    ("gateway: token key derivation (X25519 + Ed25519)", "TokenKeys.derive"),
-    ("gateway: receipt (Ed25519 sign)", "Gateway._receipt"),
-    ("gateway: hand-off to the writer", "Writer.run"),
-    ("gateway: rest of submit_report", "Gateway.submit_report"),
-    ("framework: sending the response", "Response.__call__"),
+    ("token: CSPRNG + key derivation (X25519 + Ed25519)", "Token.generate|TokenKeys.derive"),
+    ("hand-off to the intake worker", "IntakeWorker.submit"),
+    ("worker's answers arriving", "_Channel.data_received"),
+    ("answer JSON (token + receipt)", "Gateway.submit_report"),
+    ("sending the response", "Response.__call__"),
     ("framework: HTTP parsing and ASGI/FastAPI plumbing", ""),
+]
+WORKER_CATEGORIES = [
+    ("strict JSON", "parse_body"),
+    ("proof-of-work check", "protocol/pow.py"),
+    ("envelope parse (base64, lengths)", "parse_envelope"),
+    ("Envelope.verify_binding (Ed25519)", "Envelope.verify_binding"),
+    ("Envelope.verify (Ed25519)", "Envelope.verify ("),
+    ("inserts (cases, submissions, events, tokens, nonces)", "store_report|store_followup"),
+    ("receipt (Ed25519 sign) and answer JSON", "Intake.answer"),
+    ("transaction: BEGIN/COMMIT (fsync)", "transaction"),
+    ("sending answers", "sendall"),
+    ("reading requests", ""),
 ]
 
 
 def profile(load: Load, gateway: Server, bodies: list[bytes], seconds: float) -> str:
-    """Drive the gateway while py-spy samples it; summarise the samples."""
+    """Drive the gateway while py-spy samples its two processes; summarise the samples."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if not Path(spy).exists():
         return "py-spy not found: .venv/bin/pip install py-spy"
-    raw = load.work / "gateway-profile.txt"
-    recorder = subprocess.Popen(
-        [spy, "record", "--pid", str(gateway.process.pid), "--duration", str(int(seconds)),
-         "--rate", "200", "--nonblocking", "--format", "raw", "--threads", "--output", str(raw)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+    pids = _family(gateway.process.pid)
+    recorders = []
+    for pid in pids:
+        raw = load.work / f"gateway-profile-{pid}.txt"
+        recorder = subprocess.Popen(
+            [spy, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "200",
+             "--nonblocking", "--format", "raw", "--output", str(raw)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        recorders.append((raw, recorder))
     time.sleep(1.0)  # let py-spy attach
     result = load.drive(gateway, bodies, seconds - 2, "gprofile", cycle=False)
-    _, err = recorder.communicate(timeout=120)
-    if not raw.exists():
-        return f"py-spy failed: {err.decode(errors='replace')[-500:]}"
-    return summarise_profile(raw, result)
+    parts = [
+        f"py-spy, 200 Hz, wrk at {result['accepted'] / result['duration_s']:.0f} accepted/s"
+        " while sampled (share of each process's samples; idle time is not sampled):"
+    ]
+    for (raw, recorder), title, categories in zip(
+        recorders,
+        ["HTTP process (uvicorn event loop)", "intake worker process"],
+        [HTTP_CATEGORIES, WORKER_CATEGORIES],
+        strict=False,
+    ):
+        _, err = recorder.communicate(timeout=120)
+        if not raw.exists():
+            parts.append(f"py-spy failed: {err.decode(errors='replace')[-500:]}")
+            continue
+        parts.append(summarise_profile(raw, title, categories))
+    return "\n".join(parts)
 
 
-def summarise_profile(raw: Path, result: dict[str, Any]) -> str:
-    """Event-loop thread: share of samples per category, and the heaviest leaf functions."""
+def summarise_profile(raw: Path, title: str, categories: list[tuple[str, str]]) -> str:
+    """Share of samples per category, and the heaviest leaf functions."""
     by_category: collections.Counter[str] = collections.Counter()
     leaves: collections.Counter[str] = collections.Counter()
-    writer: collections.Counter[str] = collections.Counter()
     for line in raw.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
         frames = stack.split(";")
-        functions = [f.split(" (", 1)[0] for f in frames]
         count = int(count_text)
-        if "lianxin-writer" in frames[0]:
-            writer[_where(frames[-1])] += count
-        if "MainThread" not in frames[0]:
-            continue
-        label = next(label for label, fn in CATEGORIES if not fn or fn in functions)
+        label = next(
+            label
+            for label, names in categories
+            if not names or any(name in frame for name in names.split("|") for frame in frames)
+        )
         by_category[label] += count
         if not label.startswith("idle"):
             leaves[_where(frames[-1])] += count
-    total = sum(by_category.values())
-    lines = [
-        f"py-spy (event-loop thread, {total} samples at 200 Hz, wrk at"
-        f" {result['accepted'] / result['duration_s']:.0f} accepted/s while sampled):"
-    ]
+    total = sum(by_category.values()) or 1
+    lines = [f"{title}: {sum(by_category.values())} samples"]
     lines += [f"  {100 * n / total:5.1f}%  {label}" for label, n in by_category.most_common()]
-    lines.append("  heaviest leaf functions (share of the thread's samples):")
-    lines += [f"  {100 * n / total:5.1f}%  {where}" for where, n in leaves.most_common(15)]
-    if writer:
-        lines.append("  writer thread, leaf functions (its samples include blocked waits):")
-        w_total = sum(writer.values())
-        lines += [f"  {100 * n / w_total:5.1f}%  {where}" for where, n in writer.most_common(6)]
+    lines.append("  heaviest leaf functions:")
+    lines += [f"  {100 * n / total:5.1f}%  {where}" for where, n in leaves.most_common(10)]
     return "\n".join(lines)
 
 
