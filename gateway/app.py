@@ -12,7 +12,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.middleware.cors import CORSMiddleware
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -21,7 +20,7 @@ from lianxin.keys import load_gateway_keys
 from lianxin.protocol import ProtocolError
 from lianxin.store.db import connect
 
-from .middleware import BodyLimit, SecurityHeaders
+from .middleware import BodyLimit, ProblemCORS, SecurityHeaders
 from .openapi import ENVELOPE_BODY, FOLLOWUP_ANSWER, REPORT_ANSWER
 from .problems import PROBLEMS, problem
 from .service import Gateway
@@ -156,7 +155,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
 
     if settings.portal_origin:
         app.add_middleware(
-            CORSMiddleware,
+            ProblemCORS,
             allow_origins=[settings.portal_origin.rstrip("/")],
             allow_methods=["GET", "POST"],
             allow_headers=["content-type"],

@@ -1,7 +1,10 @@
-"""ASGI middleware: security headers on every response, and a hard cap on body size."""
+"""ASGI middleware: security headers, a hard cap on body size, CORS refusals as problems."""
 
 from __future__ import annotations
 
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .problems import problem
@@ -92,3 +95,19 @@ class BodyLimit:
         response = problem("body-too-large", f"the body is larger than {self.limit} bytes")
         response.headers["connection"] = "close"
         await response(scope, receive, send)
+
+
+class ProblemCORS(CORSMiddleware):
+    """Starlette's CORS, with a refused preflight answered as problem+json (``cors-refused``)."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        """Starlette's answer, or ``cors-refused`` with the same CORS headers when it refuses."""
+        answer = super().preflight_response(request_headers)
+        if answer.status_code < 400:
+            return answer
+        detail = bytes(answer.body).decode("ascii", "replace")  # "Disallowed CORS origin, ..."
+        refused = problem("cors-refused", f"{detail} (this gateway serves one portal origin)")
+        for name, value in answer.headers.items():
+            if name.lower().startswith("access-control-") or name.lower() == "vary":
+                refused.headers[name] = value
+        return refused

@@ -34,6 +34,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "unknown-lookup-id": (404, "Unknown lookup id"),
     "not-found": (404, "No such resource"),
     "method-not-allowed": (405, "Method not allowed"),
+    "cors-refused": (403, "Cross-origin request refused"),
     "unavailable": (503, "Gateway temporarily unavailable"),
     "store-unavailable": (503, "Store busy or unavailable"),
 }

@@ -195,6 +195,16 @@ def test_cors_allows_only_the_portal_origin(
         gateway.url + "/v1/reports", headers={"origin": "https://evil.example", **preflight}
     )
     assert "access-control-allow-origin" not in other.headers
+    assert other.status_code == 403 and problem_slug(other) == "cors-refused"
+    assert "origin" in other.json()["detail"]
+    wrong_header = httpx.options(
+        gateway.url + "/v1/reports",
+        headers={"origin": "https://portal.example.org", **preflight,
+                 "access-control-request-headers": "x-tracking"},
+    )  # fmt: skip
+    assert (
+        problem_slug(wrong_header) == "cors-refused" and "headers" in wrong_header.json()["detail"]
+    )
     simple = httpx.get(gateway.url + "/v1/keys", headers={"origin": "https://evil.example"})
     assert "access-control-allow-origin" not in simple.headers
 
