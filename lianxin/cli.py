@@ -46,20 +46,23 @@ def main() -> None:
 
 
 # --- keys -----------------------------------------------------------------------------------
+key_dir_option = click.option(
+    "--dir",
+    "directory",
+    type=click.Path(path_type=Path),
+    default=Path("keys"),
+    show_default=True,
+    help="Folder of the key files.",
+)
+
+
 @main.group("keys")
 def keys_group() -> None:
     """Create, list, rotate and export the installation's keys."""
 
 
 @keys_group.command("init")
-@click.option(
-    "--dir",
-    "directory",
-    type=click.Path(path_type=Path),
-    default=Path("keys"),
-    show_default=True,
-    help="Folder for the key files.",
-)
+@key_dir_option
 def keys_init(directory: Path) -> None:
     """Create the office, gateway and publisher keys and the gateway secret.
 
@@ -72,14 +75,7 @@ def keys_init(directory: Path) -> None:
 
 
 @keys_group.command("show")
-@click.option(
-    "--dir",
-    "directory",
-    type=click.Path(path_type=Path),
-    default=Path("keys"),
-    show_default=True,
-    help="Folder of the key files.",
-)
+@key_dir_option
 def keys_show(directory: Path) -> None:
     """Print key ids and fingerprints (public information only)."""
     with friendly_errors():
@@ -88,14 +84,7 @@ def keys_show(directory: Path) -> None:
 
 @keys_group.command("rotate")
 @click.argument("which", type=click.Choice(["office"]))
-@click.option(
-    "--dir",
-    "directory",
-    type=click.Path(path_type=Path),
-    default=Path("keys"),
-    show_default=True,
-    help="Folder of the key files.",
-)
+@key_dir_option
 def keys_rotate(which: str, directory: Path) -> None:
     """Add a new office key. Older keys stay listed: their reports remain openable."""
     with friendly_errors():
@@ -107,14 +96,7 @@ def keys_rotate(which: str, directory: Path) -> None:
 
 
 @keys_group.command("export")
-@click.option(
-    "--dir",
-    "directory",
-    type=click.Path(path_type=Path),
-    default=Path("keys"),
-    show_default=True,
-    help="Folder of the key files.",
-)
+@key_dir_option
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
