@@ -18,6 +18,7 @@ parent (``PR_SET_PDEATHSIG``) and stops when the socket closes, after the batch 
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import os
@@ -262,14 +263,9 @@ class Worker:
     def _drain(self) -> list[bytes]:
         # Whatever else has already arrived joins this batch; never wait for more.
         frames: list[bytes] = []
-        self.sock.setblocking(False)
-        try:
-            while data := self.sock.recv(RECV_BYTES):
+        with contextlib.suppress(BlockingIOError):
+            while data := self.sock.recv(RECV_BYTES, socket.MSG_DONTWAIT):
                 frames += self.reader.feed(data)
-        except BlockingIOError:
-            pass
-        finally:
-            self.sock.setblocking(True)
         return frames
 
     def handle(self, batch: list[bytes]) -> list[bytes]:

@@ -98,7 +98,6 @@ class IntakeWorker:
                 [sys.executable, "-m", "gateway.worker", str(theirs.fileno()), str(os.getpid())],
                 pass_fds=[theirs.fileno()],
                 stdin=subprocess.DEVNULL,
-                cwd=os.getcwd(),
                 env={**os.environ, "PYTHONPATH": _import_path()},
             )
         finally:
