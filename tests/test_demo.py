@@ -50,3 +50,31 @@ def test_demo_runs_the_whole_path(tmp_path: Path) -> None:
     assert any(s.answers for s in statuses if s is not None), "the demo answers some cases"
     assert (site / "statistics" / "index.html").is_file()
     assert verify_chain(connect(tmp_path / "lianxin.sqlite", readonly=True)) == []
+
+
+@pytest.mark.slow
+def test_a_terminated_demo_stops_its_gateway_and_portal(tmp_path: Path) -> None:
+    import signal
+    import socket
+
+    from conftest import free_port
+
+    site_port, gateway_port = free_port(), free_port()
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "lianxin", "demo", "--dir", str(tmp_path), "--port",
+         str(site_port), "--gateway-port", str(gateway_port), "--pow-difficulty", "8"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
+    )  # fmt: skip
+    try:
+        assert demo.stdout is not None
+        for line in demo.stdout:
+            if "Press Ctrl+C" in line:
+                break
+        demo.send_signal(signal.SIGTERM)
+        assert demo.wait(timeout=60) == 0
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+    for port in (site_port, gateway_port):
+        with socket.socket() as sock, pytest.raises(ConnectionRefusedError):
+            sock.connect(("127.0.0.1", port))

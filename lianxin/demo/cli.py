@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import threading
 from datetime import date
@@ -70,6 +71,9 @@ def demo_command(
     """
     from publisher.serve import make_server
 
+    # `kill` (SIGTERM) stops the demo like Ctrl+C: the gateway and the portal are shut down,
+    # not left running without their parent.
+    signal.signal(signal.SIGTERM, _interrupt)
     root.mkdir(parents=True, exist_ok=True)
     state = DemoState(root.resolve())
     for stale in (state.db_path, Path(f"{state.db_path}-wal"), Path(f"{state.db_path}-shm")):
@@ -97,3 +101,7 @@ def demo_command(
         finally:
             server.shutdown()
             server.server_close()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
