@@ -73,6 +73,12 @@ def _settings(db: Path, keys: Path, **options: object) -> GatewaySettings:
     show_default=True,
     help="The office's time zone (received dates are the office's dates).",
 )
+@click.option(
+    "--today",
+    default=None,
+    metavar="YYYY-MM-DD",
+    help="Stamp this office date instead of the clock's (demo and test gateways only).",
+)
 def serve_command(db: Path, keys: Path, host: str, port: int, **options: object) -> None:
     """Serve the gateway on HOST:PORT (no access log, no cookies)."""
     from .serve import serve

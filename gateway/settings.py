@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -35,6 +36,9 @@ class GatewaySettings:
     portal_origin: str | None = None
     batch_max: int = 256
     timezone: str = "Asia/Shanghai"
+    # A fixed office date instead of the clock's, for demo and test gateways only (tests must not
+    # depend on the day they run).
+    today: str | None = None
 
     def __post_init__(self) -> None:
         if not 1 <= self.pow_difficulty <= 40:
@@ -52,6 +56,11 @@ class GatewaySettings:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise SettingsError(f"timezone: unknown time zone {self.timezone!r}") from exc
+        if self.today is not None:
+            try:
+                date.fromisoformat(self.today)
+            except ValueError as exc:
+                raise SettingsError(f"today: expected YYYY-MM-DD, got {self.today!r}") from exc
         if self.portal_origin is not None:
             parts = urlsplit(self.portal_origin)
             if (

@@ -79,6 +79,7 @@ class WorkerConfig:
 
     db_path: str
     timezone: str
+    today: str | None  # a fixed office date (demo and test gateways), else the clock's
     pow_key: str  # b64url
     pow_difficulty: int
     office_key_ids: list[str]
@@ -191,7 +192,7 @@ class Intake:
 
     def today(self) -> str:
         """The office's calendar date: deadlines count in the office's days, not UTC's."""
-        return datetime.now(self.zone).date().isoformat()
+        return self.config.today or datetime.now(self.zone).date().isoformat()
 
 
 @dataclass(frozen=True)
@@ -411,6 +412,7 @@ def config_for(settings: GatewaySettings, keys: GatewayKeys) -> WorkerConfig:
     return WorkerConfig(
         db_path=str(settings.db_path),
         timezone=settings.timezone,
+        today=settings.today,
         pow_key=b64e(keys.secret.derive("pow")),
         pow_difficulty=settings.pow_difficulty,
         office_key_ids=[key.key_id for key in keys.keyring.office],

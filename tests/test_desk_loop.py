@@ -6,6 +6,7 @@ edited by hand does not."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -129,7 +130,10 @@ def _second_round(db_path: Path, keys_dir: Path, case_id: int, token: Token, day
     assert kinds == ["answer", "second_answer"]
 
 
-def test_online_report_full_loop(gateway: GatewayProcess, keyring: Keyring, keys_dir: Path) -> None:
+def test_online_report_full_loop(
+    start_gateway: Callable[..., GatewayProcess], keyring: Keyring, keys_dir: Path
+) -> None:
+    gateway = start_gateway("--today", FEB_10.isoformat())  # a year with holiday data, any day
     answer = post(
         gateway.url, "/v1/reports", sealed_report(keyring, report_doc("闭环", real_name=True))
     )
@@ -137,7 +141,8 @@ def test_online_report_full_loop(gateway: GatewayProcess, keyring: Keyring, keys
     token = Token.parse(answer.json()["token"])
     keys = office_keys(keys_dir)
 
-    received = date.fromisoformat(read_received(gateway.db_path))  # the gateway's own today
+    received = date.fromisoformat(read_received(gateway.db_path))
+    assert received == FEB_10  # the gateway's injected office date
     desk = make_desk(gateway.db_path, received)
     [item] = read_inbox(desk, keys)
     assert item.kind == "report" and not item.problem
