@@ -23,7 +23,7 @@ $(NODE_STAMP): package.json package-lock.json
 
 ## demo: keys, gateway, sample reports through the real protocol, desk, published site served locally
 demo: install
-	$(PY) -m lianxin demo
+	$(PY) -m lianxin_cli demo
 
 ## test: the whole suite (slow and browser tests included)
 test: install

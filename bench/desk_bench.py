@@ -35,7 +35,7 @@ from desk.analysis_render import to_markdown  # noqa: E402
 from desk.context import open_desk  # noqa: E402
 from desk.synth import synthesize_register  # noqa: E402
 from desk.warnings import compute_warnings  # noqa: E402
-from desk.workdays import FixedClock  # noqa: E402
+from lianxin.domain.workdays import FixedClock  # noqa: E402
 
 START, MONTHS, LAST_MONTH, TODAY = "2024-12", 24, "2026-11", date(2026, 11, 30)
 

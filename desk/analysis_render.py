@@ -13,11 +13,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from lianxin.domain.taxonomy import Catalogue, E
+from lianxin.domain.workdays import SystemClock
+
 from .analysis import RATINGS, Analysis
 from .context import Desk
 from .lifecycle import REVIEW_KINDS, REVIEW_LABELS
-from .taxonomy import Catalogue, E
-from .workdays import SystemClock
 
 Value = int | float | None
 

@@ -19,12 +19,14 @@ from typing import Any, TypeVar
 
 import click
 
+from lianxin.domain.errors import DomainError
+from lianxin.domain.workdays import Clock, FixedClock
+
 from .context import Desk, open_desk
 from .errors import DeskError
 from .officekeys import OfficeKeys, load_office_keys
 from .refusals import BadValue, Refused
 from .values import parse_day
-from .workdays import Clock, FixedClock
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -78,7 +80,7 @@ def boundary() -> Iterator[None]:
         yield
     except Refused as exc:
         raise cli_error(str(exc), exc.exit_code) from exc
-    except DeskError as exc:  # a bad data, policy or calendar file: names file, line, field
+    except (DeskError, DomainError) as exc:  # e.g. a bad data, policy or calendar file
         raise Refusal(str(exc)) from exc
 
 

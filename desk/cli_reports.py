@@ -240,8 +240,9 @@ def backup_command(settings: Settings, path: Path) -> None:
 @click.argument("path", type=_OUT)
 def restore_command(settings: Settings, path: Path) -> None:
     """Replace the store with the backup at PATH; refused unless the backup verifies."""
+    from lianxin.domain.workdays import SystemClock
+
     from .values import parse_day
-    from .workdays import SystemClock
 
     today = parse_day(settings.today, "--today") if settings.today else SystemClock().today()
     result = restore(path, settings.db, today=today.isoformat())

@@ -1,9 +1,9 @@
 """The desk's working context: the store, the acting officer, the clock, the lists and policies.
 
 Every library function takes a :class:`Desk`. The CLI builds one per command with
-:func:`open_desk`; tests build one with a :class:`~desk.workdays.FixedClock` to place "today"
-anywhere. Loading validates every list and the office policy first, so a bad data file is
-refused before anything is read or written.
+:func:`open_desk`; tests build one with a :class:`~lianxin.domain.workdays.FixedClock` to
+place "today" anywhere. Loading validates every list and the office policy first, so a bad
+data file is refused before anything is read or written.
 """
 
 from __future__ import annotations
@@ -18,18 +18,18 @@ from typing import Any
 
 import sqlite_utils
 
+from lianxin.domain.datafiles import load_taxonomy
+from lianxin.domain.errors import PolicyNotFoundError
+from lianxin.domain.outcomes import Outcome, load_outcomes
+from lianxin.domain.policy import Policy, load_policy
+from lianxin.domain.taxonomy import Catalogue, Taxonomy
+from lianxin.domain.workcalendar import WorkCalendar, load_calendar_override
+from lianxin.domain.workdays import Clock, SystemClock
 from lianxin.store.db import StoreError, connect
 from lianxin.store.events import append_event
 
-from .datafiles import load_taxonomy
-from .errors import PolicyNotFoundError
-from .outcomes import Outcome, load_outcomes
-from .policy import Policy, load_policy
 from .refusals import BadValue, Refused
-from .taxonomy import Catalogue, Taxonomy
 from .values import clean_officer
-from .workcalendar import WorkCalendar, load_calendar_override
-from .workdays import Clock, SystemClock
 
 DEFAULT_POLICY = "cn-jijian-2020"
 

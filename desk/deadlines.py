@@ -19,10 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from .policy import Policy, Rule, Span, SpanUnit
+from lianxin.domain.policy import Policy, Rule, Span, SpanUnit
+from lianxin.domain.workcalendar import WorkCalendar
+from lianxin.domain.workdays import Deadline, add_working_days, deadline_for
+
 from .refusals import BadValue
-from .workcalendar import WorkCalendar
-from .workdays import Deadline, add_working_days, deadline_for
 
 STAGE_RULES: dict[str, tuple[str, ...]] = {
     "intake": ("register_forward", "accept_or_forward", "acknowledge"),

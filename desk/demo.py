@@ -16,6 +16,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from lianxin.domain.workdays import FixedClock
+
 from .answers import close, conclude, open_review, satisfaction, second_answer
 from .context import Desk, open_desk
 from .deadlines import Manual
@@ -25,7 +27,6 @@ from .officekeys import OfficeKeys, load_office_keys
 from .register import Registration, not_accepted, register
 from .routing import Route, route
 from .synth import synthesize_register
-from .workdays import FixedClock
 
 __all__ = ["synthesize_register", "walk_sample_cases"]
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from lianxin.domain.taxonomy import Catalogue, E
+
 from .cases import Case, change, clear_tags, find_case_id, load_case, set_tags
 from .context import Desk
 from .deadlines import rule_deadline, stage_rule, uncertain
 from .lifecycle import require
 from .officekeys import OfficeKeys
 from .refusals import BadValue
-from .taxonomy import Catalogue, E
 from .values import clean_text
 
 REAL_NAME = ("anonymous", "claimed", "verified")

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from lianxin.domain.workdays import Deadline
+
 from .cases import Case, change, load_case
 from .context import Desk
 from .deadlines import Manual, rule_deadline, stage_rule, uncertain
@@ -19,7 +21,6 @@ from .lifecycle import require
 from .officekeys import OfficeKeys
 from .refusals import BadValue, Refused
 from .values import clean_text
-from .workdays import Deadline
 
 MODES = ("assign", "forward", "direct")
 MAX_AUTHORITY = 100

@@ -23,13 +23,13 @@ from typing import Any
 
 import sqlite_utils
 
+from lianxin.domain.datafiles import load_taxonomy
+from lianxin.domain.workdays import add_working_days
 from lianxin.store.db import connect
 
 from .cases import COLUMNS
-from .datafiles import load_taxonomy
 from .synth_events import cleared_date, write_events
 from .values import parse_month
-from .workdays import add_working_days
 
 CHUNK = 50_000
 Weights = Mapping[str, float]

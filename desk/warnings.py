@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from lianxin.domain.policy import SpanUnit
+from lianxin.domain.workdays import Colour, add_working_days
+
 from .context import Desk
 from .deadlines import counts_working_days, rule_deadline, stage_rule, warning_window
-from .policy import SpanUnit
-from .workdays import Colour, add_working_days
 
 NO_UNIT = "-"  # not yet routed, handled directly without a unit, or not accepted
 _STAGE_OF_STATE = {

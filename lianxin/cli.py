@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -293,25 +293,3 @@ def _load_json(path: Path) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise click.ClickException(f"{path}: expected a JSON object")
     return doc
-
-
-def _register_subcommands() -> None:
-    """Attach the component command groups (kept in their own packages)."""
-    from desk.cli import desk_group
-    from gateway.cli import gateway_group
-    from publisher.cli import publish_command, verify_site_command
-
-    from .demo.cli import demo_command
-
-    groups: list[Callable[..., Any]] = [
-        gateway_group,
-        publish_command,
-        verify_site_command,
-        demo_command,
-        desk_group,
-    ]
-    for group in groups:
-        main.add_command(group)  # type: ignore[arg-type]
-
-
-_register_subcommands()

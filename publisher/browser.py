@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from desk.datafiles import load_taxonomy
+from lianxin.domain.datafiles import load_taxonomy
 from lianxin.keys import load_keyring
 
 from .errors import PublisherError

@@ -17,65 +17,26 @@ import secrets
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
-from desk.workdays import add_working_days
+from lianxin.domain.workdays import add_working_days
 from lianxin.keys import export_published, group_fingerprint, load_keyring, load_publisher_signer
 from lianxin.store.db import connect
 
 from .browser import gateway_origin, install_browser_assets
+from .context import Build, BuildError, PublishSettings
 from .csp import secure_site
-from .errors import PublisherError
 from .manifest import write_manifest
+from .pages import PRODUCERS
 from .status import write_status
 
-ROOT = Path(__file__).resolve().parent.parent
-LANGS = ("zh", "en")
+__all__ = ["Build", "BuildError", "PublishResult", "PublishSettings", "publish", "render_templates"]
+
 Progress = Callable[[str], None]
-
-
-class BuildError(PublisherError):
-    """The site could not be built; the published site is unchanged."""
-
-
-@dataclass(frozen=True)
-class PublishSettings:
-    """What a build needs."""
-
-    db_path: Path
-    keys_dir: Path
-    out: Path
-    today: date
-    portal_dir: Path = ROOT / "portal"
-    config_file: Path = ROOT / "mkdocs.yml"
-    leaders_file: Path | None = None
-    threshold: int = 10
-    dp_epsilon: float | None = None
-    warning_days: int = 5
-    gateway_url: str | None = None  # where the submit and status pages send; None: nowhere
-    node_modules: Path = ROOT / "node_modules"  # libsodium-wrappers, installed by `npm ci`
-
-
-@dataclass
-class Build:
-    """The state of one build, shared by the page producers."""
-
-    settings: PublishSettings
-    work: Path
-    db: Any
-    context: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def docs(self) -> Path:
-        return self.work / "portal" / "docs"
-
-
-PageProducer = Callable[[Build], None]
 
 
 def _keys_page(build: Build) -> None:
@@ -100,13 +61,6 @@ def _keys_page(build: Build) -> None:
             "fingerprint": group_fingerprint(keyring.publisher.fingerprint),
         },
     }
-
-
-def _extra_producers() -> list[PageProducer]:
-    """Producers of the statistics and leaders pages (kept in their own modules)."""
-    from .pages import PRODUCERS
-
-    return list(PRODUCERS)
 
 
 def render_templates(build: Build) -> None:
@@ -235,7 +189,7 @@ def publish(settings: PublishSettings, progress: Progress = lambda _: None) -> P
         build = Build(settings, work, db, {"today": settings.today.isoformat()})
         step("copy")
         progress("computing pages")
-        for producer in [_keys_page, *_extra_producers()]:
+        for producer in [_keys_page, *list(PRODUCERS)]:
             producer(build)
         render_templates(build)
         step("pages")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import sqlite_utils
 
-from desk.taxonomy import Taxonomy
+from lianxin.domain.taxonomy import Taxonomy
 
 from .releases import Month, first_day, months_between, next_month
 from .tables import NOT_STATED, UNREGISTERED

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
-from desk.workdays import default_calendar
+from lianxin.domain.workdays import default_calendar
 
+from .context import Build
 from .errors import LeadersFileError
 from .leaders import (
     Leader,
@@ -27,10 +28,6 @@ from .leaders import (
     load_leaders,
     next_receptions,
 )
-
-if TYPE_CHECKING:  # build.py imports the producers lazily: no import cycle at run time
-    from .build import Build
-
 
 NEXT_COUNT = 3
 MONTHS_AHEAD = 3

@@ -3,11 +3,9 @@ templates and writes its assets (downloads, charts, calendars) into ``build.docs
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
+from .context import PageProducer
 from .leaderpage import leaders_page
 from .statpage import statistics_page
 
 # Leaders first: a bad leaders file stops the build before any statistics are released.
-PRODUCERS: list[Callable[[Any], None]] = [leaders_page, statistics_page]
+PRODUCERS: list[PageProducer] = [leaders_page, statistics_page]

@@ -31,8 +31,8 @@ from typing import Any
 
 import sqlite_utils
 
-from desk.outcomes import Outcome
-from desk.taxonomy import Catalogue, Taxonomy
+from lianxin.domain.outcomes import Outcome
+from lianxin.domain.taxonomy import Catalogue, Taxonomy
 
 from .counts import RawMonth, count_months
 from .errors import SuppressionInputError

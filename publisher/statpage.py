@@ -11,12 +11,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from desk.datafiles import load_taxonomy
-from desk.outcomes import load_outcomes
+from lianxin.domain.datafiles import load_taxonomy
+from lianxin.domain.outcomes import load_outcomes
 
 from .charts import bar_chart, monthly_chart
+from .context import Build
 from .downloads import write_downloads
 from .errors import PrivacyParameterError
 from .measures import MEASURES_TABLE
@@ -24,10 +25,6 @@ from .releases import Month, StoredTable
 from .statistics import ensure_releases
 from .suppression import SuppressionRules
 from .tables import MEASURES, TableSpec, table_specs
-
-if TYPE_CHECKING:  # build.py imports the producers lazily: no import cycle at run time
-    from .build import Build
-
 
 SHOWN_MONTHS = 12
 SUPPRESSED = "×"

@@ -1,8 +1,8 @@
 """The fixed, published set of monthly statistics: tables, their categories, and derived measures.
 
-Every table counts cases for one month and has a fixed list of categories taken from the desk's
-versioned lists (``desk/data``) plus a few fixed extra rows. Categories never depend on the data:
-a category that exists only when it is used would itself tell readers something.
+Every table counts cases for one month and has a fixed list of categories taken from the
+versioned lists (``lianxin/domain/data``) plus a few fixed extra rows. Categories never depend on
+the data: a category that exists only when it is used would itself tell readers something.
 
 Tables in one *group* count the same cases (for example everything received in the month, once by
 channel, once by region), so they publish one shared total and are suppressed together. Tables
@@ -20,8 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from desk.outcomes import Outcome
-from desk.taxonomy import Catalogue, Entry, Taxonomy
+from lianxin.domain.outcomes import Outcome
+from lianxin.domain.taxonomy import Catalogue, Entry, Taxonomy
 
 UNREGISTERED = "_unregistered"
 NOT_STATED = "_not_stated"

@@ -47,7 +47,7 @@ class GatewayProcess:
         args = [
             sys.executable,
             "-m",
-            "lianxin",
+            "lianxin_cli",
             "gateway",
             "serve",
             "--db",

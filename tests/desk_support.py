@@ -12,7 +12,7 @@ from typing import Any
 from desk.context import Desk, open_desk
 from desk.intake import Slip, intake
 from desk.officekeys import OfficeKeys, load_office_keys
-from desk.workdays import FixedClock
+from lianxin.domain.workdays import FixedClock
 from lianxin.store.db import connect
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,7 +69,7 @@ def cli(
         if env is None or name not in env:
             full_env.pop(name, None)
     return subprocess.run(
-        [sys.executable, "-m", "lianxin", "desk", *args],
+        [sys.executable, "-m", "lianxin_cli", "desk", *args],
         capture_output=True,
         text=True,
         env=full_env,

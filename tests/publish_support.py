@@ -12,9 +12,9 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from desk.datafiles import load_taxonomy
-from desk.outcomes import Outcome, load_outcomes
-from desk.taxonomy import Catalogue, Taxonomy
+from lianxin.domain.datafiles import load_taxonomy
+from lianxin.domain.outcomes import Outcome, load_outcomes
+from lianxin.domain.taxonomy import Catalogue, Taxonomy
 from lianxin.store.db import connect
 from publisher.build import Build, PublishSettings
 from publisher.statpage import statistics_page

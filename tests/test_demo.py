@@ -22,7 +22,7 @@ def test_demo_runs_the_whole_path(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "lianxin",
+            "lianxin_cli",
             "demo",
             "--dir",
             str(tmp_path),
@@ -61,7 +61,7 @@ def test_a_terminated_demo_stops_its_gateway_and_portal(tmp_path: Path) -> None:
 
     site_port, gateway_port = free_port(), free_port()
     demo = subprocess.Popen(
-        [sys.executable, "-m", "lianxin", "demo", "--dir", str(tmp_path), "--port",
+        [sys.executable, "-m", "lianxin_cli", "demo", "--dir", str(tmp_path), "--port",
          str(site_port), "--gateway-port", str(gateway_port), "--pow-difficulty", "8"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
     )  # fmt: skip

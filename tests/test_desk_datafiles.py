@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from desk.datafiles import DEFAULT_DATA_DIR, KINDS, DataFileError, load_taxonomy
-from desk.yamlnodes import display_path
+from lianxin.domain.datafiles import DEFAULT_DATA_DIR, KINDS, DataFileError, load_taxonomy
+from lianxin.domain.yamlnodes import display_path
 
 # --- the bundled lists -------------------------------------------------------------------
 
@@ -21,7 +21,7 @@ def test_bundled_lists_load_with_versions() -> None:
         catalogue = getattr(taxonomy, kind)
         assert catalogue.name == kind
         assert catalogue.version == "2026.1"
-        assert catalogue.source == f"desk/data/{kind}.yaml"
+        assert catalogue.source == f"lianxin/domain/data/{kind}.yaml"
         assert len(catalogue) > 0
 
 
@@ -94,7 +94,7 @@ def test_other_lists_have_the_domain_codes() -> None:
 
 
 def test_bundled_files_are_named_relative_to_the_repository() -> None:
-    assert display_path(DEFAULT_DATA_DIR / "ranks.yaml") == "desk/data/ranks.yaml"
+    assert display_path(DEFAULT_DATA_DIR / "ranks.yaml") == "lianxin/domain/data/ranks.yaml"
 
 
 def test_replacement_file_is_used(tmp_path: Path) -> None:
@@ -276,7 +276,8 @@ def test_unit_in_unknown_region(tmp_path: Path) -> None:
           - {code: town.x, kind: internal, region: town.nowhere, zh: 某镇纪委, en: X}
     """
     assert _refused(tmp_path, "units", text) == (
-        "4: items[1].region: unknown region 'town.nowhere' (not in desk/data/regions.yaml)"
+        "4: items[1].region: unknown region 'town.nowhere'"
+        " (not in lianxin/domain/data/regions.yaml)"
     )
 
 

@@ -10,8 +10,8 @@ import pytest
 from desk.demo import walk_sample_cases
 from desk.verify import verify_register
 from desk.warnings import compute_warnings
-from lianxin.demo.run import sample_reports
 from lianxin.keys import Keyring
+from lianxin_cli.demo.run import sample_reports
 from tests.conftest import GatewayProcess
 from tests.desk_support import make_desk
 from tests.support import post, sealed_report

@@ -17,7 +17,7 @@ from desk.inbox import mark_opened, read_inbox
 from desk.register import Registration, register
 from desk.routing import Route, route
 from desk.verify import verify_register
-from desk.workdays import add_working_days, deadline_for
+from lianxin.domain.workdays import add_working_days, deadline_for
 from lianxin.keys import Keyring
 from lianxin.protocol import Token, open_answer
 from tests.conftest import GatewayProcess

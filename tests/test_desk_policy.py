@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from desk.errors import DataFileError, DeskError, PolicyNotFoundError
-from desk.policy import Counting, Span, SpanUnit, load_policy, presets
+from lianxin.domain.errors import DataFileError, DomainError, PolicyNotFoundError
+from lianxin.domain.policy import Counting, Span, SpanUnit, load_policy, presets
 
 WD = SpanUnit.WORKING
 CAL = SpanUnit.CALENDAR
@@ -21,7 +21,7 @@ def test_presets() -> None:
         policy = load_policy(name)
         assert policy.name == name
         assert policy.version == "2026.1"
-        assert policy.file == f"desk/data/policies/{name}.yaml"
+        assert policy.file == f"lianxin/domain/data/policies/{name}.yaml"
         assert policy.extends is None
 
 
@@ -77,7 +77,7 @@ def test_eu_values() -> None:
 def test_rule_lookups() -> None:
     policy = load_policy("cn-jijian-2020")
     assert [r.code for r in policy.rules_from("concluded")] == ["answer_real_name"]
-    with pytest.raises(DeskError, match="has no rule 'handle'"):
+    with pytest.raises(DomainError, match="has no rule 'handle'"):
         policy.rule("handle")
 
 

@@ -12,11 +12,11 @@ from click.testing import CliRunner
 
 from desk.answers import close, conclude, open_review, satisfaction
 from desk.cli import desk_group
-from desk.datafiles import DEFAULT_DATA_DIR
 from desk.deadlines import Manual
 from desk.refusals import BadValue, IllegalTransition, UnknownCase, WrongKey
 from desk.register import Registration, register
 from desk.routing import Route, extend, route
+from lianxin.domain.datafiles import DEFAULT_DATA_DIR
 from lianxin.keys import init_keys
 from tests.desk_support import OFFICER, intake_letter, make_desk, new_store, office_keys
 from tests.support import snapshot

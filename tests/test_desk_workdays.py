@@ -13,10 +13,10 @@ from holidays.version import __version__ as holidays_version
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from desk.errors import DataFileError, DeadlineError
-from desk.policy import Span, SpanUnit, load_policy
-from desk.workcalendar import WorkCalendar, load_calendar_override
-from desk.workdays import (
+from lianxin.domain.errors import DataFileError, DeadlineError
+from lianxin.domain.policy import Span, SpanUnit, load_policy
+from lianxin.domain.workcalendar import WorkCalendar, load_calendar_override
+from lianxin.domain.workdays import (
     Clock,
     Colour,
     Deadline,

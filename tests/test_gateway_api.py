@@ -22,7 +22,7 @@ from lianxin.store.events import verify_chain
 
 def run_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "lianxin", *args],
+        [sys.executable, "-m", "lianxin_cli", *args],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -281,7 +281,7 @@ def test_followup_cli_refuses_a_mistyped_token_before_sending(
         "x",
     ] + ([] if env_token else ["--token", typo])
     result = subprocess.run(
-        [sys.executable, "-m", "lianxin", *args],
+        [sys.executable, "-m", "lianxin_cli", *args],
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -83,7 +83,7 @@ def test_tampered_key_files_are_refused_clearly(keys_dir: Path) -> None:
 def test_cli_keys_show_and_rotate(keys_dir: Path) -> None:
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "lianxin", "keys", *args, "--dir", str(keys_dir)],
+            [sys.executable, "-m", "lianxin_cli", "keys", *args, "--dir", str(keys_dir)],
             capture_output=True,
             text=True,
             timeout=60,

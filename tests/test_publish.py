@@ -153,7 +153,7 @@ def test_cli_publish_status_and_verify(built: tuple[Path, Path, Token]) -> None:
 
     def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "lianxin", *args],
+            [sys.executable, "-m", "lianxin_cli", *args],
             capture_output=True,
             text=True,
             cwd=ROOT,

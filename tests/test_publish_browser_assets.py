@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from desk.datafiles import load_taxonomy
+from lianxin.domain.datafiles import load_taxonomy
 from lianxin.keys import init_keys, load_keyring
 from lianxin.store.db import connect
 from publisher.browser import BrowserAssetsError, gateway_origin
@@ -164,7 +164,7 @@ def test_cli_refuses_a_plain_http_gateway(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "lianxin",
+            "lianxin_cli",
             "publish",
             "--db",
             str(tmp_path / "x.sqlite"),

@@ -87,7 +87,7 @@ def _register(db: sqlite_utils.Database) -> None:
            | reviewing | closed
     real_name: anonymous | claimed | verified;  source: own | assigned;  route: assign | forward
     | direct. Codes (item_type, problem_type, rank, region, unit, outcome) come from the
-    versioned data files in desk/data/. Dates are ISO days in the office's time zone.
+    versioned data files in lianxin/domain/data/. Dates are ISO days in the office's time zone.
     """
     columns: dict[str, type] = {
         "number": str,  # registration number, unique once registered

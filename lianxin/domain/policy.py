@@ -1,6 +1,7 @@
 """Deadline policies: every time limit the desk enforces, as validated data.
 
-A policy is a YAML file (presets in ``desk/data/policies/``) listing rules such as "answer a
+A policy is a YAML file (presets in ``lianxin/domain/data/policies/``) listing rules such as
+"answer a
 verified real-name reporter within 15 working days of conclusion". Every number is a setting
 with bounds, so a typo like ``days: 600`` or ``max_extensions: -1`` is refused with the file,
 line and field instead of silently producing absurd deadlines.
@@ -17,7 +18,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 
-from .errors import DeskError, PolicyNotFoundError
+from .errors import DomainError, PolicyNotFoundError
 from .yamlnodes import Value, display_path, read_document
 
 PRESET_DIR = Path(__file__).resolve().parent / "data" / "policies"
@@ -112,11 +113,11 @@ class Policy:
     rules: tuple[Rule, ...]
 
     def rule(self, code: str) -> Rule:
-        """The rule with this code; raises :class:`~desk.errors.DeskError` if there is none."""
+        """The rule with this code; raises :class:`~lianxin.domain.errors.DomainError` if none."""
         for rule in self.rules:
             if rule.code == code:
                 return rule
-        raise DeskError(f"policy {self.name!r} has no rule {code!r}")
+        raise DomainError(f"policy {self.name!r} has no rule {code!r}")
 
     def rules_from(self, event: str) -> tuple[Rule, ...]:
         """Rules whose clock starts at ``event`` (one of :data:`EVENTS`)."""
@@ -282,8 +283,8 @@ def load_policy(name_or_path: str | Path) -> Policy:
     """Load a preset by name (see :func:`presets`) or a policy file by path, fully validated.
 
     A string counts as a path when it ends in ``.yaml``/``.yml`` or contains a path separator.
-    Raises :class:`~desk.errors.PolicyNotFoundError` for an unknown preset name and
-    :class:`~desk.errors.DataFileError` (file, line, field) for any problem in the file.
+    Raises :class:`~lianxin.domain.errors.PolicyNotFoundError` for an unknown preset name and
+    :class:`~lianxin.domain.errors.DataFileError` (file, line, field) for any problem in the file.
     """
     text = str(name_or_path)
     if isinstance(name_or_path, Path) or text.endswith((".yaml", ".yml")) or "/" in text:

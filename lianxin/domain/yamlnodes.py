@@ -21,7 +21,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .errors import DataFileError
 
-_DESK_DIR = Path(__file__).resolve().parent
+_REPOSITORY = Path(__file__).resolve().parents[2]
 
 _STR = "tag:yaml.org,2002:str"
 _INT = "tag:yaml.org,2002:int"
@@ -46,9 +46,9 @@ VERSION_RE = re.compile(r"\d{4}\.\d+")
 
 def display_path(path: Path) -> str:
     """How a file is named in messages: bundled files relative to the repository
-    (``desk/data/ranks.yaml``), anything else exactly as the caller gave it."""
+    (``lianxin/domain/data/ranks.yaml``), anything else exactly as the caller gave it."""
     try:
-        return str(path.resolve().relative_to(_DESK_DIR.parent))
+        return str(path.resolve().relative_to(_REPOSITORY))
     except ValueError:
         return str(path)
 

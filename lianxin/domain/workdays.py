@@ -1,6 +1,6 @@
 """Deadline arithmetic: working days, calendar days and months, and three-colour warnings.
 
-Conventions (configurable per policy, see :class:`desk.policy.Counting`):
+Conventions (configurable per policy, see :class:`lianxin.domain.policy.Counting`):
 
 * The start day is not counted (民法典 Art. 201): ``add_working_days(d, 1)`` is the first
   working day *after* ``d``. So ``working_days_between(a, b)`` counts working days in
@@ -106,7 +106,8 @@ def default_calendar() -> WorkCalendar:
 def add_working_days(start: date, n: int, *, calendar: WorkCalendar | None = None) -> Deadline:
     """The ``n``-th working day after ``start`` (``start`` itself is not counted).
 
-    ``n == 0`` returns ``start``. Raises :class:`~desk.errors.DeadlineError` for negative ``n``.
+    ``n == 0`` returns ``start``. Raises :class:`~lianxin.domain.errors.DeadlineError` for a
+    negative ``n``.
     """
     if n < 0:
         raise DeadlineError(f"cannot add a negative number of working days ({n})")
@@ -160,7 +161,7 @@ def deadline_for(
     Extensions lengthen the period (like units are summed, so month ends do not drift). A
     calendar-day or month deadline that ends on a rest day moves to the next working day only
     if the policy's counting says so (``roll_rest_day_end``).
-    Raises :class:`~desk.errors.DeadlineError` for more extensions than the rule allows.
+    Raises :class:`~lianxin.domain.errors.DeadlineError` for more extensions than the rule allows.
     """
     if not 0 <= extensions <= rule.max_extensions:
         allowed = rule.max_extensions

@@ -11,7 +11,7 @@ to 2100) and even guesses in-lieu days, but it has no make-up working days, so i
 silently treat that year's weekends as rest days. A year therefore counts as *known* only if
 ``special_public_holidays`` has an entry for it (every notice since 2001 has one), or if the
 override file lists it. Every other year (before 2001, and 2027 onwards with holidays 0.109)
-is reported by the arithmetic in :mod:`desk.workdays` as uncertain, never assumed.
+is reported by the arithmetic in :mod:`lianxin.domain.workdays` as uncertain, never assumed.
 
 The override file lets staff enter a new notice in November without a release::
 
@@ -87,8 +87,8 @@ def _dates(v: Value, year: int, seen: dict[date, str], kind: str) -> frozenset[d
 
 
 def load_calendar_override(path: Path) -> CalendarOverride:
-    """Load and validate an override file; problems raise :class:`~desk.errors.DataFileError`
-    naming the file, line and field."""
+    """Load and validate an override file; problems raise
+    :class:`~lianxin.domain.errors.DataFileError` naming the file, line and field."""
     top = read_document(path).mapping(("version", "years"))
     version = top["version"].version()
     seen: dict[date, str] = {}

@@ -1,4 +1,4 @@
-"""The desk's classification lists as typed, frozen values (loaded by :mod:`desk.datafiles`)."""
+"""The classification lists as typed, frozen values (loaded by :mod:`.datafiles`)."""
 
 from __future__ import annotations
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import httpx
 
-from ..client import GatewayClient, load_published_keys, submit_report
-from ..keys import KeysExistError, export_published, init_keys
+from lianxin.client import GatewayClient, load_published_keys, submit_report
+from lianxin.keys import KeysExistError, export_published, init_keys
 
 
 def say(message: str) -> None:
@@ -49,7 +49,7 @@ class DemoState:
 
 def sample_reports() -> list[dict[str, Any]]:
     """The demo's sample reports (fictional)."""
-    text = resources.files("lianxin.demo").joinpath("reports.json").read_text(encoding="utf-8")
+    text = resources.files("lianxin_cli.demo").joinpath("reports.json").read_text(encoding="utf-8")
     reports: list[dict[str, Any]] = json.loads(text)
     return reports
 
@@ -74,7 +74,7 @@ def running_gateway(
     args = [
         sys.executable,
         "-m",
-        "lianxin",
+        "lianxin_cli",
         "gateway",
         "serve",
         "--db",

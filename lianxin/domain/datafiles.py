@@ -1,9 +1,10 @@
 """The desk's classification lists, loaded from versioned YAML files and strictly validated.
 
-Each file in ``desk/data/`` has a top-level ``version`` (``"2026.1"``) and a non-empty list of
+Each file in ``lianxin/domain/data/`` has a top-level ``version`` (``"2026.1"``) and a
+non-empty list of
 ``items``; every item has a stable ascii ``code`` plus ``zh`` and ``en`` labels, and a few
 kind-specific fields. Anything unexpected (unknown or missing field, wrong type, duplicate
-code, a subtype whose parent does not exist) raises :class:`~desk.errors.DataFileError`
+code, a subtype whose parent does not exist) raises :class:`~lianxin.domain.errors.DataFileError`
 naming the file, line and field. Lists are data, not code, so an office can replace one file
 without a release: ``load_taxonomy(replacements={"ranks": Path("our-ranks.yaml")})``.
 """
@@ -203,13 +204,13 @@ def _check_units(loaded: _Loaded[Unit], regions: Catalogue[Region]) -> None:
 def load_taxonomy(
     data_dir: Path | None = None, replacements: Mapping[str, Path] | None = None
 ) -> Taxonomy:
-    """Load and validate every list from ``data_dir`` (default: the bundled ``desk/data``).
+    """Load and validate every list from ``data_dir`` (default: ``lianxin/domain/data``).
 
     ``replacements`` maps a list name (one of :data:`KINDS`, e.g. ``"ranks"``) to a file that
     replaces the bundled one; it is validated exactly like the bundled files, including the
     cross-file checks (a unit's region must exist in the regions in use).
 
-    Raises :class:`~desk.errors.DataFileError` on the first problem found.
+    Raises :class:`~lianxin.domain.errors.DataFileError` on the first problem found.
     """
     base = DEFAULT_DATA_DIR if data_dir is None else data_dir
     files = {kind: base / f"{kind}.yaml" for kind in KINDS}

@@ -1,0 +1,15 @@
+"""The root ``lianxin`` command: the core's own commands plus each part's command group."""
+
+from __future__ import annotations
+
+from desk.cli import desk_group
+from gateway.cli import gateway_group
+from lianxin.cli import main
+from publisher.cli import publish_command, verify_site_command
+
+from .demo.cli import demo_command
+
+for _command in (gateway_group, publish_command, verify_site_command, demo_command, desk_group):
+    main.add_command(_command)
+
+__all__ = ["main"]
