@@ -96,10 +96,12 @@ class PublicKeyInfo:
                 key_id=str(doc["key_id"]),
                 public_key=b64d(doc["public_key"], "public_key", size=32),
                 created=str(doc["created"]),
-                serial=int(doc.get("serial", 0)),
+                serial=doc.get("serial", 0),
             )
         except Exception as exc:
             raise KeyFileError(f"{source}: not a valid public key document ({exc})") from exc
+        if not isinstance(info.serial, int) or isinstance(info.serial, bool) or info.serial < 0:
+            raise KeyFileError(f"{source}: serial: expected an integer of at least 0")
         expected_alg = {"office": "x25519", "gateway": "ed25519", "publisher": "ed25519"}
         if info.kind not in expected_alg:
             raise KeyFileError(f"{source}: kind: unknown key kind {info.kind!r}")
@@ -166,8 +168,14 @@ class Keyring:
         kinds = [k.kind for k in office] + [keyring.gateway.kind, keyring.publisher.kind]
         if kinds != ["office"] * len(office) + ["gateway", "publisher"]:
             raise KeyFileError(f"{source}: a key is listed under the wrong kind")
-        if len({k.serial for k in office}) != len(office):
+        serials = [k.serial for k in office]
+        if len(set(serials)) != len(serials):
             raise KeyFileError(f"{source}: two office keys share a serial")
+        if serials != sorted(serials, reverse=True):
+            # The order is part of the format (newest first), so that office[0] is the current key.
+            raise KeyFileError(
+                f"{source}: office keys are not listed newest (highest serial) first"
+            )
         current = doc.get("current_office_key_id", keyring.current_office.key_id)
         if current != keyring.current_office.key_id:
             raise KeyFileError(f"{source}: current_office_key_id is not the newest office key")

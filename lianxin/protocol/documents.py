@@ -102,6 +102,10 @@ def validate_followup(doc: Any) -> dict[str, Any]:
         out["rating"] = doc["rating"]
         out["text"] = _text(doc, "", "text", MAX_TEXT, required=False)
     elif kind == "material":
+        # A material follow-up carries no rating: one may be given (a form's leftover) but it
+        # must still be a valid one, and it is dropped.
+        if doc.get("rating") is not None and doc["rating"] not in RATINGS:
+            raise PayloadError(f"rating: expected one of {', '.join(RATINGS)}, or none")
         out["text"] = _text(doc, "", "text", MAX_TEXT, required=False)
     else:
         raise PayloadError("type: expected 'material' or 'satisfaction'")

@@ -107,6 +107,19 @@ describe("padding, lp, payloads, documents", () => {
     });
   }
 
+  for (const v of V.payload_errors) {
+    test(`refuses an attachment entry: ${v.reason}`, () => {
+      const packed = b64(v.packed);
+      const isField = (err) => err instanceof P.PayloadError
+        && err.message.split(":")[0] === v.error_field;
+      assert.throws(() => P.unpackPayload(packed), isField);
+      const doc = JSON.parse(new TextDecoder().decode(packed.subarray(4, packed.length - 1)));
+      const [entry] = doc.attachments;
+      const files = [{ name: entry.name, type: entry.type, data: new Uint8Array([120]) }];
+      assert.throws(() => P.packPayload(doc, files), isField);
+    });
+  }
+
   const documentCases = [
     ...V.documents.reports.map((v) => [P.validateReport, v]),
     ...V.documents.followups.map((v) => [P.validateFollowup, v]),
@@ -284,6 +297,17 @@ describe("data sealed to the reply key, published keys", () => {
       { name: "SignatureError" },
     );
   });
+
+  for (const bad of V.keyring.refused) {
+    test(`refuses a signed keyring: ${bad.reason}`, () => {
+      assert.throws(
+        () => lx.verifyPublishedKeys(b64(bad.keys_json), bad.keys_json_sig, {
+          publisherFingerprint: V.keyring.publisher_fingerprint,
+        }),
+        { name: "MalformedError" },
+      );
+    });
+  }
 });
 
 // --- against a running gateway -------------------------------------------------------------
