@@ -23,6 +23,7 @@ from lianxin.keys import KeyFileError, fingerprint, key_id_of, verify_keyring_si
 from lianxin.protocol import (
     Attachment,
     DecryptionError,
+    MalformedError,
     PayloadError,
     Receipt,
     SignatureError,
@@ -335,3 +336,13 @@ def test_signed_but_malformed_keyrings_are_refused(v: dict[str, str], tmp_path: 
             str(tmp_path / "keys.json"),
             publisher_fingerprint=VECTORS["keyring"]["publisher_fingerprint"],
         )
+
+
+@pytest.mark.parametrize("v", VECTORS["receipt"]["shapes"], ids=lambda v: v["reason"])
+def test_receipt_shapes(v: dict[str, Any]) -> None:
+    gateway = SigningKey(bytes.fromhex(VECTORS["receipt"]["gateway_seed"]))
+    if v["accepted"]:
+        Receipt.from_json(v["receipt"]).verify(gateway.verify_key)
+    else:
+        with pytest.raises(MalformedError):
+            Receipt.from_json(v["receipt"])

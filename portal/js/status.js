@@ -15,7 +15,7 @@ import {
   LoadError, fetchSiteBytes, fetchSiteJson, loadConfig, loadProtocol, loadTrustedKeys,
 } from "./site.mjs";
 import { GatewayError, fetchLimits, sendEnvelope } from "./gateway.mjs";
-import { ShardError, checkIndex, findRow, shardOf } from "./shards.mjs";
+import { ShardError, checkIndex, findRows, shardOf } from "./shards.mjs";
 import {
   announce, byId, clearErrors, downloadBytes, downloadJson, h, hideMessage, showErrors,
   showMessage,
@@ -333,23 +333,31 @@ async function lookUp(text) {
     page.message.focus();
     return;
   }
-  let found;
+  let rows;
   try {
-    found = findRow(shard, keys.lookupId);
+    rows = findRows(shard, keys.lookupId);
   } catch (err) {
     announce(page.live, "");
     showMessage(page.message, "error", t("status.badData", { detail: err.message }));
     return;
   }
+  // Try every row with the token's id: one that does not open is a dummy sharing the id by
+  // chance, and the scan goes on (as lianxin.status does).
+  let found = null;
   let status = null;
-  if (found) {
+  for (const row of rows) {
     try {
-      status = JSON.parse(utf8.decode(lx.openWithReplyKey(found.status, text)));
-    } catch {
-      status = null; // a dummy row that happens to share the id: not this token's
+      status = JSON.parse(utf8.decode(lx.openWithReplyKey(row.status, text)));
+    } catch (err) {
+      if (err?.name === "DecryptionError") continue;
+      announce(page.live, "");
+      showMessage(page.message, "error", t("status.badData", { detail: err.message }));
+      return;
     }
+    found = row;
+    break;
   }
-  if (!status) {
+  if (!found) {
     announce(page.live, t("status.notFound", { date: index.asOf }));
     return;
   }

@@ -211,6 +211,17 @@ describe("envelopes and receipts", () => {
       { name: "SignatureError" },
     );
   });
+
+  for (const v of V.receipt.shapes) {
+    test(`receipt shape: ${v.reason}`, () => {
+      const gatewayKey = sodium.crypto_sign_seed_keypair(P.fromHex(V.receipt.gateway_seed))
+        .publicKey;
+      const gatewayKeyId = V.receipt.gateway_key_id;
+      const check = () => lx.verifyReceipt(v.receipt, { gatewayKey, gatewayKeyId });
+      if (v.accepted) check();
+      else assert.throws(check, { name: "MalformedError" });
+    });
+  }
 });
 
 describe("proof of work", () => {

@@ -42,7 +42,7 @@ from lianxin.protocol import (
 from lianxin.protocol import pow as pow_
 from lianxin.protocol.documents import ANSWER, validate_followup, validate_report
 from lianxin.protocol.encoding import b64e, blake2b, lp
-from lianxin.protocol.errors import PayloadError
+from lianxin.protocol.errors import MalformedError, PayloadError
 from lianxin.protocol.padding import (
     MIN_BUCKET,
     STATUS_BLOCK,
@@ -465,7 +465,30 @@ def receipt_vector(report: dict[str, Any]) -> dict[str, Any]:
         key_id=report["key_id"],
     )
     tampered = dict(receipt.to_json(), received="2025-01-16")
+    wire = receipt.to_json()
+    shapes = [
+        ("an extra member is ignored", dict(wire, note="not signed"), True),
+        ("v is 2", dict(wire, v=2), False),
+        ("receipt_id in upper case", dict(wire, receipt_id=wire["receipt_id"].upper()), False),
+        ("receipt_id of 31 bytes", dict(wire, receipt_id=wire["receipt_id"][:62]), False),
+        ("kind not a string", dict(wire, kind=1), False),
+        ("received not YYYY-MM-DD", dict(wire, received="2025-1-15"), False),
+        ("gateway_key_id missing", {k: x for k, x in wire.items() if k != "gateway_key_id"}, False),
+        ("sig padded", dict(wire, sig=wire["sig"] + "=="), False),
+    ]
+    checked = []
+    for reason, doc, accepted in shapes:
+        try:
+            Receipt.from_json(doc).verify(gateway.verify_key)
+        except MalformedError:
+            ok = False
+        else:
+            ok = True
+        if ok != accepted:
+            raise SystemExit(f"Receipt.from_json: {reason!r} accepted={ok}")
+        checked.append({"reason": reason, "receipt": doc, "accepted": accepted})
     return {
+        "shapes": checked,
         "gateway_seed": seed("gateway").hex(),
         "gateway_public_key": b64e(gateway_pk),
         "gateway_key_id": keys_.key_id_of(gateway_pk),
