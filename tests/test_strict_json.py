@@ -48,6 +48,7 @@ def test_numbers_up_to_the_limit_are_accepted_longer_ones_refused() -> None:
         (b'{"a": }', "a syntax error at character 6"),
         (b"", "a syntax error at character 0"),
         (b'["\xff"]', "not UTF-8 (byte 2)"),
+        (b"\xef\xbb\xbf{}", "a syntax error at character 0"),  # a byte order mark
     ],
 )
 def test_each_refusal_is_in_the_protocols_words(body: bytes, words: str) -> None:
