@@ -56,6 +56,8 @@ class Slip:
 
 def _argument(exc: PayloadError) -> str:
     field = str(exc).split(":", 1)[0]
+    if field.startswith("attachments["):
+        return "--attach"
     return FIELD_OPTIONS.get(field, "--report")
 
 

@@ -14,11 +14,13 @@ from desk.answers import close, conclude, open_review, satisfaction
 from desk.cli import desk_group
 from desk.datafiles import DEFAULT_DATA_DIR
 from desk.deadlines import Manual
+from desk.intake import intake
 from desk.refusals import BadValue, IllegalTransition, UnknownCase, WrongKey
 from desk.register import Registration, register
 from desk.routing import Route, extend, route
 from lianxin.keys import init_keys
-from tests.desk_support import OFFICER, intake_letter, make_desk, new_store, office_keys
+from lianxin.protocol import Attachment
+from tests.desk_support import OFFICER, intake_letter, letter, make_desk, new_store, office_keys
 from tests.support import snapshot
 
 DAY = date(2026, 2, 10)
@@ -234,3 +236,17 @@ def test_review_kinds_only_move_forward(store: Path, keys_dir: Path) -> None:
         open_review(desk, 2, "re_review", manual=Manual.parse(5, "working"))
         second_answer(desk, 2, keys, "复核。", "partly")
     desk.close()
+
+
+def test_an_attachment_outside_the_protocols_limits_is_refused_by_its_option(
+    store: Path, keys_dir: Path
+) -> None:
+    desk = make_desk(store, DAY)
+    before = snapshot(store)
+    bad = Attachment("扫描件\n.pdf", "application/pdf", b"%PDF")
+    with pytest.raises(BadValue) as caught:
+        intake(desk, office_keys(keys_dir), letter("丙"), channel="letter", attachments=(bad,))
+    assert caught.value.argument == "--attach"
+    assert "control character" in str(caught.value)
+    desk.close()
+    assert snapshot(store) == before
