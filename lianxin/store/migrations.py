@@ -188,3 +188,23 @@ def _releases(db: sqlite_utils.Database) -> None:
         ) WITHOUT ROWID
         """
     )
+
+
+@MIGRATIONS(name="0004_log")
+def _log(db: sqlite_utils.Database) -> None:
+    """The public transparency log (``publisher/log.py``): its entries in order, the hashes of
+    its complete 256-leaf (and larger) subtrees, and every checkpoint the publisher signed."""
+    # receipt_id: the submission an entry commits to (NULL for register heads and padding);
+    # kept here only, so that a token's status can name its entries. Never published.
+    db.execute(
+        "CREATE TABLE log_entries (idx INTEGER PRIMARY KEY, entry BLOB NOT NULL,"
+        " receipt_id BLOB UNIQUE)"
+    )
+    db.execute(
+        "CREATE TABLE log_nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL,"
+        " hash BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID"
+    )
+    db.execute(
+        "CREATE TABLE log_checkpoints (size INTEGER PRIMARY KEY, published_date TEXT NOT NULL,"
+        " note TEXT NOT NULL)"
+    )

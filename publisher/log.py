@@ -1,0 +1,323 @@
+"""The office's public transparency log, appended at each publication and written to ``log/``.
+
+At each build (``append_batch``) the log gains one batch: a receipt entry for every submission
+(gateway reports and follow-ups, desk intakes) not yet in it, one entry committing to the
+register's chain head (``register_head``; skipped when unchanged), and dummy entries up to a
+multiple of ``PAD``, shuffled. The entries are stored in ``log_entries`` so that the tree is the
+same at every build; ``log_nodes`` caches the hash of every complete 256-leaf (and 65,536-leaf …)
+subtree, so an append hashes only the new part.
+
+Before signing, the publisher recomputes the tree from the stored entries and refuses to go on
+if it does not extend the last checkpoint it signed (a dropped, changed or reordered entry), and
+checks a consistency proof between the two. ``write_log`` then writes C2SP tlog-tiles under
+``log/``: ``checkpoint``, ``tile/…``, ``tile/entries/…``, ``vkey`` and the dated archive of every
+checkpoint (``archive/index.json``, ``archive/<size>``). Full tiles of the previous site are
+hard-linked when its checkpoint is the last one signed; everything else is written from the store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from lianxin.secrets import SigningSecret
+from lianxin.tlog import LogError
+from lianxin.tlog.checkpoint import Checkpoint
+from lianxin.tlog.entries import PAD, dummy_entry, receipt_entry, register_entry
+from lianxin.tlog.merkle import (
+    Builder,
+    consistency_proof,
+    leaf_hash,
+    node_hash,
+    root,
+    verify_consistency,
+)
+from lianxin.tlog.note import ED25519, Verifier, parse_note, sign
+from lianxin.tlog.tiles import HASH, HEIGHT, WIDTH, encode_bundle, tile_path, tiles_of
+
+from .errors import PublisherError
+
+
+class LogRefused(PublisherError):
+    """The new tree would not extend the last signed checkpoint: nothing is signed."""
+
+
+def register_head(db: Any) -> tuple[int, bytes] | None:
+    """The register's chain head to commit to: (sequence, hash) of the last event.
+
+    The hook for signed chain heads: replace the value, keep the shape."""
+    row = db.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+    return (int(row[0]), bytes(row[1])) if row else None
+
+
+class DbSource:
+    """A ``HashSource`` over the stored log: leaf hashes below level 8, cached nodes above."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+        self.cache: dict[tuple[int, int], bytes] = {}
+
+    def _base(self, level: int, first: int, count: int) -> list[bytes]:
+        if level == 0:
+            rows = self.conn.execute(
+                "SELECT entry FROM log_entries WHERE idx >= ? AND idx < ? ORDER BY idx",
+                [first, first + count],
+            ).fetchall()
+            hashes = [leaf_hash(bytes(r[0])) for r in rows]
+        else:
+            rows = self.conn.execute(
+                "SELECT hash FROM log_nodes WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx",
+                [level, first, first + count],
+            ).fetchall()
+            hashes = [bytes(r[0]) for r in rows]
+        if len(hashes) != count:
+            raise LogRefused(f"the stored log lacks hashes at level {level} from {first}")
+        return hashes
+
+    def hashes(self, level: int, first: int, count: int) -> list[bytes]:
+        """Hashes ``first..first+count-1`` at a tile level (0, 8, 16 …)."""
+        return self._base(level, first, count)
+
+    def __call__(self, level: int, index: int) -> bytes:
+        key = (level, index)
+        if key not in self.cache:
+            base = level - level % HEIGHT
+            height = level - base
+            hashes = self._base(base, index << height, 1 << height)
+            while len(hashes) > 1:
+                hashes = [node_hash(hashes[i], hashes[i + 1]) for i in range(0, len(hashes), 2)]
+            self.cache[key] = hashes[0]
+        return self.cache[key]
+
+
+@dataclass(frozen=True)
+class LogState:
+    """The log after a build's append."""
+
+    origin: str
+    size: int
+    note: str  # the signed checkpoint (with any cosignatures)
+    appended: int
+    previous: int  # the size of the last checkpoint before this build
+
+
+def log_size(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT max(idx) FROM log_entries").fetchone()
+    return 0 if row[0] is None else int(row[0]) + 1
+
+
+def last_checkpoint(conn: sqlite3.Connection) -> tuple[Checkpoint, str] | None:
+    row = conn.execute("SELECT note FROM log_checkpoints ORDER BY size DESC LIMIT 1").fetchone()
+    if row is None:
+        return None
+    note = str(row[0])
+    return Checkpoint.from_text(parse_note(note).text), note
+
+
+def _new_entries(conn: sqlite3.Connection, db: Any) -> list[tuple[bytes, bytes | None]]:
+    rows = conn.execute(
+        "SELECT receipt_id FROM submissions WHERE receipt_id NOT IN"
+        " (SELECT receipt_id FROM log_entries WHERE receipt_id IS NOT NULL) ORDER BY id"
+    ).fetchall()
+    batch: list[tuple[bytes, bytes | None]] = [
+        (receipt_entry(bytes(r[0])), bytes(r[0])) for r in rows
+    ]
+    head = register_head(db)
+    if head is not None:
+        entry = register_entry(*head)
+        seen = conn.execute("SELECT 1 FROM log_entries WHERE entry = ?", [entry]).fetchone()
+        if seen is None:
+            batch.append((entry, None))
+    if batch:
+        batch += [(dummy_entry(), None) for _ in range(-len(batch) % PAD)]
+    secrets.SystemRandom().shuffle(batch)
+    return batch
+
+
+def _extend_nodes(conn: sqlite3.Connection, source: DbSource, old: int, new: int) -> None:
+    """Cache the hashes of the subtrees of 256**k leaves completed by growing old -> new."""
+    level = HEIGHT
+    while new >> level:
+        for index in range(old >> level, new >> level):
+            below = source.hashes(level - HEIGHT, index * WIDTH, WIDTH)
+            while len(below) > 1:
+                below = [node_hash(below[i], below[i + 1]) for i in range(0, len(below), 2)]
+            conn.execute("INSERT INTO log_nodes VALUES (?, ?, ?)", [level, index, below[0]])
+        level += HEIGHT
+
+
+def recompute_root(conn: sqlite3.Connection, size: int) -> bytes:
+    """The root at ``size`` from the stored entries alone (not the cached nodes)."""
+    builder = Builder()
+    for (entry,) in conn.execute(
+        "SELECT entry FROM log_entries WHERE idx < ? ORDER BY idx", [size]
+    ):
+        builder.add(leaf_hash(bytes(entry)))
+    if builder.size != size:
+        raise LogRefused(f"the stored log has {builder.size} entries below {size}")
+    return builder.root()
+
+
+def check_extends(conn: sqlite3.Connection, source: DbSource, size: int, new_root: bytes) -> int:
+    """Refuse unless the tree (size, new_root) extends the last signed checkpoint."""
+    last = last_checkpoint(conn)
+    if last is None:
+        return 0
+    old = last[0]
+    if size < old.size:
+        raise LogRefused(
+            f"the log would shrink from {old.size} to {size} entries; the last checkpoint was:\n"
+            + last[1]
+        )
+    recomputed = recompute_root(conn, old.size)
+    if recomputed != old.root:
+        raise LogRefused(
+            f"the stored entries no longer give the root of the last checkpoint (size {old.size}):"
+            " an entry was dropped, changed or reordered; refusing to sign. Last checkpoint:\n"
+            + last[1]
+        )
+    if size > old.size:
+        try:
+            verify_consistency(
+                old.size, size, consistency_proof(source, old.size, size), old.root, new_root
+            )
+        except LogError as exc:
+            raise LogRefused(f"the new tree does not extend the last checkpoint: {exc}") from exc
+    return old.size
+
+
+def append_batch(
+    db: Any,
+    origin: str,
+    signer: SigningSecret,
+    today: date,
+    cosignatures: list[str] = (),  # type: ignore[assignment]
+) -> LogState:
+    """Append this publication's batch, check it extends the last checkpoint, sign."""
+    conn: sqlite3.Connection = db.conn
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        old = log_size(conn)
+        batch = _new_entries(conn, db)
+        conn.executemany(
+            "INSERT INTO log_entries (idx, entry, receipt_id) VALUES (?, ?, ?)",
+            [(old + i, entry, rid) for i, (entry, rid) in enumerate(batch)],
+        )
+        size = old + len(batch)
+        source = DbSource(conn)
+        _extend_nodes(conn, source, old, size)
+        new_root = root(source, size)
+        previous = check_extends(conn, source, size, new_root)
+        last = last_checkpoint(conn)
+        if last is not None and last[0].size == size and last[0].origin == origin:
+            note = last[1]
+        else:
+            checkpoint = Checkpoint(origin, size, new_root)
+            text = checkpoint.text()
+            note = text + "\n" + sign(text, origin, signer.raw).line()
+        note = _add_cosignatures(note, cosignatures)
+        conn.execute(
+            "INSERT INTO log_checkpoints VALUES (?, ?, ?) ON CONFLICT (size) DO UPDATE"
+            " SET note = excluded.note",
+            [size, today.isoformat(), note],
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return LogState(origin, size, note, len(batch), previous)
+
+
+def _add_cosignatures(note: str, cosigned: list[str]) -> str:
+    """Add the witness signature lines of cosigned copies of this very checkpoint."""
+    parsed = parse_note(note)
+    for other in cosigned:
+        copy = parse_note(other)
+        if copy.text != parsed.text:
+            continue
+        for signature in copy.signatures:
+            if signature not in parsed.signatures:
+                parsed = parsed.with_signature(signature)
+    return parsed.render()
+
+
+def write_log(
+    db: Any, state: LogState, out: Path, previous_site: Path | None, signer: SigningSecret
+) -> dict[str, int]:
+    """Write ``log/`` into the site being built."""
+    conn: sqlite3.Connection = db.conn
+    out.mkdir(parents=True, exist_ok=True)
+    old_tiles = previous_site / "tile" if previous_site else None
+    if old_tiles and old_tiles.is_dir() and _same_lineage(conn, previous_site):
+        shutil.copytree(old_tiles, out / "tile", copy_function=os.link)
+    source = DbSource(conn)
+    written = 0
+    for level, n, width in tiles_of(state.size):
+        path = out / tile_path(level, n, width)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b"".join(source.hashes(level * HEIGHT, n * WIDTH, width)))
+            written += 1
+        if level == 0:
+            bundle = out / tile_path("entries", n, width)
+            if not bundle.exists():
+                rows = conn.execute(
+                    "SELECT entry FROM log_entries WHERE idx >= ? AND idx < ? ORDER BY idx",
+                    [n * WIDTH, n * WIDTH + width],
+                ).fetchall()
+                bundle.parent.mkdir(parents=True, exist_ok=True)
+                bundle.write_bytes(encode_bundle([bytes(r[0]) for r in rows]))
+                written += 1
+    (out / "checkpoint").write_text(state.note, encoding="utf-8")
+    vkey = Verifier(state.origin, ED25519, bytes(signer.verify_key)).vkey
+    (out / "vkey").write_text(vkey + "\n", encoding="utf-8")
+    archive = out / "archive"
+    archive.mkdir(exist_ok=True)
+    index = []
+    for size, published, note in conn.execute(
+        "SELECT size, published_date, note FROM log_checkpoints ORDER BY size"
+    ):
+        (archive / str(size)).write_text(note, encoding="utf-8")
+        index.append({"date": published, "size": size, "path": f"archive/{size}"})
+    (archive / "index.json").write_text(json.dumps(index, indent=1) + "\n", encoding="utf-8")
+    return {"size": state.size, "appended": state.appended, "tiles_written": written}
+
+
+def _same_lineage(conn: sqlite3.Connection, previous_site: Path | None) -> bool:
+    """Whether the previous site's log is one this store signed (its tiles can be reused)."""
+    if previous_site is None:
+        return False
+    try:
+        note = (previous_site / "checkpoint").read_text(encoding="utf-8")
+        checkpoint = Checkpoint.from_text(parse_note(note).text)
+    except (OSError, LogError, UnicodeDecodeError):
+        return False
+    row = conn.execute(
+        "SELECT note FROM log_checkpoints WHERE size = ?", [checkpoint.size]
+    ).fetchone()
+    return row is not None and parse_note(str(row[0])).text == parse_note(note).text
+
+
+def tile_bytes(size: int) -> int:
+    """Bytes of hash tiles for a tree of ``size`` leaves (for reports)."""
+    return sum(width * HASH for _, _, width in tiles_of(size))
+
+
+Progress = Callable[[str], None]
+
+# The token's log entries inside its sealed status document: the receipt of the report that
+# created its case and of the follow-ups sent with it, as [{"i": index, "r": receipt id hex}]
+# (only the token holder can read them). Tables ``cases c`` and ``tokens t``.
+LOG_JSON = (
+    "(SELECT coalesce(json_group_array(json_object('i', l.idx, 'r', lower(hex(l.receipt_id)))),"
+    " '[]') FROM submissions s JOIN log_entries l ON l.receipt_id = s.receipt_id"
+    " WHERE s.case_id = c.id AND (s.kind = 'report' OR s.author = t.lookup_id))"
+)
