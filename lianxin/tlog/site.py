@@ -31,6 +31,7 @@ class Site:
         self.location = location.rstrip("/")
         self.remote = location.startswith(("http://", "https://"))
         self.fetched = 0
+        self.files = 0
         self._client = httpx.Client(timeout=30) if self.remote else None
 
     def get(self, path: str) -> bytes:
@@ -50,6 +51,7 @@ class Site:
                     f"cannot read {Path(self.location) / path}: {exc.strerror}"
                 ) from exc
         self.fetched += len(data)
+        self.files += 1
         return data
 
     def log(self, path: str) -> bytes:
