@@ -130,7 +130,7 @@ def test_a_publisher_that_drops_or_reorders_is_refused(
     assert rows <= size1  # nothing appended
 
 
-def _rewrite(site: Path, keys: Path, entries: list[bytes]) -> None:
+def rewrite_log(site: Path, keys: Path, entries: list[bytes], origin: str = ORIGIN) -> None:
     """A hand-made publisher: writes a well-formed, validly signed log of ``entries``."""
     log = site / "log"
     shutil.rmtree(log / "tile")
@@ -145,9 +145,9 @@ def _rewrite(site: Path, keys: Path, entries: list[bytes]) -> None:
             bundle = log / tile_path("entries", n, width)
             bundle.parent.mkdir(parents=True, exist_ok=True)
             bundle.write_bytes(encode_bundle(entries[n * 256 : n * 256 + width]))
-    text = Checkpoint(ORIGIN, size, root(source, size)).text()
+    text = Checkpoint(origin, size, root(source, size)).text()
     signer = load_publisher_signer(keys)
-    (log / "checkpoint").write_text(text + "\n" + sign(text, ORIGIN, signer.raw).line())
+    (log / "checkpoint").write_text(text + "\n" + sign(text, origin, signer.raw).line())
 
 
 def test_audit_catches_a_rewritten_log(tmp_path: Path, keys: Path) -> None:
@@ -158,20 +158,20 @@ def test_audit_catches_a_rewritten_log(tmp_path: Path, keys: Path) -> None:
     conn = sqlite3.connect(db)
     entries = [bytes(r[0]) for r in conn.execute("SELECT entry FROM log_entries ORDER BY idx")]
     # Drop one old entry and add new ones: a bigger, validly signed, inconsistent tree.
-    _rewrite(site, keys, entries[:2] + entries[3:] + [receipt_entry(b"n" * 32)] * 9)
+    rewrite_log(site, keys, entries[:2] + entries[3:] + [receipt_entry(b"n" * 32)] * 9)
     with pytest.raises(AuditError, match="does not extend") as caught:
         audit(Site(str(site)), state)
     assert "earlier checkpoint" in str(caught.value) and "current checkpoint" in str(caught.value)
     # Reordered, same size: a fork.
-    _rewrite(site, keys, [entries[1], entries[0], *entries[2:]])
+    rewrite_log(site, keys, [entries[1], entries[0], *entries[2:]])
     with pytest.raises(AuditError, match="fork"):
         audit(Site(str(site)), state)
     # Shrunk.
-    _rewrite(site, keys, entries[:-1])
+    rewrite_log(site, keys, entries[:-1])
     with pytest.raises(AuditError, match="shrank"):
         audit(Site(str(site)), state)
     # A tile that disagrees with its entries, under an honest checkpoint, fails the recompute.
-    _rewrite(site, keys, entries)
+    rewrite_log(site, keys, entries)
     audit(Site(str(site)), state)
     tile = site / "log" / tile_path(0, 0, len(entries))
     tile.write_bytes(b"\0" * 32 + tile.read_bytes()[32:])
