@@ -3,6 +3,7 @@ the last checkpoint, audits that catch a rewritten log, and what never reaches `
 
 from __future__ import annotations
 
+import json
 import secrets
 import shutil
 import sqlite3
@@ -10,8 +11,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from lianxin import keys as keys_mod
+from lianxin.cli import main
 from lianxin.keys import export_published, load_publisher_signer
 from lianxin.store.db import connect
 from lianxin.store.events import append_event
@@ -192,3 +195,53 @@ def test_nothing_private_reaches_the_log(tmp_path: Path, keys: Path) -> None:
             data = path.read_bytes()
             for needle in forbidden:
                 assert needle not in data, (path, needle)
+
+
+def _receipt_file(path: Path, receipt_id: bytes) -> Path:
+    from lianxin.protocol import Receipt
+
+    doc = Receipt(receipt_id, "report", "2026-10-07", "k", "g" * 16, bytes(64)).to_json()
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def test_cli_prove_verify_witness_and_quorum(tmp_path: Path, keys: Path) -> None:
+    db, site = tmp_path / "db.sqlite", tmp_path / "site"
+    ids = _add_reports(db, 3)
+    _publish_log(db, keys, site, DAY1)
+    runner = CliRunner()
+    receipt = _receipt_file(tmp_path / "receipt.json", ids[1])
+    proof = tmp_path / "r.tlog-proof"
+    result = runner.invoke(
+        main, ["receipt", "prove", str(receipt), "--site", str(site), "--out", str(proof)]
+    )
+    assert result.exit_code == 0 and "is entry" in result.output, result.output
+    vkey = (site / "log" / "vkey").read_text().strip()
+    verify = ["receipt", "verify", str(receipt), str(proof), "--log-key", vkey]
+    result = runner.invoke(main, verify)
+    assert result.exit_code == 0 and "Verified" in result.output, result.output
+    other = _receipt_file(tmp_path / "other.json", secrets.token_bytes(32))
+    result = runner.invoke(main, ["receipt", "verify", str(other), str(proof), "--log-key", vkey])
+    assert result.exit_code == 1 and "Error" in result.output
+    result = runner.invoke(
+        main, ["receipt", "prove", str(other), "--site", str(site), "--out", str(proof)]
+    )
+    assert result.exit_code == 1 and "not in the office's public log" in result.output
+    # A witness cosigns; the publisher adds the cosignature; audits can require it.
+    cosigned = tmp_path / "cosigned"
+    args = ["witness", str(site), "--name", "news.example/w1", "--key", str(tmp_path / "w.key")]
+    result = runner.invoke(main, [*args, "--state", str(tmp_path / "w"), "--out", str(cosigned)])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "w.key").stat().st_mode & 0o777 == 0o600
+    witness_vkey = result.output.rsplit("Witness key: ", 1)[1].strip()
+    need = ["audit", str(site), "--witness", witness_vkey, "--quorum", "1"]
+    assert runner.invoke(main, need).exit_code == 1  # not yet in the published checkpoint
+    dbc = connect(db)
+    signer = load_publisher_signer(keys)
+    state = append_batch(dbc, ORIGIN, signer, DAY1, [cosigned.read_text()])
+    write_log(dbc, state, site / "log", None, signer)
+    dbc.conn.close()
+    result = runner.invoke(main, need)
+    assert result.exit_code == 0 and "cosigned by news.example/w1" in result.output, result.output
+    bad = runner.invoke(main, ["audit", str(site), "--witness", vkey])
+    assert bad.exit_code == 2 and "not a cosignature" in bad.output
