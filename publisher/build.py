@@ -4,8 +4,9 @@ The build copies ``portal/`` and ``mkdocs.yml`` into a temporary folder beside t
 renders the templates of ``portal/templates/`` into its ``docs/``, writes generated assets
 (published keys, downloads, charts, calendar), runs MkDocs there, adds the browser pages' scripts
 and a Content-Security-Policy on every page, adds the status shards (after MkDocs, so that its
-work does not grow with the number of cases), signs a manifest, and swaps the result into
-``--out``. Tracked files are never touched; a failed build leaves ``--out`` as it was.
+work does not grow with the number of cases) and the public log of receipts (``log.py``), signs
+a manifest, and swaps the result into ``--out``. Tracked files are never touched; a failed build
+leaves ``--out`` as it was.
 """
 
 from __future__ import annotations

@@ -13,6 +13,10 @@ checks a consistency proof between the two. ``write_log`` then writes C2SP tlog-
 ``log/``: ``checkpoint``, ``tile/…``, ``tile/entries/…``, ``vkey`` and the dated archive of every
 checkpoint (``archive/index.json``, ``archive/<size>``). Full tiles of the previous site are
 hard-linked when its checkpoint is the last one signed; everything else is written from the store.
+
+The batch is committed (and its checkpoint signed and stored) before the rest of the build: a
+build that fails afterwards leaves it in the store, and the next build publishes the same
+checkpoint (or one that extends it).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import os
 import secrets
 import shutil
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -41,7 +45,7 @@ from lianxin.tlog.merkle import (
     verify_consistency,
 )
 from lianxin.tlog.note import ED25519, Verifier, parse_note, sign
-from lianxin.tlog.tiles import HASH, HEIGHT, WIDTH, encode_bundle, tile_path, tiles_of
+from lianxin.tlog.tiles import HEIGHT, WIDTH, encode_bundle, tile_path, tiles_of
 
 from .errors import PublisherError
 
@@ -236,7 +240,7 @@ def append_batch(
     return LogState(origin, size, note, len(batch), previous)
 
 
-def _add_cosignatures(note: str, cosigned: list[str]) -> str:
+def _add_cosignatures(note: str, cosigned: Sequence[str]) -> str:
     """Add the witness signature lines of cosigned copies of this very checkpoint."""
     parsed = parse_note(note)
     for other in cosigned:
@@ -305,13 +309,6 @@ def _same_lineage(conn: sqlite3.Connection, previous_site: Path | None) -> bool:
     ).fetchone()
     return row is not None and parse_note(str(row[0])).text == parse_note(note).text
 
-
-def tile_bytes(size: int) -> int:
-    """Bytes of hash tiles for a tree of ``size`` leaves (for reports)."""
-    return sum(width * HASH for _, _, width in tiles_of(size))
-
-
-Progress = Callable[[str], None]
 
 # The token's log entries inside its sealed status document: the receipt of the report that
 # created its case and of the follow-ups sent with it, as [{"i": index, "r": receipt id hex}]
