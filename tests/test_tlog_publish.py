@@ -245,3 +245,47 @@ def test_cli_prove_verify_witness_and_quorum(tmp_path: Path, keys: Path) -> None
     assert result.exit_code == 0 and "cosigned by news.example/w1" in result.output, result.output
     bad = runner.invoke(main, ["audit", str(site), "--witness", vkey])
     assert bad.exit_code == 2 and "not a cosignature" in bad.output
+
+
+def test_a_tokens_status_names_its_own_entries(tmp_path: Path, keys: Path) -> None:
+    from lianxin.protocol import Token
+    from publisher.status import status_documents
+
+    db_path, site = tmp_path / "db.sqlite", tmp_path / "site"
+    db = connect(db_path)
+    mine, other = Token.generate().keys(), Token.generate().keys()
+    receipts = {name: secrets.token_bytes(32) for name in ("report", "mine", "other")}
+    with db.atomic():
+        case = db.execute("INSERT INTO cases (channel, received_date) VALUES ('online', 'x')")
+        case_id = case.lastrowid
+        for lookup in (mine, other):
+            db.execute(
+                "INSERT INTO tokens VALUES (?, ?, ?, ?, '2026-10-07')",
+                [lookup.lookup_id, case_id, bytes(32), bytes(32)],
+            )
+        for name, kind, author in (
+            ("report", "report", b"c" * 32),
+            ("mine", "followup", mine.lookup_id),
+            ("other", "followup", other.lookup_id),
+        ):
+            db.execute(
+                "INSERT INTO submissions (receipt_id, kind, case_id, key_id, author, ciphertext,"
+                " sig, received_date) VALUES (?, ?, ?, 'k', ?, x'00', x'00', '2026-10-07')",
+                [receipts[name], kind, case_id, author],
+            )
+    db.conn.close()
+    _publish_log(db_path, keys, site, DAY1)
+    db = connect(db_path)
+    index = {
+        bytes(r): i
+        for i, r in db.execute("SELECT idx, receipt_id FROM log_entries").fetchall()
+        if r
+    }
+    documents = dict(status_documents(db.conn, DAY1, DAY1))
+    listed = json.loads(documents[mine.lookup_id])["log"]
+    assert sorted(listed, key=lambda e: e["i"]) == sorted(
+        [{"i": index[receipts[n]], "r": receipts[n].hex()} for n in ("report", "mine")],
+        key=lambda e: e["i"],
+    )
+    assert receipts["mine"].hex() not in documents[other.lookup_id].decode()
+    db.conn.close()
