@@ -138,16 +138,21 @@ const TEXT = {
   },
 };
 
+async function siteSodium() {
+  const module = await import("./vendor/libsodium-wrappers.mjs");
+  return module.default;
+}
+
 /**
- * Check the token's entries (`status.log`, [{i, r}]) and return one line per entry, and whether
- * all verified. `fetchBytes(path)` reads a file of this site.
+ * Check the token's entries (`status.log`, [{i, r}]): one line `{ok, text}` per entry, or one
+ * line saying why the log does not verify. `fetchBytes(path)` reads a file of this site;
+ * `loadSodium` gives libsodium-wrappers (the site's own copy by default).
  */
-export async function checkEntries(entries, publicKey, fetchBytes, lang) {
+export async function checkEntries(entries, publicKey, fetchBytes, lang, loadSodium = siteSodium) {
   const say = TEXT[lang] ?? TEXT.en;
   if (!entries?.length) return [];
   try {
-    const module = await import("./vendor/libsodium-wrappers.mjs");
-    const sodium = module.default;
+    const sodium = await loadSodium();
     await sodium.ready;
     const note = new TextDecoder().decode(await fetchBytes("log/checkpoint"));
     const checkpoint = await openCheckpoint(sodium, note, publicKey);
