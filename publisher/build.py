@@ -34,7 +34,7 @@ from lianxin.tlog import LogError
 from .browser import gateway_origin, install_browser_assets
 from .csp import secure_site
 from .errors import PublisherError
-from .log import append_batch, write_log
+from .log import append_batch, write_log, write_policy
 from .manifest import write_manifest
 from .status import write_status
 
@@ -65,6 +65,8 @@ class PublishSettings:
     node_modules: Path = ROOT / "node_modules"  # libsodium-wrappers, installed by `npm ci`
     log_origin: str | None = None  # the public log's name; None: "lianxin/<publisher key id>"
     cosignatures: tuple[Path, ...] = ()  # witness-cosigned copies of the current checkpoint
+    log_witnesses: tuple[str, ...] = ()  # witness vkeys the status page checks …
+    log_quorum: int = 0  # … of which this many must have cosigned
 
 
 @dataclass
@@ -198,12 +200,16 @@ def _status(build: Build, site: Path) -> dict[str, Any]:
 def _log(build: Build, site: Path, signer: SigningSecret) -> dict[str, int]:
     settings = build.settings
     origin = settings.log_origin or f"lianxin/{signer.key_id}"
+    write_policy(settings.log_witnesses, settings.log_quorum)  # refuse bad keys before appending
     try:
         cosigned = [p.read_text(encoding="utf-8") for p in settings.cosignatures]
         state = append_batch(build.db, origin, signer, settings.today, cosigned)
     except (LogError, UnicodeDecodeError) as exc:
         raise BuildError(f"public log: {exc}") from exc
-    return write_log(build.db, state, site / "log", settings.out.resolve() / "log", signer)
+    previous = settings.out.resolve() / "log"
+    return write_log(
+        build.db, state, site / "log", previous, signer, settings.log_witnesses, settings.log_quorum
+    )
 
 
 def _swap(new: Path, out: Path) -> None:

@@ -96,6 +96,20 @@ def _gateway_url(ctx: click.Context, param: click.Parameter, value: str | None) 
     multiple=True,
     help="A witness's cosigned copy of the current checkpoint (from lianxin witness); repeatable.",
 )
+@click.option(
+    "--log-witness",
+    "log_witnesses",
+    multiple=True,
+    metavar="VKEY",
+    help="A witness whose cosignature the status page checks (its verifier key); repeatable.",
+)
+@click.option(
+    "--log-quorum",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="How many of the --log-witness witnesses must have cosigned for the status page.",
+)
 @click.option("--serve", is_flag=True, help="Preview the site on loopback after building.")
 @click.option("--port", type=int, default=8000, show_default=True, help="Port for --serve.")
 def publish_command(
@@ -109,6 +123,8 @@ def publish_command(
     dp_epsilon: float | None,
     log_origin: str | None,
     cosignatures: tuple[Path, ...],
+    log_witnesses: tuple[str, ...],
+    log_quorum: int,
     serve: bool,
     port: int,
 ) -> None:
@@ -126,6 +142,8 @@ def publish_command(
         gateway_url=gateway_url,
         log_origin=log_origin,
         cosignatures=cosignatures,
+        log_witnesses=log_witnesses,
+        log_quorum=log_quorum,
     )
     try:
         result = publish(settings, progress=lambda m: click.echo(f"  {m}", err=True))

@@ -44,7 +44,7 @@ from lianxin.tlog.merkle import (
     root,
     verify_consistency,
 )
-from lianxin.tlog.note import ED25519, Verifier, parse_note, sign
+from lianxin.tlog.note import COSIGNATURE, ED25519, Verifier, parse_note, sign
 from lianxin.tlog.tiles import HEIGHT, WIDTH, encode_bundle, tile_path, tiles_of
 
 from .errors import PublisherError
@@ -254,9 +254,17 @@ def _add_cosignatures(note: str, cosigned: Sequence[str]) -> str:
 
 
 def write_log(
-    db: Any, state: LogState, out: Path, previous_site: Path | None, signer: SigningSecret
+    db: Any,
+    state: LogState,
+    out: Path,
+    previous_site: Path | None,
+    signer: SigningSecret,
+    witnesses: Sequence[str] = (),
+    quorum: int = 0,
 ) -> dict[str, int]:
-    """Write ``log/`` into the site being built."""
+    """Write ``log/`` into the site being built; ``witnesses`` (vkeys) and ``quorum`` go into
+    ``policy.json``, which the status page applies."""
+    policy = write_policy(witnesses, quorum)
     conn: sqlite3.Connection = db.conn
     out.mkdir(parents=True, exist_ok=True)
     old_tiles = previous_site / "tile" if previous_site else None
@@ -281,6 +289,7 @@ def write_log(
                 bundle.write_bytes(encode_bundle([bytes(r[0]) for r in rows]))
                 written += 1
     (out / "checkpoint").write_text(state.note, encoding="utf-8")
+    (out / "policy.json").write_text(policy, encoding="utf-8")
     vkey = Verifier(state.origin, ED25519, bytes(signer.verify_key)).vkey
     (out / "vkey").write_text(vkey + "\n", encoding="utf-8")
     archive = out / "archive"
@@ -293,6 +302,20 @@ def write_log(
         index.append({"date": published, "size": size, "path": f"archive/{size}"})
     (archive / "index.json").write_text(json.dumps(index, indent=1) + "\n", encoding="utf-8")
     return {"size": state.size, "appended": state.appended, "tiles_written": written}
+
+
+def write_policy(witnesses: Sequence[str], quorum: int) -> str:
+    """The witness policy document: ``{"witnesses": [vkey, …], "quorum": k}``."""
+    try:
+        parsed = [Verifier.parse(v) for v in witnesses]
+    except LogError as exc:
+        raise LogRefused(f"witness key: {exc}") from exc
+    if any(v.kind != COSIGNATURE for v in parsed):
+        raise LogRefused("a witness key must be a cosignature (type 0x04) key")
+    if not 0 <= quorum <= len(parsed):
+        raise LogRefused(f"a quorum of {quorum} needs at least as many witness keys")
+    doc = {"quorum": quorum, "witnesses": [v.vkey for v in parsed]}
+    return json.dumps(doc, indent=1) + "\n"
 
 
 def _same_lineage(conn: sqlite3.Connection, previous_site: Path | None) -> bool:

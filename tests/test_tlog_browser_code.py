@@ -70,3 +70,40 @@ def test_the_status_page_code_verifies_entries_and_notices_tampering(tmp_path: P
     other = keys_mod.init_keys(tmp_path / "other").publisher.public_key
     bad = _node(site, other, entries[:1])
     assert bad[0]["ok"] is False and "not signed" in str(bad[0]["text"])
+
+
+def test_a_witness_quorum_is_required_by_the_status_page(tmp_path: Path) -> None:
+    from nacl.signing import SigningKey
+
+    from lianxin.keys import load_publisher_signer
+    from lianxin.store.db import connect
+    from lianxin.tlog.client import log_lines
+    from lianxin.tlog.note import COSIGNATURE, Verifier, cosign, parse_note
+    from publisher.log import append_batch, write_log
+
+    keys_mod.init_keys(tmp_path / "keys")
+    db_path, site = tmp_path / "db.sqlite", tmp_path / "site"
+    ids = _add_reports(db_path, 2)
+    _publish_log(db_path, tmp_path / "keys", site, DAY1)
+    key = load_keyring(tmp_path / "keys").publisher.public_key
+    conn = sqlite3.connect(db_path)
+    index = conn.execute("SELECT idx FROM log_entries WHERE receipt_id = ?", [ids[0]]).fetchone()
+    entries = [{"i": index[0], "r": ids[0].hex()}]
+    witness = SigningKey(b"\x05" * 32)
+    vkey = Verifier("news.example/w1", COSIGNATURE, bytes(witness.verify_key)).vkey
+    signer = load_publisher_signer(tmp_path / "keys")
+
+    def republish(cosigned: list[str]) -> None:
+        db = connect(db_path)
+        state = append_batch(db, "office.example/log", signer, DAY1, cosigned)
+        write_log(db, state, site / "log", None, signer, [vkey], 1)
+        db.conn.close()
+
+    republish([])
+    refused = _node(site, key, entries)
+    assert refused[0]["ok"] is False and "0 of the 1" in str(refused[0]["text"])
+    assert "0 of the 1" in log_lines(str(site), entries)[0]
+    note = parse_note((site / "log" / "checkpoint").read_text())
+    republish([note.with_signature(cosign(note.text, "news.example/w1", witness, 1)).render()])
+    assert _node(site, key, entries)[0]["ok"] is True
+    assert "is entry" in log_lines(str(site), entries)[0]

@@ -28,7 +28,7 @@ from .merkle import (
 )
 from .note import Verifier, cosign, parse_note
 from .proof import TlogProof
-from .site import Site
+from .site import Site, SiteError
 from .tiles import WIDTH, TileSource, decode_bundle, tile_path, tile_width
 
 
@@ -41,6 +41,20 @@ def current(
 ) -> SignedCheckpoint:
     """The site's checkpoint, verified against the publisher key of its signed keys.json."""
     return open_checkpoint(site.log("checkpoint"), site.log_verifier(), witnesses, quorum=quorum)
+
+
+def site_policy(site: Site) -> tuple[list[Verifier], int]:
+    """The witnesses and quorum the site's ``log/policy.json`` asks readers to require."""
+    try:
+        doc = json.loads(site.log("policy.json"))
+    except SiteError:
+        return [], 0  # a site without a witness policy
+    except ValueError as exc:
+        raise LogError("log/policy.json is not JSON") from exc
+    try:
+        return [Verifier.parse(str(v)) for v in doc["witnesses"]], int(doc["quorum"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise LogError("log/policy.json: expected witnesses and quorum") from exc
 
 
 @dataclass(frozen=True)
@@ -202,7 +216,7 @@ def log_lines(location: str, entries: list[dict[str, object]]) -> list[str]:
         return []
     site = Site(location)
     try:
-        signed = current(site)
+        signed = current(site, *site_policy(site))
         lines = []
         for item in entries:
             index, receipt = int(str(item["i"])), bytes.fromhex(str(item["r"]))

@@ -45,9 +45,38 @@ export async function openCheckpoint(sodium, text, publicKey) {
     if (!sodium.crypto_sign_verify_detached(raw.slice(4), enc.encode(body), publicKey)) {
       throw new LogError("the checkpoint's signature does not verify");
     }
-    return { origin, size: Number(sizeText), root };
+    return { origin, size: Number(sizeText), root, body, text };
   }
   throw new LogError("the checkpoint is not signed by the publisher key");
+}
+
+/**
+ * The witnesses (vkeys, type 0x04) that cosigned the checkpoint (tlog-cosignature v1);
+ * throws unless at least `quorum` of them did.
+ */
+export async function checkCosignatures(sodium, checkpoint, witnesses, quorum) {
+  const lines = checkpoint.text.slice(checkpoint.body.length + 1).split("\n");
+  const signed = [];
+  for (const vkey of witnesses ?? []) {
+    const [name, idHex, keyB64] = vkey.split("+");
+    const material = fromB64(keyB64 ?? "");
+    if (material.length !== 33 || material[0] !== 4) throw new LogError(`bad witness key ${name}`);
+    const key = material.slice(1);
+    const id = (await sha256(enc.encode(`${name}\n`), Uint8Array.of(4), key)).slice(0, 4);
+    if (!same(id, fromHex(idHex ?? ""))) throw new LogError(`bad witness key ${name}`);
+    for (const line of lines) {
+      if (!line.startsWith(`\u2014 ${name} `)) continue;
+      const raw = fromB64(line.slice(name.length + 3));
+      if (raw.length !== 76 || !same(raw.slice(0, 4), id)) continue;
+      const time = new DataView(raw.buffer, raw.byteOffset + 4, 8).getBigUint64(0);
+      const message = enc.encode(`cosignature/v1\ntime ${time}\n${checkpoint.body}`);
+      if (sodium.crypto_sign_verify_detached(raw.slice(12), message, key)) signed.push(name);
+    }
+  }
+  if (signed.length < quorum) {
+    throw new LogError(`cosigned by ${signed.length} of the ${quorum} witnesses required`);
+  }
+  return signed;
 }
 
 /** Hashes of complete subtrees, read from tiles fetched once each. */
@@ -156,6 +185,13 @@ export async function checkEntries(entries, publicKey, fetchBytes, lang, loadSod
     await sodium.ready;
     const note = new TextDecoder().decode(await fetchBytes("log/checkpoint"));
     const checkpoint = await openCheckpoint(sodium, note, publicKey);
+    let policy = { witnesses: [], quorum: 0 };
+    try {
+      policy = JSON.parse(new TextDecoder().decode(await fetchBytes("log/policy.json")));
+    } catch {
+      // a site without a witness policy: the publisher's signature alone
+    }
+    await checkCosignatures(sodium, checkpoint, policy.witnesses, Number(policy.quorum ?? 0));
     const lines = [];
     for (const { i, r } of entries) {
       await verifyInclusion(fetchBytes, await receiptLeaf(fromHex(r)), i, checkpoint.size,
