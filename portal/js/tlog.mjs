@@ -18,6 +18,12 @@ async function sha256(...parts) {
 const node = (l, r) => sha256(Uint8Array.of(1), l, r);
 const same = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
 const fromB64 = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+/** The largest power of two smaller than n (n >= 2), as RFC 6962 splits a tree. */
+function split(n) {
+  let k = 1;
+  while (k * 2 < n) k *= 2;
+  return k;
+}
 const fromHex = (s) => Uint8Array.from(s.match(/../g) ?? [], (x) => parseInt(x, 16));
 
 export class LogError extends Error {}
@@ -122,7 +128,7 @@ class Tiles {
   async subtree(lo, hi) {
     const n = hi - lo;
     if (n > 0 && (n & (n - 1)) === 0 && lo % n === 0) return this.hash(Math.log2(n), lo / n);
-    const k = 2 ** Math.floor(Math.log2(n - 1));
+    const k = split(n);
     return node(await this.subtree(lo, lo + k), await this.subtree(lo + k, hi));
   }
 }
@@ -135,7 +141,7 @@ export async function verifyInclusion(fetchBytes, leaf, index, size, root) {
   let lo = 0;
   let hi = size;
   while (hi - lo > 1) {
-    const k = 2 ** Math.floor(Math.log2(hi - lo - 1));
+    const k = split(hi - lo);
     if (index - lo < k) { proof.push(await tiles.subtree(lo + k, hi)); hi = lo + k; }
     else { proof.push(await tiles.subtree(lo, lo + k)); lo += k; }
   }
