@@ -7,16 +7,19 @@ multiple of ``PAD``, shuffled. The entries are stored in ``log_entries`` so that
 same at every build; ``log_nodes`` caches the hash of every complete 256-leaf (and 65,536-leaf …)
 subtree, so an append hashes only the new part.
 
-Before signing, the publisher recomputes the tree from the stored entries and refuses to go on
-if it does not extend the last checkpoint it signed (a dropped, changed or reordered entry), and
-checks a consistency proof between the two. ``write_log`` then writes C2SP tlog-tiles under
-``log/``: ``checkpoint``, ``tile/…``, ``tile/entries/…``, ``vkey`` and the dated archive of every
-checkpoint (``archive/index.json``, ``archive/<size>``). Full tiles of the previous site are
-hard-linked when its checkpoint is the last one signed; everything else is written from the store.
+Before appending, the publisher checks that the stored log still gives the last checkpoint it
+signed (``check_stored``), and before signing it checks the consistency proof from that
+checkpoint to the new tree; either failing (a dropped, changed or reordered entry) refuses the
+build and shows the last checkpoint. ``write_log`` then writes C2SP tlog-tiles under ``log/``:
+``checkpoint``, ``tile/…``, ``tile/entries/…``, ``vkey``, ``policy.json`` and the dated archive
+of every checkpoint (``archive/index.json``, ``archive/<size>``). Full tiles of the previous site
+are hard-linked when its checkpoint is one this store signed; a full tile written from the store
+is first checked against the cached subtree hash, so a changed old entry is refused too.
 
-The batch is committed (and its checkpoint signed and stored) before the rest of the build: a
-build that fails afterwards leaves it in the store, and the next build publishes the same
-checkpoint (or one that extends it).
+The tables are append-only (SQLite triggers, ``lianxin/store/migrations.py``). The batch is
+committed (and its checkpoint signed and stored) before the rest of the build: a build that
+fails afterwards leaves it in the store, and the next build publishes the same checkpoint (or
+one that extends it).
 """
 
 from __future__ import annotations
@@ -37,7 +40,6 @@ from lianxin.tlog import LogError
 from lianxin.tlog.checkpoint import Checkpoint
 from lianxin.tlog.entries import PAD, dummy_entry, receipt_entry, register_entry
 from lianxin.tlog.merkle import (
-    Builder,
     consistency_proof,
     leaf_hash,
     node_hash,
@@ -118,32 +120,48 @@ def log_size(conn: sqlite3.Connection) -> int:
     return 0 if row[0] is None else int(row[0]) + 1
 
 
-def last_checkpoint(conn: sqlite3.Connection) -> tuple[Checkpoint, str] | None:
-    row = conn.execute("SELECT note FROM log_checkpoints ORDER BY size DESC LIMIT 1").fetchone()
+@dataclass(frozen=True)
+class Last:
+    """The last checkpoint signed, and where its batch ended."""
+
+    checkpoint: Checkpoint
+    note: str
+    submissions: int
+    head_entry: bytes | None
+
+
+def last_checkpoint(conn: sqlite3.Connection) -> Last | None:
+    row = conn.execute(
+        "SELECT note, submissions, head_entry FROM log_checkpoints ORDER BY size DESC LIMIT 1"
+    ).fetchone()
     if row is None:
         return None
     note = str(row[0])
-    return Checkpoint.from_text(parse_note(note).text), note
+    head = bytes(row[2]) if row[2] is not None else None
+    return Last(Checkpoint.from_text(parse_note(note).text), note, int(row[1]), head)
 
 
-def _new_entries(conn: sqlite3.Connection, db: Any) -> list[tuple[bytes, bytes | None]]:
+def _new_entries(
+    conn: sqlite3.Connection, db: Any, last: Last | None
+) -> tuple[list[tuple[bytes, bytes | None]], int, bytes | None]:
+    """This batch (entry, receipt id) shuffled; the last submission id and head it covers."""
+    after = last.submissions if last else 0
     rows = conn.execute(
-        "SELECT receipt_id FROM submissions WHERE receipt_id NOT IN"
-        " (SELECT receipt_id FROM log_entries WHERE receipt_id IS NOT NULL) ORDER BY id"
+        "SELECT id, receipt_id FROM submissions WHERE id > ? ORDER BY id", [after]
     ).fetchall()
     batch: list[tuple[bytes, bytes | None]] = [
-        (receipt_entry(bytes(r[0])), bytes(r[0])) for r in rows
+        (receipt_entry(bytes(r[1])), bytes(r[1])) for r in rows
     ]
+    upto = int(rows[-1][0]) if rows else after
     head = register_head(db)
-    if head is not None:
-        entry = register_entry(*head)
-        seen = conn.execute("SELECT 1 FROM log_entries WHERE entry = ?", [entry]).fetchone()
-        if seen is None:
-            batch.append((entry, None))
+    head_entry = last.head_entry if last else None
+    if head is not None and register_entry(*head) != head_entry:
+        head_entry = register_entry(*head)
+        batch.append((head_entry, None))
     if batch:
         batch += [(dummy_entry(), None) for _ in range(-len(batch) % PAD)]
     secrets.SystemRandom().shuffle(batch)
-    return batch
+    return batch, upto, head_entry
 
 
 def _extend_nodes(conn: sqlite3.Connection, source: DbSource, old: int, new: int) -> None:
@@ -152,50 +170,42 @@ def _extend_nodes(conn: sqlite3.Connection, source: DbSource, old: int, new: int
     while new >> level:
         for index in range(old >> level, new >> level):
             below = source.hashes(level - HEIGHT, index * WIDTH, WIDTH)
-            while len(below) > 1:
-                below = [node_hash(below[i], below[i + 1]) for i in range(0, len(below), 2)]
-            conn.execute("INSERT INTO log_nodes VALUES (?, ?, ?)", [level, index, below[0]])
+            conn.execute("INSERT INTO log_nodes VALUES (?, ?, ?)", [level, index, _mth(below)])
         level += HEIGHT
 
 
-def recompute_root(conn: sqlite3.Connection, size: int) -> bytes:
-    """The root at ``size`` from the stored entries alone (not the cached nodes)."""
-    builder = Builder()
-    for (entry,) in conn.execute(
-        "SELECT entry FROM log_entries WHERE idx < ? ORDER BY idx", [size]
-    ):
-        builder.add(leaf_hash(bytes(entry)))
-    if builder.size != size:
-        raise LogRefused(f"the stored log has {builder.size} entries below {size}")
-    return builder.root()
+def _mth(hashes: list[bytes]) -> bytes:
+    """The root of a complete subtree over ``hashes`` (a power of two of them)."""
+    while len(hashes) > 1:
+        hashes = [node_hash(hashes[i], hashes[i + 1]) for i in range(0, len(hashes), 2)]
+    return hashes[0]
 
 
-def check_extends(conn: sqlite3.Connection, source: DbSource, size: int, new_root: bytes) -> int:
-    """Refuse unless the tree (size, new_root) extends the last signed checkpoint."""
-    last = last_checkpoint(conn)
+def check_stored(conn: sqlite3.Connection, source: DbSource, last: Last | None) -> None:
+    """Refuse unless the stored log still gives the last checkpoint's root (before appending).
+
+    The root comes from the cached subtree hashes and the entries after the last complete
+    256-leaf subtree, so a dropped entry (which shifts the tail), a changed cached hash, or a
+    changed, dropped or reordered recent entry is caught here; older entries are checked
+    against the cached hashes whenever their tiles are written (``write_log``)."""
     if last is None:
-        return 0
-    old = last[0]
-    if size < old.size:
-        raise LogRefused(
-            f"the log would shrink from {old.size} to {size} entries; the last checkpoint was:\n"
-            + last[1]
-        )
-    recomputed = recompute_root(conn, old.size)
-    if recomputed != old.root:
-        raise LogRefused(
-            f"the stored entries no longer give the root of the last checkpoint (size {old.size}):"
-            " an entry was dropped, changed or reordered; refusing to sign. Last checkpoint:\n"
-            + last[1]
-        )
-    if size > old.size:
+        return
+    old = last.checkpoint
+    size = log_size(conn)
+    problem = None
+    if size != old.size:
+        problem = f"the store holds {size} entries, the last checkpoint {old.size}"
+    else:
         try:
-            verify_consistency(
-                old.size, size, consistency_proof(source, old.size, size), old.root, new_root
-            )
-        except LogError as exc:
-            raise LogRefused(f"the new tree does not extend the last checkpoint: {exc}") from exc
-    return old.size
+            if root(source, old.size) != old.root:
+                problem = "the stored entries no longer give its root hash"
+        except LogRefused as exc:
+            problem = str(exc)
+    if problem:
+        raise LogRefused(
+            f"the stored log does not match the last checkpoint ({problem}): an entry was"
+            f" dropped, changed or reordered; refusing to sign. Last checkpoint:\n{last.note}"
+        )
 
 
 def append_batch(
@@ -203,41 +213,51 @@ def append_batch(
     origin: str,
     signer: SigningSecret,
     today: date,
-    cosignatures: list[str] = (),  # type: ignore[assignment]
+    cosignatures: Sequence[str] = (),
 ) -> LogState:
     """Append this publication's batch, check it extends the last checkpoint, sign."""
     conn: sqlite3.Connection = db.conn
     conn.execute("BEGIN IMMEDIATE")
     try:
-        old = log_size(conn)
-        batch = _new_entries(conn, db)
-        conn.executemany(
-            "INSERT INTO log_entries (idx, entry, receipt_id) VALUES (?, ?, ?)",
-            [(old + i, entry, rid) for i, (entry, rid) in enumerate(batch)],
-        )
+        last = last_checkpoint(conn)
+        check_stored(conn, DbSource(conn), last)
+        old = last.checkpoint.size if last else 0
+        batch, upto, head_entry = _new_entries(conn, db, last)
+        try:
+            conn.executemany(
+                "INSERT INTO log_entries (idx, entry, receipt_id) VALUES (?, ?, ?)",
+                [(old + i, entry, rid) for i, (entry, rid) in enumerate(batch)],
+            )
+        except sqlite3.IntegrityError as exc:
+            raise LogRefused(f"a receipt is already in the log ({exc})") from exc
         size = old + len(batch)
         source = DbSource(conn)
         _extend_nodes(conn, source, old, size)
         new_root = root(source, size)
-        previous = check_extends(conn, source, size, new_root)
-        last = last_checkpoint(conn)
-        if last is not None and last[0].size == size and last[0].origin == origin:
-            note = last[1]
+        if last is not None and size > old:
+            try:
+                proof = consistency_proof(source, old, size)
+                verify_consistency(old, size, proof, last.checkpoint.root, new_root)
+            except LogError as exc:
+                raise LogRefused(f"the new tree does not extend the last one: {exc}") from exc
+        if last is not None and size == old and last.checkpoint.origin == origin:
+            note = last.note
         else:
-            checkpoint = Checkpoint(origin, size, new_root)
-            text = checkpoint.text()
+            text = Checkpoint(origin, size, new_root).text()
             note = text + "\n" + sign(text, origin, signer.raw).line()
         note = _add_cosignatures(note, cosignatures)
-        conn.execute(
-            "INSERT INTO log_checkpoints VALUES (?, ?, ?) ON CONFLICT (size) DO UPDATE"
-            " SET note = excluded.note",
-            [size, today.isoformat(), note],
-        )
+        if last is not None and size == old:
+            conn.execute("UPDATE log_checkpoints SET note = ? WHERE size = ?", [note, size])
+        else:
+            conn.execute(
+                "INSERT INTO log_checkpoints VALUES (?, ?, ?, ?, ?)",
+                [size, today.isoformat(), note, upto, head_entry],
+            )
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    return LogState(origin, size, note, len(batch), previous)
+    return LogState(origin, size, note, len(batch), old)
 
 
 def _add_cosignatures(note: str, cosigned: Sequence[str]) -> str:
@@ -275,8 +295,14 @@ def write_log(
     for level, n, width in tiles_of(state.size):
         path = out / tile_path(level, n, width)
         if not path.exists():
+            hashes = source.hashes(level * HEIGHT, n * WIDTH, width)
+            if width == WIDTH and _mth(hashes) != source((level + 1) * HEIGHT, n):
+                raise LogRefused(
+                    f"the stored hashes of tile {level}/{n} do not give the signed tree:"
+                    " an old entry was changed; refusing to publish"
+                )
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(b"".join(source.hashes(level * HEIGHT, n * WIDTH, width)))
+            path.write_bytes(b"".join(hashes))
             written += 1
         if level == 0:
             bundle = out / tile_path("entries", n, width)

@@ -34,7 +34,7 @@ def _node(site: Path, key: bytes, entries: list[dict[str, object]]) -> list[dict
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr
     return list(json.loads(result.stdout))

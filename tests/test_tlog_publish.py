@@ -113,6 +113,10 @@ def test_a_publisher_that_drops_or_reorders_is_refused(
     size1 = _publish_log(db, keys, site, DAY1)
     before = (site / "log" / "checkpoint").read_text()
     conn = sqlite3.connect(db)
+    # A hand-made publisher: first it removes the store's append-only guards.
+    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+        if name.startswith("log_"):
+            conn.execute(f"DROP TRIGGER {name}")
     if tamper == "drop":
         conn.execute("DELETE FROM log_entries WHERE idx = 2")
         conn.execute("UPDATE log_entries SET idx = idx - 1 WHERE idx > 2")
@@ -289,3 +293,41 @@ def test_a_tokens_status_names_its_own_entries(tmp_path: Path, keys: Path) -> No
     )
     assert receipts["mine"].hex() not in documents[other.lookup_id].decode()
     db.conn.close()
+
+
+def test_the_store_keeps_the_log_append_only(tmp_path: Path, keys: Path) -> None:
+    db, site = tmp_path / "db.sqlite", tmp_path / "site"
+    _add_reports(db, 260)  # a complete 256-leaf subtree: a cached node
+    _publish_log(db, keys, site, DAY1)
+    conn = sqlite3.connect(db)
+    for sql in (
+        "UPDATE log_entries SET entry = x'00' WHERE idx = 0",
+        "DELETE FROM log_entries WHERE idx = 0",
+        "UPDATE log_nodes SET hash = x'00'",
+        "DELETE FROM log_checkpoints",
+        "UPDATE log_checkpoints SET size = 1",
+    ):
+        with pytest.raises(sqlite3.DatabaseError, match="append-only|cannot change"):
+            conn.execute(sql)
+
+
+def test_a_changed_entry_in_an_old_full_tile_never_reaches_the_site(
+    tmp_path: Path, keys: Path
+) -> None:
+    db, site, state = tmp_path / "db.sqlite", tmp_path / "site", tmp_path / "auditor"
+    _add_reports(db, 300)  # one full tile and a partial one
+    _publish_log(db, keys, site, DAY1)
+    audit(Site(str(site)), state)
+    conn = sqlite3.connect(db)
+    conn.execute("DROP TRIGGER log_entries_append_only")
+    conn.execute("UPDATE log_entries SET entry = ? WHERE idx = 7", [b"\x01" + b"\0" * 32])
+    conn.commit()
+    _add_reports(db, 2)
+    # With the previous site's tiles the change is not used, and the log stays consistent.
+    _publish_log(db, keys, site, DAY2)
+    audit(Site(str(site)), state)
+    # Written from the store (no previous site), the changed tile is refused.
+    shutil.rmtree(site)
+    _add_reports(db, 2)
+    with pytest.raises(LogRefused, match="tile 0/0"):
+        _publish_log(db, keys, site, DAY3)
