@@ -234,7 +234,7 @@ def append_batch(
         source = DbSource(conn)
         _extend_nodes(conn, source, old, size)
         new_root = root(source, size)
-        if last is not None and size > old:
+        if last is not None and 0 < old < size:  # from the empty tree, any tree extends
             try:
                 proof = consistency_proof(source, old, size)
                 verify_consistency(old, size, proof, last.checkpoint.root, new_root)

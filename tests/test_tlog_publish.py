@@ -79,6 +79,8 @@ def test_publish_add_publish_is_consistent_and_receipts_are_provable(
     tmp_path: Path, keys: Path
 ) -> None:
     db, site, state = tmp_path / "db.sqlite", tmp_path / "site", tmp_path / "auditor"
+    assert _publish_log(db, keys, site, DAY1) == 0  # an empty store: an empty, signed log
+    assert audit(Site(str(site)), state).size == 0
     first = _add_reports(db, 3)
     size1 = _publish_log(db, keys, site, DAY1)
     assert size1 % 8 == 0 and size1 >= 4  # 3 receipts and the chain head, padded

@@ -18,6 +18,7 @@ from . import LogError
 from .checkpoint import SignedCheckpoint, open_checkpoint
 from .entries import receipt_entry
 from .merkle import (
+    EMPTY_ROOT,
     Builder,
     consistency_proof,
     inclusion_proof,
@@ -140,6 +141,10 @@ def check_consistent(site: Site, old: SignedCheckpoint, new: SignedCheckpoint) -
     if b.size == a.size:
         if a.root != b.root:
             raise AuditError(f"two different trees of size {a.size} (a fork){both}")
+        return
+    if a.size == 0:  # every tree extends the empty one
+        if a.root != EMPTY_ROOT:
+            raise AuditError(f"an empty tree with a root hash other than SHA-256(''){both}")
         return
     try:
         proof = consistency_proof(TileSource(site.log, b.size), a.size, b.size)
