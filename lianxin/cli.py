@@ -281,6 +281,15 @@ def status_command(site: str, token_text: str) -> None:
         click.echo(f"Deadline: {status['due']} [{status.get('colour')}]{uncertain}")
     for answer in found.answers:
         click.echo("\nAnswer from the office:\n" + str(answer.get("text", "")))
+    _show_log_entries(site, status.get("log") or [])
+
+
+def _show_log_entries(site: str, entries: list[dict[str, Any]]) -> None:
+    """Verify and show the token's entries in the office's public log."""
+    from .tlog.client import log_lines
+
+    for line in log_lines(site, entries):
+        click.echo(line)
 
 
 def _load_json(path: Path) -> dict[str, Any]:
@@ -302,6 +311,7 @@ def _register_subcommands() -> None:
     from publisher.cli import publish_command, verify_site_command
 
     from .demo.cli import demo_command
+    from .logcli import audit_command, receipt_group, witness_command
 
     groups: list[Callable[..., Any]] = [
         gateway_group,
@@ -309,6 +319,9 @@ def _register_subcommands() -> None:
         verify_site_command,
         demo_command,
         desk_group,
+        receipt_group,
+        audit_command,
+        witness_command,
     ]
     for group in groups:
         main.add_command(group)  # type: ignore[arg-type]

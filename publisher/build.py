@@ -4,8 +4,9 @@ The build copies ``portal/`` and ``mkdocs.yml`` into a temporary folder beside t
 renders the templates of ``portal/templates/`` into its ``docs/``, writes generated assets
 (published keys, downloads, charts, calendar), runs MkDocs there, adds the browser pages' scripts
 and a Content-Security-Policy on every page, adds the status shards (after MkDocs, so that its
-work does not grow with the number of cases), signs a manifest, and swaps the result into
-``--out``. Tracked files are never touched; a failed build leaves ``--out`` as it was.
+work does not grow with the number of cases) and the public log of receipts (``log.py``), signs
+a manifest, and swaps the result into ``--out``. Tracked files are never touched; a failed build
+leaves ``--out`` as it was.
 """
 
 from __future__ import annotations
@@ -26,11 +27,14 @@ import jinja2
 
 from desk.workdays import add_working_days
 from lianxin.keys import export_published, group_fingerprint, load_keyring, load_publisher_signer
+from lianxin.secrets import SigningSecret
 from lianxin.store.db import connect
+from lianxin.tlog import LogError
 
 from .browser import gateway_origin, install_browser_assets
 from .csp import secure_site
 from .errors import PublisherError
+from .log import append_batch, write_log, write_policy
 from .manifest import write_manifest
 from .status import write_status
 
@@ -59,6 +63,10 @@ class PublishSettings:
     warning_days: int = 5
     gateway_url: str | None = None  # where the submit and status pages send; None: nowhere
     node_modules: Path = ROOT / "node_modules"  # libsodium-wrappers, installed by `npm ci`
+    log_origin: str | None = None  # the public log's name; None: "lianxin/<publisher key id>"
+    cosignatures: tuple[Path, ...] = ()  # witness-cosigned copies of the current checkpoint
+    log_witnesses: tuple[str, ...] = ()  # witness vkeys the status page checks …
+    log_quorum: int = 0  # … of which this many must have cosigned
 
 
 @dataclass
@@ -189,6 +197,21 @@ def _status(build: Build, site: Path) -> dict[str, Any]:
     return {"tokens": written.tokens, "shards": written.shards, "shard_bytes": written.shard_bytes}
 
 
+def _log(build: Build, site: Path, signer: SigningSecret) -> dict[str, int]:
+    settings = build.settings
+    origin = settings.log_origin or f"lianxin/{signer.key_id}"
+    write_policy(settings.log_witnesses, settings.log_quorum)  # refuse bad keys before appending
+    try:
+        cosigned = [p.read_text(encoding="utf-8") for p in settings.cosignatures]
+        state = append_batch(build.db, origin, signer, settings.today, cosigned)
+    except (LogError, UnicodeDecodeError) as exc:
+        raise BuildError(f"public log: {exc}") from exc
+    previous = settings.out.resolve() / "log"
+    return write_log(
+        build.db, state, site / "log", previous, signer, settings.log_witnesses, settings.log_quorum
+    )
+
+
 def _swap(new: Path, out: Path) -> None:
     old = out.parent / f".{out.name}.old-{secrets.token_hex(4)}"
     if out.exists():
@@ -206,6 +229,7 @@ class PublishResult:
     files: int
     status: dict[str, Any]
     seconds: dict[str, float]
+    log: dict[str, int] = field(default_factory=dict)
 
 
 def publish(settings: PublishSettings, progress: Progress = lambda _: None) -> PublishResult:
@@ -246,6 +270,9 @@ def publish(settings: PublishSettings, progress: Progress = lambda _: None) -> P
         progress("adding the browser pages' scripts and the security policy")
         _browser_pages(build, site)
         step("browser")
+        progress("appending to the public log")
+        log = _log(build, site, signer)
+        step("log")
         progress("sealing status rows")
         status = _status(build, site)
         step("status")
@@ -260,7 +287,7 @@ def publish(settings: PublishSettings, progress: Progress = lambda _: None) -> P
         db.conn.close()
         shutil.rmtree(work, ignore_errors=True)
     progress(f"published {len(manifest['files'])} files to {out}")
-    return PublishResult(out, len(manifest["files"]), status, timings)
+    return PublishResult(out, len(manifest["files"]), status, timings, log)
 
 
 def write_json(path: Path, doc: Any) -> None:

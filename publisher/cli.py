@@ -83,6 +83,33 @@ def _gateway_url(ctx: click.Context, param: click.Parameter, value: str | None) 
     default=None,
     help="Add discrete Laplace noise with this epsilon per release (OpenDP).",
 )
+@click.option(
+    "--log-origin",
+    default=None,
+    help="The public log's name in its checkpoints, e.g. jubao.example.gov.cn/log "
+    "[default: lianxin/<publisher key id>]. Keep it once chosen.",
+)
+@click.option(
+    "--cosignature",
+    "cosignatures",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    multiple=True,
+    help="A witness's cosigned copy of the current checkpoint (from lianxin witness); repeatable.",
+)
+@click.option(
+    "--log-witness",
+    "log_witnesses",
+    multiple=True,
+    metavar="VKEY",
+    help="A witness whose cosignature the status page checks (its verifier key); repeatable.",
+)
+@click.option(
+    "--log-quorum",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="How many of the --log-witness witnesses must have cosigned for the status page.",
+)
 @click.option("--serve", is_flag=True, help="Preview the site on loopback after building.")
 @click.option("--port", type=int, default=8000, show_default=True, help="Port for --serve.")
 def publish_command(
@@ -94,6 +121,10 @@ def publish_command(
     today: str | None,
     threshold: int,
     dp_epsilon: float | None,
+    log_origin: str | None,
+    cosignatures: tuple[Path, ...],
+    log_witnesses: tuple[str, ...],
+    log_quorum: int,
     serve: bool,
     port: int,
 ) -> None:
@@ -109,6 +140,10 @@ def publish_command(
         threshold=threshold,
         dp_epsilon=dp_epsilon,
         gateway_url=gateway_url,
+        log_origin=log_origin,
+        cosignatures=cosignatures,
+        log_witnesses=log_witnesses,
+        log_quorum=log_quorum,
     )
     try:
         result = publish(settings, progress=lambda m: click.echo(f"  {m}", err=True))
@@ -117,7 +152,8 @@ def publish_command(
     click.echo(
         f"Published {result.files} files to {result.out} "
         f"({result.status['tokens']} tokens in {result.status['shards']} status shards "
-        f"of {result.status['shard_bytes']} bytes)"
+        f"of {result.status['shard_bytes']} bytes); public log: {result.log.get('size', 0)} "
+        "entries"
     )
     if serve:
         from .serve import make_server

@@ -61,6 +61,7 @@ from lianxin.protocol.sealing import seal_for_reply_key
 from lianxin.status import MAGIC, parse_shard
 
 from .errors import PublisherError
+from .log import LOG_JSON
 
 MIN_ROWS = 64
 MAX_SHARD_BYTES = 60 * 1024
@@ -96,7 +97,8 @@ def _sql_list(values: Iterable[str]) -> str:
 # ``json.dumps(status, ensure_ascii=False, sort_keys=True, separators=(",", ":"))`` gives for
 #   {"v": 1, "state": state, "steps": [{"step": name, "date": d} for each non-empty date],
 #    "due": due shown (review_due while reviewing; none once not accepted or closed),
-#    "due_uncertain": bool, "colour": colour, "as_of": today}
+#    "due_uncertain": bool, "colour": colour, "as_of": today,
+#    "log": the token's entries in the public log (publisher/log.py, LOG_JSON)}
 # colour: blue when done; none when not open or without a due date; red when overdue; yellow
 # when due by :until (``warning_days`` working days ahead); green otherwise.
 # Parameters :today and :until; tables ``cases c`` (and ``tokens t``).
@@ -119,6 +121,7 @@ STATUS_JSON = (
     f" || ',\"due\":' || json_quote(CASE WHEN c.state IN ({_sql_list(NO_DUE_STATES)})"
     f" THEN NULL ELSE {_DUE} END)"
     " || ',\"due_uncertain\":' || CASE WHEN c.due_uncertain THEN 'true' ELSE 'false' END"
+    f" || ',\"log\":' || {LOG_JSON}"  # the token's entries in the public log
     " || ',\"state\":' || json_quote(c.state)"
     f" || ',\"steps\":[' || substr({_STEPS}, 2) || '],\"v\":1}}' AS BLOB)"
 )

@@ -44,6 +44,7 @@ from desk.routing import Route, route
 from lianxin.keys import group_fingerprint, init_keys, load_keyring
 from lianxin.protocol import Token
 from lianxin.status import read_status
+from lianxin.tlog.tiles import tile_path
 from publisher.build import PublishSettings, publish
 from publisher.serve import make_server
 
@@ -360,12 +361,33 @@ def test_3_status_shows_the_answer(browser: Any, portal: Portal) -> None:
         status = [urlsplit(u).path for u in made if urlsplit(u).path.startswith("/status/")]
         shards = [p for p in status if re.fullmatch(r"/status/\d+\.bin", p)]
         assert len(shards) == 1 and sorted(status) == sorted(["/status/index.json", *shards])
-        others = [u for u in made if not urlsplit(u).path.startswith("/status/")]
+        # The public log: the receipt is an entry, proven from the tiles against the checkpoint.
+        page.wait_for_selector("#lx-log")
+        assert ("公开日志的第" if lang == "zh" else "is entry") in page.inner_text("#lx-log")
+        assert page.locator("#lx-log .lx-log-bad").count() == 0
+        others = [u for u in made if not urlsplit(u).path.startswith(("/status/", "/log/"))]
         assert all("/assets/" in u or u.endswith("sitemap.xml") for u in others), others
         assert page.is_enabled("#lx-rating-not")
         assert_labelled(page)
         shot(page, f"3-status-answer-{lang}")
         close(page)
+
+
+def test_3_a_tampered_log_tile_is_reported(browser: Any, portal: Portal) -> None:
+    size = int((portal.site_dir / "log" / "checkpoint").read_text().split("\n")[1])
+    tile = portal.site_dir / "log" / tile_path(0, 0, min(size, 256))
+    original = tile.read_bytes()
+    tile.write_bytes(bytes(len(original)))  # every hash of the tile the proof reads
+    try:
+        page = open_page(browser, portal, "/en/status/", phone=False)
+        page.wait_for_selector("#lx-check:not([disabled])")
+        page.fill("#lx-token", portal.shared["anonymous"])
+        page.click("#lx-check")
+        page.wait_for_selector("#lx-log .lx-log-bad")
+        assert "does not verify" in page.inner_text("#lx-log")
+        close(page)
+    finally:
+        tile.write_bytes(original)
 
 
 def test_3_a_mistyped_token_is_refused_without_any_request(browser: Any, portal: Portal) -> None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from conftest import ROOT
+from test_tlog_publish import rewrite_log
 
+from lianxin.demo.run import DEMO_LOG
 from lianxin.protocol import Token
 from lianxin.status import read_status
 from lianxin.store.db import connect
@@ -50,6 +53,22 @@ def test_demo_runs_the_whole_path(tmp_path: Path) -> None:
     assert any(s.answers for s in statuses if s is not None), "the demo answers some cases"
     assert (site / "statistics" / "index.html").is_file()
     assert verify_chain(connect(tmp_path / "lianxin.sqlite", readonly=True)) == []
+    # The public log holds every receipt; each token's status names and proves its entries.
+    audited = cli_run("audit", str(site), "--state", str(tmp_path / "auditor"))
+    assert audited.returncode == 0 and "OK: demo.lianxin.example/log holds" in audited.stdout
+    shown = cli_run("status", "--site", str(site), tokens[0])
+    assert "is entry" in shown.stdout and "verified against its signed checkpoint" in shown.stdout
+    conn = sqlite3.connect(tmp_path / "lianxin.sqlite")
+    entries = [bytes(r[0]) for r in conn.execute("SELECT entry FROM log_entries ORDER BY idx")]
+    rewrite_log(site, tmp_path / "keys", [entries[1], entries[0], *entries[2:]], DEMO_LOG)
+    failed = cli_run("audit", str(site), "--state", str(tmp_path / "auditor"))
+    assert failed.returncode == 1 and "fork" in failed.stderr
+
+
+def cli_run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "lianxin", *args], capture_output=True, text=True, cwd=ROOT
+    )
 
 
 @pytest.mark.slow

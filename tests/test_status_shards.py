@@ -158,6 +158,7 @@ def _old_status(case: dict[str, Any], today: date, yellow_until: date) -> dict[s
         "due_uncertain": bool(case["due_uncertain"]),
         "colour": _old_colour(state, due_shown, day, until),
         "as_of": day,
+        "log": [],  # the token's public log entries: none without submissions (publisher/log.py)
     }
 
 

@@ -161,6 +161,9 @@ def add_history(state: DemoState, today: date) -> None:
     print(f"  {summary}")
 
 
+DEMO_LOG = "demo.lianxin.example/log"
+
+
 def publish_site(state: DemoState, today: date) -> Path:
     """Build the portal from the store (statistics, leaders, keys, status shards)."""
     from publisher.build import PublishSettings, publish
@@ -174,12 +177,13 @@ def publish_site(state: DemoState, today: date) -> Path:
             out=out,
             today=today,
             gateway_url=state.gateway_url,
+            log_origin=DEMO_LOG,
         ),
         progress=lambda message: print(f"  {message}", flush=True),
     )
     print(
         f"  {result.files} files, {result.status['tokens']} tokens in "
-        f"{result.status['shards']} status shards"
+        f"{result.status['shards']} status shards; public log of {result.log['size']} entries"
     )
     return out
 
@@ -198,7 +202,8 @@ After submitting in the browser, repeat the office's and the publisher's steps i
   .venv/bin/lianxin desk inbox --db {db} --key {keys} --officer demo
   .venv/bin/lianxin desk --help     # register, route, conclude... (portal/docs/desk.en.md)
   .venv/bin/lianxin publish --db {db} --keys {keys} --out {state.root / "site"} \\
-      --gateway-url {state.gateway_url}
-then reload the status page with your token.""",
+      --gateway-url {state.gateway_url} --log-origin {DEMO_LOG}
+then reload the status page with your token. Check the public log as anyone can:
+  .venv/bin/lianxin audit {site_url} --state {state.root / "auditor"}""",
         flush=True,
     )

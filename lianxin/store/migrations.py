@@ -188,3 +188,42 @@ def _releases(db: sqlite_utils.Database) -> None:
         ) WITHOUT ROWID
         """
     )
+
+
+@MIGRATIONS(name="0004_log")
+def _log(db: sqlite_utils.Database) -> None:
+    """The public transparency log (``publisher/log.py``): its entries in order, the hashes of
+    its complete 256-leaf (and larger) subtrees, and every checkpoint the publisher signed."""
+    # receipt_id: the submission an entry commits to (NULL for register heads and padding);
+    # kept here only, so that a token's status can name its entries. Never published.
+    db.execute(
+        "CREATE TABLE log_entries (idx INTEGER PRIMARY KEY, entry BLOB NOT NULL,"
+        " receipt_id BLOB UNIQUE)"
+    )
+    db.execute(
+        "CREATE TABLE log_nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL,"
+        " hash BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID"
+    )
+    # submissions: the highest submissions.id in the log at that size (the next batch starts
+    # after it); head_entry: the last register entry logged (not logged again while unchanged).
+    db.execute(
+        "CREATE TABLE log_checkpoints (size INTEGER PRIMARY KEY, published_date TEXT NOT NULL,"
+        " note TEXT NOT NULL, submissions INTEGER NOT NULL, head_entry BLOB)"
+    )
+    # Append-only in the store too: entries and cached hashes never change; a checkpoint's note
+    # may only gain cosignatures (publisher/log.py checks that its text stays the same).
+    for table in ("log_entries", "log_nodes"):
+        db.execute(
+            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE ON {table}"
+            " BEGIN SELECT RAISE(ABORT, 'the public log is append-only'); END"
+        )
+    for table in ("log_entries", "log_nodes", "log_checkpoints"):
+        db.execute(
+            f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table}"
+            " BEGIN SELECT RAISE(ABORT, 'the public log is append-only'); END"
+        )
+    db.execute(
+        "CREATE TRIGGER log_checkpoints_fixed BEFORE UPDATE OF size, published_date, submissions,"
+        " head_entry ON log_checkpoints"
+        " BEGIN SELECT RAISE(ABORT, 'a signed checkpoint cannot change'); END"
+    )

@@ -20,6 +20,7 @@ import {
   announce, byId, clearErrors, downloadBytes, downloadJson, h, hideMessage, showErrors,
   showMessage,
 } from "./ui.mjs";
+import { checkEntries } from "./tlog.mjs";
 import { SendPanel, fileKey, nextFrame, readAttachments } from "./sending.mjs";
 import { checkAttachments, length, LIMITS, receiptFilename } from "./forms.mjs";
 
@@ -371,6 +372,18 @@ async function lookUp(text) {
   state.token = keys.token;
   announce(page.live, "");
   showCase(status, answers);
+  showLogEntries(status.log);
+}
+
+/** The public log's proof of the token's receipts (portal/js/tlog.mjs). */
+async function showLogEntries(entries) {
+  const key = state.keys?.publisher?.publicKey;
+  if (!key) return;
+  const lines = await checkEntries(entries, key, fetchSiteBytes,
+    pageLang());
+  if (!lines.length) return;
+  page.case.append(h("div", { id: "lx-log", class: "lx-log" }, lines.map((l) =>
+    h("p", { class: l.ok ? "lx-log-ok" : "lx-log-bad", role: l.ok ? null : "alert" }, l.text))));
 }
 
 // --- showing the case ------------------------------------------------------------------------
