@@ -203,6 +203,8 @@ def test_home_buttons_channels_and_office_footer(
     for n in range(2):
         box = buttons.nth(n).bounding_box()
         assert box["y"] + box["height"] <= page.viewport_size["height"]  # without scrolling
+        if device == "phone":
+            assert box["width"] >= 0.9 * (page.viewport_size["width"] - 32)  # full width
     assert page.locator('.lx-channels a[href="tel:12388"]').count() == 1
     channels = page.locator(".lx-channel h3").all_inner_texts()
     assert len(channels) == 3
