@@ -36,6 +36,7 @@ from .csp import secure_site
 from .errors import PublisherError
 from .log import append_batch, write_log, write_policy
 from .manifest import write_manifest
+from .sitemap import write_sitemaps
 from .status import write_status
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -266,6 +267,7 @@ def publish(settings: PublishSettings, progress: Progress = lambda _: None) -> P
         progress("running MkDocs")
         site = work / "site"
         _mkdocs(build, site)
+        write_sitemaps(site)  # Material fetches one beside every language link: no 404s
         step("mkdocs")
         progress("adding the browser pages' scripts and the security policy")
         _browser_pages(build, site)

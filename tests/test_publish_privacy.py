@@ -338,7 +338,7 @@ def test_empty_database_gives_a_valid_site(published: tuple[PublishSettings, byt
         (lambda t: t.replace("day: 15", "day: 31"), r"leaders\.yaml:\d+: leaders\[0\]\.schedule"),
         (lambda t: t.replace("    phone: 0000-5550102\n", ""), r":\d+: leaders\[1\]\.phone"),
         (lambda t: t.replace("    name: 高演示\n", "    name: 高演示\n    photo: nope/gao.jpg\n"),
-         r"leaders\.yaml:6\d: leaders\[2\]\.photo: no file nope/gao\.jpg"),
+         r"leaders\.yaml:\d+: leaders\[2\]\.photo: no file nope/gao\.jpg"),
     ],
 )  # fmt: skip
 def test_bad_leaders_file_stops_the_build(
@@ -347,10 +347,14 @@ def test_bad_leaders_file_stops_the_build(
     settings, manifest = published
     bad = tmp_path / "leaders.yaml"
     source = (ROOT / "portal" / "data" / "leaders.yaml").read_text(encoding="utf-8")
-    bad.write_text(change(source), encoding="utf-8")  # type: ignore[operator]
+    text = change(source)  # type: ignore[operator]
+    bad.write_text(text, encoding="utf-8")
     with pytest.raises(LeadersFileError, match=where) as failure:
         publish(PublishSettings(**{**vars(settings), "leaders_file": bad}))
     assert str(bad) in str(failure.value)
+    if "nope" in where:  # the line of the photo that is missing
+        lines = text.splitlines()
+        assert failure.value.line == next(n for n, x in enumerate(lines, 1) if "nope/" in x)
     _untouched(settings, manifest)
 
 
