@@ -18,13 +18,13 @@ import json
 import os
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from nacl.public import PrivateKey, PublicKey
 from nacl.signing import SigningKey, VerifyKey
 
+from .officetime import office_today
 from .protocol.encoding import b64d, b64e, blake2b, lp
 from .secrets import GatewaySecret, OfficeSecretKey, SigningSecret
 
@@ -180,7 +180,7 @@ def keyring_signing_message(keyring_bytes: bytes) -> bytes:
 
 
 def _today() -> str:
-    return datetime.now(UTC).date().isoformat()
+    return office_today().isoformat()
 
 
 def _write_private(path: Path, doc: dict[str, Any]) -> None:
