@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.cells import cell_len
 
 from lianxin.protocol import Attachment
 
@@ -183,11 +184,12 @@ def _print_slip(slip: Slip) -> None:
         "Use it on the portal to follow the case, read the answer, add material or rate it.",
         "请妥善保管，丢失无法找回。Keep it private: it cannot be recovered.",
     ]
-    width = max(len(line) for line in lines) + 2
-    echo("+" + "-" * width + "+")
+    # Terminal cells, not characters: a Chinese character takes two columns.
+    width = max(cell_len(line) for line in lines)
+    echo("+" + "-" * (width + 2) + "+")
     for line in lines:
-        echo("| " + line)
-    echo("+" + "-" * width + "+")
+        echo("| " + line + " " * (width - cell_len(line)) + " |")
+    echo("+" + "-" * (width + 2) + "+")
 
 
 @desk_group.command("intake")

@@ -4,8 +4,9 @@ boundary and the output-format flags.
 Settings come from options or the environment: ``--db`` (``LIANXIN_DB``), ``--officer``
 (``LIANXIN_OFFICER``), ``--key`` (``LIANXIN_OFFICE_KEY``), ``--policy`` (``LIANXIN_POLICY``),
 ``--data-dir`` (``LIANXIN_DATA_DIR``), ``--calendar-override`` (``LIANXIN_CALENDAR_OVERRIDE``)
-and ``--today`` (the injectable clock). Every refusal prints one ``Error: <argument>: <why>``
-line and exits with 1 (a refusal) or 2 (a bad argument); nothing is changed.
+and ``--today`` (the injectable clock; otherwise today in ``LIANXIN_TIMEZONE``). Every refusal
+prints one ``Error: <argument>: <why>`` line and exits with 1 (a refusal) or 2 (a bad argument);
+nothing is changed.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+
+from lianxin.officetime import OfficeZoneError
 
 from .context import Desk, open_desk
 from .errors import DeskError
@@ -67,7 +70,9 @@ def desk_group() -> None:
     """The office desk: inbox, intake, register, route, answer, warnings, analysis.
 
     Settings can come from the environment: LIANXIN_DB, LIANXIN_OFFICER, LIANXIN_OFFICE_KEY,
-    LIANXIN_POLICY, LIANXIN_DATA_DIR, LIANXIN_CALENDAR_OVERRIDE.
+    LIANXIN_POLICY, LIANXIN_DATA_DIR, LIANXIN_CALENDAR_OVERRIDE. "Today" is the date in the
+    office's time zone, LIANXIN_TIMEZONE (default Asia/Shanghai), as for the gateway and the
+    publisher.
     """
 
 
@@ -79,6 +84,8 @@ def boundary() -> Iterator[None]:
     except Refused as exc:
         raise cli_error(str(exc), exc.exit_code) from exc
     except DeskError as exc:  # a bad data, policy or calendar file: names file, line, field
+        raise Refusal(str(exc)) from exc
+    except OfficeZoneError as exc:  # LIANXIN_TIMEZONE is not a zone
         raise Refusal(str(exc)) from exc
 
 

@@ -11,7 +11,7 @@ from .analysis import monthly_analysis
 from .analysis_render import to_csv, to_markdown
 from .backup import backup, restore
 from .cli_common import Refusal, Settings, desk_group, echo, with_format, with_settings
-from .context import open_store
+from .context import Desk, open_store
 from .duplicates import THRESHOLD, find_duplicates
 from .ledger import all_ledgers, ledger
 from .listing import Filters, list_cases, show_case
@@ -19,9 +19,17 @@ from .output import dump_json, emit
 from .refusals import BadValue
 from .supervision import issue_warnings, supervision_csv, supervision_markdown
 from .verify import verify_register
-from .warnings import compute_warnings
+from .warnings import NO_UNIT, compute_warnings
 
 _OUT = click.Path(path_type=Path, dir_okay=False)
+
+
+def unit_name(desk: Desk, code: str) -> str:
+    """A unit's Chinese name for tables (a named authority, or '-', as it is)."""
+    unit = desk.taxonomy.units.get(code)
+    if unit is not None:
+        return unit.zh
+    return "未分办 / 本室" if code == NO_UNIT else code
 
 
 @desk_group.command("warnings")
@@ -55,6 +63,7 @@ def warnings_command(
                 else supervision_markdown(desk, report, desk.actor())
             )
             supervision_list.write_text(text, encoding="utf-8")
+        names = {code: unit_name(desk, code) for code in {u.unit for u in report.units}}
     units = [u.as_dict() for u in report.units]
     flagged = [f.as_dict() for f in report.flagged]
     if fmt == "json":
@@ -69,13 +78,6 @@ def warnings_command(
             }
         )
         return
-    columns = [
-        ("unit", "unit 承办单位"),
-        ("red", "red 红"),
-        ("yellow", "yellow 黄"),
-        ("green", "green"),
-        ("blue", "blue 蓝"),
-    ]
     if fmt == "csv":
         emit(
             flagged,
@@ -96,19 +98,30 @@ def warnings_command(
             fmt,
         )
         return
-    emit(units, columns, fmt, title=f"Warnings on {report.today.isoformat()}")
+    # For people: unit names instead of codes, each colour in its colour (in a terminal).
+    for row in (*units, *flagged):
+        row["unit"] = names.get(row["unit"], row["unit"])
+    for row in flagged:
+        row["case"] = row["number"] or f"#{row['case_id']}"
+    columns = [
+        ("unit", "unit 承办单位"),
+        ("red", "red 红"),
+        ("yellow", "yellow 黄"),
+        ("green", "green 绿"),
+        ("blue", "blue 蓝"),
+    ]
+    colours = {c: c for c in ("red", "yellow", "green", "blue")}
+    emit(units, columns, fmt, title=f"Warnings on {report.today.isoformat()}", styles=colours)
     flagged_columns = [
         ("colour", "colour"),
-        ("number", "number"),
-        ("case_id", "id"),
+        ("case", "case"),
         ("unit", "unit"),
-        ("state", "state"),
         ("stage", "stage"),
         ("due", "due"),
         ("days", "days over/left"),
         ("uncertain", "provisional"),
     ]
-    emit(flagged, flagged_columns, fmt, title="Red and yellow cases")
+    emit(flagged, flagged_columns, fmt, title="Red and yellow cases", value_styled="colour")
     if issue or supervision_list is not None:
         echo(f"{len(issued)} warning(s) issued.")
     if supervision_list is not None:
@@ -329,17 +342,30 @@ def list_command(
     filters = Filters(state, unit, channel, month, tag, limit)
     with settings.desk() as desk:
         rows = list_cases(desk, filters)
+        names = {row["unit"]: unit_name(desk, row["unit"]) for row in rows if row["unit"]}
+    if fmt != "table":
+        columns = [
+            (key, key.replace("_", " "))
+            for key in (
+                *("id", "number", "channel", "received", "state", "item_type", "problem"),
+                *("unit", "due", "provisional", "colour", "tags"),
+            )
+        ]
+        emit(rows, columns, fmt)
+        return
+    # A table that fits 80 columns: what a clerk scans for; the rest is in `desk show CASE`.
+    for row in rows:
+        row["case"] = row["number"] or f"#{row['id']}"
+        row["unit"] = names.get(row["unit"], row["unit"]) if row["unit"] else ""
+        row["due"] = f"{row['due']}?" if row["provisional"] else row["due"]
     columns = [
-        ("id", "id"),
-        ("number", "number"),
-        ("channel", "channel"),
-        ("received", "received"),
+        ("case", "case"),
         ("state", "state"),
-        ("item_type", "item type"),
-        ("problem", "problem"),
         ("unit", "unit"),
         ("due", "due"),
-        ("provisional", "provisional"),
-        ("tags", "tags"),
+        ("colour", "colour"),
     ]
-    emit(rows, columns, fmt, title="Register")
+    emit(rows, columns, fmt, title="Register", value_styled="colour")
+    if any(row["provisional"] for row in rows):
+        echo("due?: provisional, no holiday data for that year yet.")
+    echo("Everything about a case: lianxin desk show CASE")

@@ -18,6 +18,7 @@ from .notes import read_notes
 from .officekeys import OfficeKeys
 from .refusals import BadValue
 from .values import parse_month
+from .warnings import CaseColours
 
 MAX_ROWS = 10_000
 
@@ -109,7 +110,12 @@ def list_cases(desk: Desk, filters: Filters) -> list[dict[str, Any]]:
             ids,
         ):
             tags.setdefault(case_id, []).append(tag)
-    return [row_of(desk, case_from_row(r, tuple(tags.get(r[0], ())))) for r in rows]
+    colours = CaseColours(desk)
+    listed = []
+    for r in rows:
+        case = case_from_row(r, tuple(tags.get(r[0], ())))
+        listed.append({**row_of(desk, case), "colour": colours.of(case)})
+    return listed
 
 
 def show_case(desk: Desk, ref: int | str, keys: OfficeKeys | None = None) -> dict[str, Any]:

@@ -63,9 +63,11 @@ def _target(desk: Desk, route: Route) -> dict[str, Any]:
         return {"unit": None, "forwarded_to": name}
     if route.to or route.to_name:
         raise BadValue("only a forwarded case goes to an authority", argument="--to")
+    # The unit of an assignment is given as --assign UNIT; of direct handling as --unit.
+    argument = "--assign" if route.mode == "assign" else "--unit"
     if route.mode == "assign" and not route.unit:
-        raise BadValue("name the handling unit to assign to", argument="--unit")
-    unit = _unit(desk, route.unit, "internal", "--unit") if route.unit else None
+        raise BadValue("name the handling unit to assign to", argument=argument)
+    unit = _unit(desk, route.unit, "internal", argument) if route.unit else None
     return {"unit": unit, "forwarded_to": None}
 
 

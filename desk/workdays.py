@@ -16,17 +16,18 @@ has the notice.
 from __future__ import annotations
 
 import calendar as gregorian
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, tzinfo
 from enum import StrEnum
 from functools import cache
 from typing import Protocol
+
+from lianxin.officetime import office_zone
 
 from .errors import DeadlineError
 from .policy import Rule, Span, SpanUnit
 from .workcalendar import WorkCalendar
 
-CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")  # no daylight saving since 1991
 DEFAULT_WARNING = Span(5, SpanUnit.WORKING)  # 到期前5个工作日下发预警通知 (seed 003)
 _ONE_DAY = timedelta(days=1)
 
@@ -39,9 +40,10 @@ class Clock(Protocol):
 
 @dataclass(frozen=True)
 class SystemClock:
-    """Today in the office's time zone (China by default), not the server's UTC date."""
+    """Today in the office's time zone (``LIANXIN_TIMEZONE``, see :mod:`lianxin.officetime`),
+    not the server's own date."""
 
-    tz: tzinfo = CHINA_TZ
+    tz: tzinfo = field(default_factory=office_zone)
 
     def today(self) -> date:
         """The current date in ``tz``."""

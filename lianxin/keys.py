@@ -18,13 +18,13 @@ import json
 import os
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from nacl.public import PrivateKey, PublicKey
 from nacl.signing import SigningKey, VerifyKey
 
+from .officetime import office_today
 from .protocol.encoding import b64d, b64e, blake2b, lp
 from .secrets import GatewaySecret, OfficeSecretKey, SigningSecret
 
@@ -188,7 +188,7 @@ def keyring_signing_message(keyring_bytes: bytes) -> bytes:
 
 
 def _today() -> str:
-    return datetime.now(UTC).date().isoformat()
+    return office_today().isoformat()
 
 
 def _write_private(path: Path, doc: dict[str, Any]) -> None:
@@ -284,9 +284,54 @@ def load_keyring(directory: Path) -> Keyring:
     return Keyring(office, gateway, publisher)
 
 
+_PRIVATE_NAMES = {
+    "office": "an office private key (office-*.key)",
+    "gateway": "the gateway's signing key (gateway.key)",
+    "publisher": "the publisher's signing key (publisher.key)",
+}
+
+
+def _what_it_is(text: str, doc: Any) -> str:
+    """What kind of file a private key file turned out to be, in words."""
+    if doc is None:
+        try:
+            b64d(text.strip(), "secret", size=32)
+            return "the gateway secret (gateway.secret)"
+        except Exception:
+            return "not a key file (not JSON)"
+    if not isinstance(doc, dict):
+        return "not a key file"
+    if "current_office_key_id" in doc:
+        return "the published keyring (keys.json)"
+    if "public_key" in doc and doc.get("kind") in _PRIVATE_NAMES:
+        return f"a {doc['kind']} public key, not a private key"
+    if "secret_key" in doc and doc.get("kind") in _PRIVATE_NAMES:
+        return _PRIVATE_NAMES[str(doc["kind"])]
+    return "not a key file"
+
+
+def _read_private(path: Path, kind: str) -> dict[str, Any]:
+    """A private key file of ``kind``; a file of another kind is refused saying what it is."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError as exc:
+        raise KeyFileError(f"{path}: missing (run 'lianxin keys init')") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KeyFileError(f"{path}: unreadable ({exc})") from exc
+    try:
+        doc: Any = json.loads(text)
+    except json.JSONDecodeError:
+        doc = None
+    if isinstance(doc, dict) and doc.get("kind") == kind and "secret_key" in doc:
+        return doc
+    raise KeyFileError(
+        f"{path}: this is {_what_it_is(text, doc)}; {_PRIVATE_NAMES[kind]} is needed"
+    )
+
+
 def _load_signer(directory: Path, kind: str) -> SigningSecret:
     path = directory / f"{kind}.key"
-    doc = _read_json(path)
+    doc = _read_private(path, kind)
     try:
         key = SigningKey(b64d(doc["secret_key"], "secret_key", size=32))
     except Exception as exc:
@@ -332,7 +377,7 @@ def load_office_secrets(path: Path) -> dict[str, OfficeSecretKey]:
     files = sorted(path.glob("office-*.key")) if path.is_dir() else [path]
     keys: dict[str, OfficeSecretKey] = {}
     for file in files:
-        doc = _read_json(file)
+        doc = _read_private(file, "office")
         try:
             secret = PrivateKey(b64d(doc["secret_key"], "secret_key", size=32))
         except Exception as exc:

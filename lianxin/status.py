@@ -30,6 +30,26 @@ class CaseStatus:
     status: dict[str, Any]
     answers: list[dict[str, Any]]
 
+    def lines(self) -> list[str]:
+        """The status as ``lianxin status`` prints it: plain words, no markup."""
+        status = self.status
+        out = [f"Status: {status['state']} (as of {status['as_of']}, the office's date)"]
+        out += [f"  {step['date']}  {step['step']}" for step in status["steps"]]
+        if status.get("due"):
+            colour = str(status.get("colour"))
+            words = DEADLINE_WORDS.get(colour, colour)
+            provisional = (
+                " (calendar not yet published for that year)" if status["due_uncertain"] else ""
+            )
+            out.append(f"Deadline: {status['due']}, {words}{provisional}")
+        for answer in self.answers:
+            out.append("\nAnswer from the office:\n" + str(answer.get("text", "")))
+        return out
+
+
+# The status page's deadline colours, in words.
+DEADLINE_WORDS = {"red": "overdue", "yellow": "due soon", "green": "on time", "blue": "done"}
+
 
 def _fetch(site: str, path: str) -> bytes:
     if site.startswith(("http://", "https://")):

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from lianxin.keys import KeyError_
+from lianxin.officetime import OfficeZoneError, office_today
 from lianxin.store.db import StoreError
 
 from .browser import gateway_origin
@@ -18,7 +19,10 @@ from .manifest import verify_site
 
 def _date(value: str | None) -> date:
     if value is None:
-        return date.today()
+        try:
+            return office_today()
+        except OfficeZoneError as exc:
+            raise click.ClickException(str(exc)) from exc
     try:
         return date.fromisoformat(value)
     except ValueError as exc:

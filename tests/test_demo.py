@@ -43,7 +43,10 @@ def test_demo_runs_the_whole_path(tmp_path: Path) -> None:
         timeout=600,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    assert "Portal served at http://127.0.0.1:" in result.stdout
+    # --no-serve leaves nothing running, so it offers no URL, only the built files.
+    assert "Portal served at" not in result.stdout and "Submit page:" not in result.stdout
+    assert f"Site built in {tmp_path / 'site'}" in result.stdout
+    assert "Summary(" not in result.stdout and " cases (" in result.stdout
     tokens = (tmp_path / "demo-tokens.txt").read_text().split()
     assert len(tokens) == 6
     site = tmp_path / "site"
@@ -86,9 +89,13 @@ def test_a_terminated_demo_stops_its_gateway_and_portal(tmp_path: Path) -> None:
     )  # fmt: skip
     try:
         assert demo.stdout is not None
+        printed = []
         for line in demo.stdout:
+            printed.append(line)
             if "Press Ctrl+C" in line:
                 break
+        # The hint to repeat the desk steps says that routing needs --days (default policy).
+        assert any("desk route" in line and "--days" in line for line in printed), printed
         demo.send_signal(signal.SIGTERM)
         assert demo.wait(timeout=60) == 0
     finally:

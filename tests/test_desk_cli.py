@@ -49,7 +49,9 @@ def test_main_commands(tmp_path: Path, keys_dir: Path) -> None:
         "--contact",
         "0000-0000003",
     )
-    token = Token.parse(re.search(r"^\|\s+([0-9A-Z]{4}(?:-[0-9A-Z]{4}){6})$", out, re.M).group(1))  # type: ignore[union-attr]
+    slip_line = re.search(r"^\|\s+([0-9A-Z]{4}(?:-[0-9A-Z]{4}){6})\s+\|$", out, re.M)
+    assert slip_line is not None, out
+    token = Token.parse(slip_line.group(1))
     [item] = json.loads(ok("inbox", "--all", "--json"))
     assert item["document"]["identity"]["name"] == "李某" and item["new"] is False
     ok(

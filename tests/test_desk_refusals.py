@@ -94,7 +94,17 @@ def test_concluding_a_case_never_accepted_lists_the_next_steps(store: Path, keys
         (
             ["route", "2", "--assign", "external.court", "--days", "5"],
             2,
-            "--unit: 'external.court' is an external unit, not internal",
+            "--assign: 'external.court' is an external unit, not internal",
+        ),
+        (
+            ["route", "2", "--assign", "nowhere.unit", "--days", "5"],
+            2,
+            "--assign: unknown unit 'nowhere.unit'",
+        ),
+        (
+            ["route", "2", "--direct", "--unit", "nowhere.unit", "--days", "5"],
+            2,
+            "--unit: unknown unit 'nowhere.unit'",
         ),
         (["route", "2", "--forward"], 2, "--to: name the competent authority"),
         (["route", "2", "--assign", "town.xihe", "--days", "0"], 2, "--days: 0 is out of range"),

@@ -163,8 +163,9 @@ def test_cli_publish_status_and_verify(built: tuple[Path, Path, Token]) -> None:
 
     shown = cli("status", "--site", str(tmp / "site"), "-", stdin=str(token))
     assert shown.returncode == 0 and "received" in shown.stdout
+    assert "[" not in shown.stdout  # no Rich markup printed as text
     unknown = cli("status", "--site", str(tmp / "site"), str(Token.generate()))
-    assert unknown.returncode == 0 and "No case" in unknown.stdout
+    assert unknown.returncode == 3 and "No case" in unknown.stderr and unknown.stdout == ""
     typo = str(token)[:-1] + ("0" if str(token)[-1] != "0" else "1")
     refused = cli("status", "--site", str(tmp / "site"), typo)
     assert refused.returncode == 1 and "check symbol" in refused.stderr
