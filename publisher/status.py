@@ -65,10 +65,9 @@ from lianxin.protocol.sealing import seal_for_reply_key
 from lianxin.status import MAGIC, parse_shard
 
 from . import dummies as dummy_rows
-from .dummies import MIN_ROWS, Dummy, DummySet, Shape
+from .dummies import MIN_ROWS as MIN_ROWS
+from .dummies import Dummy, DummySet, Shape
 from .errors import PublisherError
-
-__all__ = ["MAX_SHARD_BYTES", "MIN_ROWS", "StatusBuildError", "StatusSet", "write_status"]
 
 MAX_SHARD_BYTES = 60 * 1024
 STEPS = (
