@@ -30,7 +30,7 @@ from lianxin.client import GatewayClient, load_published_keys, submit_report
 from lianxin.protocol import Token
 from lianxin.status import read_status
 from publisher.build import PublishSettings, publish
-from publisher.headers import page_policies, write_nginx_csp_map
+from publisher.headers import HeaderMapError, nginx_csp_map, page_policies, write_nginx_csp_map
 
 DEPLOY = ROOT / "deploy"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -250,6 +250,29 @@ def test_nginx_configuration_is_valid(nginx_factory: Callable[[int], Nginx]) -> 
     assert nginx.check().returncode != 0
 
 
+def test_the_policy_map_has_every_page_and_refuses_what_nginx_would_misread(
+    tmp_path: Path,
+) -> None:
+    site = tmp_path / "site"
+    (site / "en").mkdir(parents=True)
+    meta = '<meta http-equiv="Content-Security-Policy" content="{}">'
+    (site / "index.html").write_text(meta.format("default-src &#x27;none&#x27;; a &quot;b&quot;"))
+    (site / "en" / "page.html").write_text(meta.format("script-src 'self'"))
+    lines = nginx_csp_map(site).splitlines()[1:]
+    assert lines == [
+        '"/en/page.html" "script-src \'self\'";',
+        '"/index.html" "default-src \'none\'; a \\"b\\"";',
+        '"/" "default-src \'none\'; a \\"b\\"";',
+    ]
+    (site / "en" / "page.html").write_text(meta.format("script-src $x"))
+    with pytest.raises(HeaderMapError, match="cannot be written"):
+        nginx_csp_map(site)
+    (site / "en" / "page.html").write_text("<p>no policy</p>")
+    with pytest.raises(HeaderMapError, match="en/page.html: no Content-Security-Policy"):
+        write_nginx_csp_map(site, tmp_path / "map.conf")
+    assert not (tmp_path / "map.conf").exists()
+
+
 def _meta_policy(page: str) -> str:
     found = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]*)">', page)
     assert found is not None
@@ -282,7 +305,15 @@ def test_a_built_site_through_nginx_in_front_of_a_real_gateway(
     # a report through nginx's /v1/ to the gateway, with the keys the site publishes
     with GatewayClient(https) as client:
         sent = submit_report(client, load_published_keys(https + "/keys.json"), report_doc("nginx"))
-    _publish(db, keys_dir, nginx)  # the new case's status
+    # the new case's status, built by the command the publish service runs
+    built = subprocess.run(
+        [sys.executable, "-m", "lianxin", "publish", "--db", str(db), "--keys", str(keys_dir),
+         "--out", str(nginx.site), "--today", TODAY.isoformat(), "--gateway-url", https,
+         "--nginx-csp", str(nginx.csp_map)],
+        capture_output=True, text=True, cwd=ROOT, timeout=600, check=False,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    assert "wrote the policies of" in built.stderr
     nginx.reload()
 
     # the status lookup, as the browser does it: index, one shard, opened locally
