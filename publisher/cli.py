@@ -14,6 +14,7 @@ from lianxin.store.db import StoreError
 from .browser import gateway_origin
 from .build import PublishSettings, publish
 from .errors import PublisherError
+from .headers import write_nginx_csp_map
 from .manifest import verify_site
 
 
@@ -114,6 +115,14 @@ def _gateway_url(ctx: click.Context, param: click.Parameter, value: str | None) 
     show_default=True,
     help="How many of the --log-witness witnesses must have cosigned for the status page.",
 )
+@click.option(
+    "--nginx-csp",
+    "nginx_csp",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Also write every page's Content-Security-Policy to FILE, as an nginx map include "
+    "(see deploy/nginx).",
+)
 @click.option("--serve", is_flag=True, help="Preview the site on loopback after building.")
 @click.option("--port", type=int, default=8000, show_default=True, help="Port for --serve.")
 def publish_command(
@@ -129,6 +138,7 @@ def publish_command(
     cosignatures: tuple[Path, ...],
     log_witnesses: tuple[str, ...],
     log_quorum: int,
+    nginx_csp: Path | None,
     serve: bool,
     port: int,
 ) -> None:
@@ -151,6 +161,9 @@ def publish_command(
     )
     try:
         result = publish(settings, progress=lambda m: click.echo(f"  {m}", err=True))
+        if nginx_csp is not None:
+            pages = write_nginx_csp_map(result.out, nginx_csp)
+            click.echo(f"  wrote the policies of {pages} page paths to {nginx_csp}", err=True)
     except (PublisherError, KeyError_, StoreError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(

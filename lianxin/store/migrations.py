@@ -227,3 +227,31 @@ def _log(db: sqlite_utils.Database) -> None:
         " head_entry ON log_checkpoints"
         " BEGIN SELECT RAISE(ABORT, 'a signed checkpoint cannot change'); END"
     )
+
+
+@MIGRATIONS(name="0005_status_dummies")
+def _status_dummies(db: sqlite_utils.Database) -> None:
+    """The status shards' dummy rows, kept from build to build like real rows (the publisher's
+    own records: random ids, sizes and sealed random bytes, nothing derived from a report)."""
+    db.execute(
+        """
+        CREATE TABLE status_dummies (
+            lookup_id BLOB PRIMARY KEY,
+            issued_date TEXT NOT NULL,
+            rank INTEGER NOT NULL,
+            status_len INTEGER NOT NULL,
+            answers BLOB NOT NULL
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE status_builds (
+            id INTEGER PRIMARY KEY,
+            built_date TEXT NOT NULL,
+            real_rows INTEGER NOT NULL,
+            dummy_rows INTEGER NOT NULL,
+            shards INTEGER NOT NULL
+        )
+        """
+    )
