@@ -17,7 +17,6 @@ from .analysis import RATINGS, Analysis
 from .context import Desk
 from .lifecycle import REVIEW_KINDS, REVIEW_LABELS
 from .taxonomy import Catalogue, E
-from .workdays import SystemClock
 
 Value = int | float | None
 
@@ -252,7 +251,7 @@ def to_markdown(desk: Desk, a: Analysis, *, lang: str = "zh") -> str:
     """The analysis as a Markdown report."""
     zh = lang == "zh"
     title = "月分析" if zh else "Monthly analysis"
-    made = SystemClock().today().isoformat()
+    made = desk.today.isoformat()  # the desk's clock: --today, or today in the office's zone
     lines = [
         f"# {title} {a.month}",
         "",
