@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jinja2
 
@@ -33,6 +34,7 @@ from .csp import secure_site
 from .errors import PublisherError
 from .manifest import write_manifest
 from .status import write_status
+from .themeassets import trim_theme_assets
 
 ROOT = Path(__file__).resolve().parent.parent
 LANGS = ("zh", "en")
@@ -58,6 +60,7 @@ class PublishSettings:
     dp_epsilon: float | None = None
     warning_days: int = 5
     gateway_url: str | None = None  # where the submit and status pages send; None: nowhere
+    site_url: str | None = None  # where the site is served (absolute hreflang/canonical links)
     node_modules: Path = ROOT / "node_modules"  # libsodium-wrappers, installed by `npm ci`
 
 
@@ -126,6 +129,23 @@ def render_templates(build: Build) -> None:
         (build.docs / template.name.removesuffix(".j2")).write_text(text, encoding="utf-8")
 
 
+def check_site_url(url: str) -> str:
+    """The site's public base URL, ending in ``/``; refused unless http(s) with a host."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise BuildError(f"site URL {url!r}: expected https://host[:port][/path/]")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise BuildError(f"site URL {url!r}: no query, fragment or user name")
+    return url if url.endswith("/") else url + "/"
+
+
+def _set_site_url(config_file: Path, url: str) -> None:
+    # MkDocs writes canonical links, and mkdocs-static-i18n absolute hreflang links, from it.
+    text = config_file.read_text(encoding="utf-8")
+    line = f"site_url: {json.dumps(check_site_url(url))}\n"
+    config_file.write_text(line + text, encoding="utf-8")
+
+
 def _md_escape(value: object) -> str:
     text = str(value)
     for char in "\\`*_{}[]<>()#+!|":
@@ -139,6 +159,7 @@ def _mkdocs(build: Build, site: Path) -> None:
     from mkdocs.exceptions import MkDocsException
 
     os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
+    logging.getLogger("jieba").setLevel(logging.WARNING)  # its dictionary-loading chatter
     collected = _Collect()
     loggers = [logging.getLogger(), logging.getLogger("mkdocs")]
     for logger in loggers:
@@ -232,6 +253,8 @@ def publish(settings: PublishSettings, progress: Progress = lambda _: None) -> P
             ignore=shutil.ignore_patterns("node_modules", "__pycache__"),
         )
         shutil.copy2(settings.config_file, work / "mkdocs.yml")
+        if settings.site_url:
+            _set_site_url(work / "mkdocs.yml", settings.site_url)
         build = Build(settings, work, db, {"today": settings.today.isoformat()})
         step("copy")
         progress("computing pages")
@@ -243,6 +266,9 @@ def publish(settings: PublishSettings, progress: Progress = lambda _: None) -> P
         site = work / "site"
         _mkdocs(build, site)
         step("mkdocs")
+        trimmed = trim_theme_assets(site, settings.site_url and check_site_url(settings.site_url))
+        if not trimmed.lazy_search:
+            progress("note: this Material version's bundle loads the search index on every page")
         progress("adding the browser pages' scripts and the security policy")
         _browser_pages(build, site)
         step("browser")
