@@ -276,6 +276,10 @@ def status_command(site: str, token_text: str) -> None:
     click.echo(f"Status: {status['state']} (as of {status['as_of']})")
     for step in status["steps"]:
         click.echo(f"  {step['date']}  {step['step']}")
+    for day in status.get("followups", []):
+        click.echo(f"  {day}  your rating or material received")
+    if status.get("satisfaction"):
+        click.echo(f"Your rating: {status['satisfaction']} (recorded by the office)")
     if status.get("due"):
         uncertain = " (calendar not yet published for that year)" if status["due_uncertain"] else ""
         click.echo(f"Deadline: {status['due']} [{status.get('colour')}]{uncertain}")

@@ -255,7 +255,8 @@ def publish(settings: PublishSettings, progress: Progress = lambda _: None) -> P
         shutil.copy2(settings.config_file, work / "mkdocs.yml")
         if settings.site_url:
             _set_site_url(work / "mkdocs.yml", settings.site_url)
-        build = Build(settings, work, db, {"today": settings.today.isoformat()})
+        context = {"today": settings.today.isoformat(), "site_url": settings.site_url}
+        build = Build(settings, work, db, context)
         step("copy")
         progress("computing pages")
         for producer in [_keys_page, *_extra_producers()]:

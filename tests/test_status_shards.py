@@ -158,7 +158,7 @@ def _old_status(case: dict[str, Any], today: date, yellow_until: date) -> dict[s
         "due_uncertain": bool(case["due_uncertain"]),
         "colour": _old_colour(state, due_shown, day, until),
         "as_of": day,
-    }
+    } | ({"satisfaction": case["satisfaction"]} if case.get("satisfaction") else {})
 
 
 def _old_bytes(status: dict[str, Any]) -> bytes:
