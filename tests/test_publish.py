@@ -212,7 +212,8 @@ class _TextOutsideCode(HTMLParser):
 
 def test_no_stray_space_between_chinese_characters(built: tuple[Path, Path, Token]) -> None:
     # A line break inside a Chinese sentence in the Markdown source becomes a visible space in
-    # the browser ("签名， 只有"): Chinese paragraphs are written on one line.
+    # the browser ("签名， 只有"): Chinese paragraphs are written on one line
+    # (tests/fix_cjk_line_breaks.py joins such lines).
     site = built[0] / "site"
     found = []
     for page in sorted(site.rglob("*.html")):
