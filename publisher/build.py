@@ -159,7 +159,6 @@ def _mkdocs(build: Build, site: Path) -> None:
     from mkdocs.exceptions import MkDocsException
 
     os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
-    logging.getLogger("jieba").setLevel(logging.WARNING)  # its dictionary-loading chatter
     collected = _Collect()
     loggers = [logging.getLogger(), logging.getLogger("mkdocs")]
     for logger in loggers:
@@ -168,6 +167,8 @@ def _mkdocs(build: Build, site: Path) -> None:
         config = load_config(
             config_file=str(build.work / "mkdocs.yml"), site_dir=str(site), strict=True
         )
+        # Loading the search plugin imported jieba, which logs its dictionary loading at DEBUG.
+        logging.getLogger("jieba").setLevel(logging.WARNING)
         mkdocs_build(config)
     except (MkDocsException, SystemExit) as exc:
         details = "; ".join(dict.fromkeys(collected.messages)) or str(exc)
