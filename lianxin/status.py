@@ -35,6 +35,9 @@ class CaseStatus:
         status = self.status
         out = [f"Status: {status['state']} (as of {status['as_of']}, the office's date)"]
         out += [f"  {step['date']}  {step['step']}" for step in status["steps"]]
+        out += [f"  {day}  your rating or material received" for day in status.get("followups", [])]
+        if status.get("satisfaction"):
+            out.append(f"Your rating: {status['satisfaction']} (recorded by the office)")
         if status.get("due"):
             colour = str(status.get("colour"))
             words = DEADLINE_WORDS.get(colour, colour)

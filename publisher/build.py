@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jinja2
 
@@ -38,6 +39,7 @@ from .log import append_batch, write_log, write_policy
 from .manifest import write_manifest
 from .sitemap import write_sitemaps
 from .status import write_status
+from .themeassets import trim_theme_assets
 
 ROOT = Path(__file__).resolve().parent.parent
 LANGS = ("zh", "en")
@@ -63,6 +65,7 @@ class PublishSettings:
     dp_epsilon: float | None = None
     warning_days: int = 5
     gateway_url: str | None = None  # where the submit and status pages send; None: nowhere
+    site_url: str | None = None  # where the site is served (absolute hreflang/canonical links)
     node_modules: Path = ROOT / "node_modules"  # libsodium-wrappers, installed by `npm ci`
     log_origin: str | None = None  # the public log's name; None: "lianxin/<publisher key id>"
     cosignatures: tuple[Path, ...] = ()  # witness-cosigned copies of the current checkpoint
@@ -135,6 +138,23 @@ def render_templates(build: Build) -> None:
         (build.docs / template.name.removesuffix(".j2")).write_text(text, encoding="utf-8")
 
 
+def check_site_url(url: str) -> str:
+    """The site's public base URL, ending in ``/``; refused unless http(s) with a host."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise BuildError(f"site URL {url!r}: expected https://host[:port][/path/]")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise BuildError(f"site URL {url!r}: no query, fragment or user name")
+    return url if url.endswith("/") else url + "/"
+
+
+def _set_site_url(config_file: Path, url: str) -> None:
+    # MkDocs writes canonical links, and mkdocs-static-i18n absolute hreflang links, from it.
+    text = config_file.read_text(encoding="utf-8")
+    line = f"site_url: {json.dumps(check_site_url(url))}\n"
+    config_file.write_text(line + text, encoding="utf-8")
+
+
 def _md_escape(value: object) -> str:
     text = str(value)
     for char in "\\`*_{}[]<>()#+!|":
@@ -156,6 +176,8 @@ def _mkdocs(build: Build, site: Path) -> None:
         config = load_config(
             config_file=str(build.work / "mkdocs.yml"), site_dir=str(site), strict=True
         )
+        # Loading the search plugin imported jieba, which logs its dictionary loading at DEBUG.
+        logging.getLogger("jieba").setLevel(logging.WARNING)
         mkdocs_build(config)
     except (MkDocsException, SystemExit) as exc:
         details = "; ".join(dict.fromkeys(collected.messages)) or str(exc)
@@ -257,7 +279,10 @@ def publish(settings: PublishSettings, progress: Progress = lambda _: None) -> P
             ignore=shutil.ignore_patterns("node_modules", "__pycache__"),
         )
         shutil.copy2(settings.config_file, work / "mkdocs.yml")
-        build = Build(settings, work, db, {"today": settings.today.isoformat()})
+        if settings.site_url:
+            _set_site_url(work / "mkdocs.yml", settings.site_url)
+        context = {"today": settings.today.isoformat(), "site_url": settings.site_url}
+        build = Build(settings, work, db, context)
         step("copy")
         progress("computing pages")
         for producer in [_keys_page, *_extra_producers()]:
@@ -269,6 +294,9 @@ def publish(settings: PublishSettings, progress: Progress = lambda _: None) -> P
         _mkdocs(build, site)
         write_sitemaps(site)  # Material fetches one beside every language link: no 404s
         step("mkdocs")
+        trimmed = trim_theme_assets(site, settings.site_url and check_site_url(settings.site_url))
+        if not trimmed.lazy_search:
+            progress("note: this Material version's bundle loads the search index on every page")
         progress("adding the browser pages' scripts and the security policy")
         _browser_pages(build, site)
         step("browser")

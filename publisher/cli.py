@@ -12,7 +12,7 @@ from lianxin.officetime import OfficeZoneError, office_today
 from lianxin.store.db import StoreError
 
 from .browser import gateway_origin
-from .build import PublishSettings, publish
+from .build import PublishSettings, check_site_url, publish
 from .errors import PublisherError
 from .headers import write_nginx_csp_map
 from .manifest import verify_site
@@ -37,6 +37,15 @@ def _gateway_url(ctx: click.Context, param: click.Parameter, value: str | None) 
         except PublisherError as exc:
             raise click.BadParameter(str(exc)) from exc
     return value
+
+
+def _site_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return check_site_url(value)
+    except PublisherError as exc:
+        raise click.BadParameter(str(exc)) from exc
 
 
 @click.command("publish")
@@ -73,6 +82,13 @@ def _gateway_url(ctx: click.Context, param: click.Parameter, value: str | None) 
     callback=_gateway_url,
     help="The gateway the submit and status pages send to (https, or http on loopback); "
     "without it the pages cannot send.",
+)
+@click.option(
+    "--site-url",
+    default=None,
+    callback=_site_url,
+    help="Where the site will be served (e.g. https://portal.example.org/): absolute "
+    "language-alternate and canonical links, and the status page's command-line hint.",
 )
 @click.option("--today", default=None, help="Build as of this date (YYYY-MM-DD).")
 @click.option(
@@ -131,6 +147,7 @@ def publish_command(
     out: Path,
     leaders_file: Path | None,
     gateway_url: str | None,
+    site_url: str | None,
     today: str | None,
     threshold: int,
     dp_epsilon: float | None,
@@ -158,6 +175,7 @@ def publish_command(
         cosignatures=cosignatures,
         log_witnesses=log_witnesses,
         log_quorum=log_quorum,
+        site_url=site_url,
     )
     try:
         result = publish(settings, progress=lambda m: click.echo(f"  {m}", err=True))

@@ -100,7 +100,12 @@ def _sql_list(values: Iterable[str]) -> str:
 #   {"v": 1, "state": state, "steps": [{"step": name, "date": d} for each non-empty date],
 #    "due": due shown (review_due while reviewing; none once not accepted or closed),
 #    "due_uncertain": bool, "colour": colour, "as_of": today,
-#    "log": the token's entries in the public log (publisher/log.py, LOG_JSON)}
+#    "followups": [the received date of each follow-up the reporter sent, oldest first]
+#                 (only when there is one),
+#    "log": the token's entries in the public log (publisher/log.py, LOG_JSON),
+#    "satisfaction": the rating the desk recorded (satisfied | basically | not) (only when set)}
+# The follow-ups' contents stay sealed to the office; their dates and the recorded rating are
+# the reporter's own doings, shown back to them (the row is sealed to their token).
 # colour: blue when done; none when not open or without a due date; red when overdue; yellow
 # when due by :until (``warning_days`` working days ahead); green otherwise.
 # Parameters :today and :until; tables ``cases c`` (and ``tokens t``).
@@ -111,6 +116,11 @@ _COLOUR = (
     f" WHEN {_DUE} < :today THEN '\"red\"'"
     f" WHEN {_DUE} <= :until THEN '\"yellow\"'"
     " ELSE '\"green\"' END"
+)
+_FOLLOWUPS = (
+    "coalesce((SELECT ',\"followups\":' || json_group_array(d) FROM (SELECT s.received_date AS d"
+    " FROM submissions s WHERE s.case_id = c.id AND s.kind = 'followup'"
+    " ORDER BY s.received_date, s.id) HAVING count(*) > 0), '')"
 )
 _STEPS = " || ".join(
     f"CASE WHEN c.{column} <> '' THEN"
@@ -123,7 +133,10 @@ STATUS_JSON = (
     f" || ',\"due\":' || json_quote(CASE WHEN c.state IN ({_sql_list(NO_DUE_STATES)})"
     f" THEN NULL ELSE {_DUE} END)"
     " || ',\"due_uncertain\":' || CASE WHEN c.due_uncertain THEN 'true' ELSE 'false' END"
+    f" || {_FOLLOWUPS}"
     f" || ',\"log\":' || {LOG_JSON}"  # the token's entries in the public log
+    " || CASE WHEN coalesce(c.satisfaction, '') <> ''"
+    " THEN ',\"satisfaction\":' || json_quote(c.satisfaction) ELSE '' END"
     " || ',\"state\":' || json_quote(c.state)"
     f" || ',\"steps\":[' || substr({_STEPS}, 2) || '],\"v\":1}}' AS BLOB)"
 )

@@ -209,6 +209,19 @@ def shown_token(page: Any) -> str:
     return re.sub(r"\s+", "", text)
 
 
+def assert_below_the_header(page: Any, *selectors: str) -> None:
+    """Each element is in the viewport and not under Material's sticky header."""
+    header = page.evaluate("document.querySelector('.md-header').getBoundingClientRect().bottom")
+    height = page.evaluate("innerHeight")
+    for selector in selectors:
+        box = page.evaluate(
+            "s => { const r = document.querySelector(s).getBoundingClientRect();"
+            " return [r.top, Math.min(r.bottom, r.top + 60)]; }",
+            selector,
+        )
+        assert header <= box[0] and box[1] <= height, (selector, header, box, height)
+
+
 def assert_no_stray_values(text: str) -> None:
     """No JavaScript value leaked into the words of a page."""
     assert not re.search(r"\b(null|undefined|false|true|NaN)\b|\[object", text), text
@@ -221,7 +234,14 @@ def test_1_submit_anonymous_in_chinese_on_a_phone(browser: Any, portal: Portal) 
     page = open_page(browser, portal, "/submit/")
     wait_ready(page)
     office = load_keyring(portal.keys_dir).current_office
+    # The key check is a closed "verify" disclosure in plain words; the fingerprint is inside.
+    keyinfo = page.locator("#lx-keyinfo")
+    assert keyinfo.evaluate("e => e.tagName") == "DETAILS" and not keyinfo.get_attribute("open")
+    assert page.inner_text("#lx-keyinfo summary") == "核对加密密钥（可选）"
+    assert group_fingerprint(office.fingerprint) not in page.inner_text("#lx-keyinfo")
+    page.click("#lx-keyinfo summary")
     assert group_fingerprint(office.fingerprint) in page.inner_text("#lx-keyinfo")
+    assert "不核对也可以放心提交" in page.inner_text("#lx-keyinfo")
     assert page.is_hidden("#lx-identity")
     assert_labelled(page)
     shot(page, "1-submit-form-zh")
@@ -235,12 +255,19 @@ def test_1_submit_anonymous_in_chinese_on_a_phone(browser: Any, portal: Portal) 
     shot(page, "1-submit-errors-zh")
     summary.locator("a[href='#lx-title']").click()
     assert page.evaluate("document.activeElement.id") == "lx-title"
+    # Fixing a field clears its message at once, not at the next send.
+    page.fill("#lx-title", "标题")
+    assert page.get_attribute("#lx-title", "aria-invalid") is None
+    assert page.locator("#lx-title-error").count() == 0
+    assert summary.locator("a[href='#lx-title']").count() == 0 and summary.is_visible()
+    page.fill("#lx-title", "")  # emptied again: stays clear until the next send
 
     fill_report(page, real_name=False, marker="A")
     page.click("#lx-send")
     token = shown_token(page)
     Token.parse(token)  # well formed, check character right
     assert page.evaluate("document.activeElement.id") == "lx-result"
+    assert_below_the_header(page, "#lx-result h2", "#lx-result .lx-token")
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     page.locator("#lx-result").get_by_role("button", name="复制查询码").click()
     page.wait_for_selector("#lx-result >> text=查询码已复制")
@@ -438,6 +465,8 @@ def test_4_not_satisfied_reaches_the_desk_on_the_right_case(browser: Any, portal
     confirmation = page.locator("#lx-rating-form .lx-send-message")
     confirmation.wait_for()
     assert "服务器已于" in confirmation.inner_text()
+    # In words, not only a receipt number: the rating was delivered and will be recorded.
+    assert "您的评价“不满意”已经送达受理机关" in confirmation.inner_text()
     assert page.input_value("#lx-rating-text") == ""
     shot(page, "4-status-not-satisfied-zh")
     close(page)
@@ -488,6 +517,28 @@ def test_4_additional_material_with_an_attachment(browser: Any, portal: Portal) 
         mark_opened(desk, [item])
     finally:
         desk.close()
+
+
+def test_4_after_the_next_publish_the_reporter_sees_their_follow_ups(
+    browser: Any, portal: Portal
+) -> None:
+    portal.publish()
+    for path, followup, rating in (
+        ("/status/", "收到您的评价或补充材料", "不满意（受理机关已记录）"),
+        ("/en/status/", "Your rating or additional material received", "Not satisfied"),
+    ):
+        page = open_page(browser, portal, path, phone=path == "/status/")
+        page.wait_for_selector("#lx-check:not([disabled])")
+        page.fill("#lx-token", portal.shared["anonymous"])
+        page.click("#lx-check")
+        page.wait_for_selector("#lx-case:not([hidden])")
+        timeline = page.locator(".lx-timeline li").all_inner_texts()
+        assert sum(followup in line for line in timeline) == 2, timeline  # rating and material
+        assert rating in page.inner_text(".lx-facts")
+        hint = page.inner_text("#lx-cli-hint")
+        assert hint == f"lianxin status --site {portal.site_url}/ -"
+        shot(page, "4-status-followups-" + ("zh" if path == "/status/" else "en"))
+        close(page)
 
 
 # --- 5. the gateway is down ------------------------------------------------------------------

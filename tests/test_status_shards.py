@@ -161,7 +161,7 @@ def _old_status(case: dict[str, Any], today: date, yellow_until: date) -> dict[s
         "colour": _old_colour(state, due_shown, day, until),
         "as_of": day,
         "log": [],  # the token's public log entries: none without submissions (publisher/log.py)
-    }
+    } | ({"satisfaction": case["satisfaction"]} if case.get("satisfaction") else {})
 
 
 def _old_bytes(status: dict[str, Any]) -> bytes:

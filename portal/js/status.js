@@ -12,7 +12,7 @@
 import { formatBytes, pageLang, translator } from "./i18n.mjs";
 import { TokenError, normalizeToken, parseToken } from "./protocol.mjs";
 import {
-  LoadError, fetchSiteBytes, fetchSiteJson, loadConfig, loadProtocol, loadTrustedKeys,
+  LoadError, SITE_ROOT, fetchSiteBytes, fetchSiteJson, loadConfig, loadProtocol, loadTrustedKeys,
 } from "./site.mjs";
 import { GatewayError, fetchLimits, sendEnvelope } from "./gateway.mjs";
 import { ShardError, checkIndex, findRows, shardOf } from "./shards.mjs";
@@ -168,7 +168,7 @@ class FollowupForm {
     const sealed = lx.sealFollowup(doc, attachments, {
       officeKey: keys.office.publicKey, officeKeyId: keys.office.keyId, token,
     });
-    this.sealed = { key, ...sealed, officeKeyId: keys.office.keyId };
+    this.sealed = { key, ...sealed, officeKeyId: keys.office.keyId, rating: doc.rating };
     return this.sealed;
   }
 
@@ -187,12 +187,17 @@ class FollowupForm {
     const download = h("button", { type: "button", class: "md-button" }, t("done.download"));
     download.addEventListener("click", () => downloadJson(receiptFilename(receipt), receipt));
     const what = t(this.kind === "satisfaction" ? "followup.rating" : "followup.material");
+    const rating = this.kind === "satisfaction" ? this.sealed?.rating : null;
+    const recorded = rating
+      ? t("followup.ratingRecorded", { rating: label("rating", rating) })
+      : t("followup.materialRecorded");
     const box = this.form.querySelector(".lx-send-message");
     showMessage(box, warning ? "warning" : "success",
       t("followup.sent", {
         what, date: receipt.received ?? "?",
         receipt: String(receipt.receipt_id ?? "").slice(0, 16),
       }),
+      h("p", {}, recorded),
       ...(warning ? [warning] : []),
       h("p", {}, download));
     box.focus();
@@ -231,6 +236,9 @@ const material = new FollowupForm("lx-material-form", "material");
 // --- loading ---------------------------------------------------------------------------------
 
 async function init() {
+  // The command-line hint names the address this page was actually served from.
+  const cliHint = byId("lx-cli-hint");
+  if (cliHint) cliHint.textContent = `lianxin status --site ${SITE_ROOT.href} -`;
   page.tokenForm.addEventListener("submit", onCheck);
   page.clear.addEventListener("click", forget);
   try {
@@ -404,14 +412,21 @@ function showCase(status, answers) {
     : h("dd", {}, t("status.noDue"),
       status.colour && h("span", { class: `lx-badge lx-badge--${status.colour}` },
         label("colour", status.colour)));
-  const steps = (status.steps ?? []).map((s) => h("li", {}, dateNode(s.date), " ",
-    label("step", s.step)));
+  // The office's steps and the reporter's own follow-ups (ratings, material), by date.
+  const events = [
+    ...(status.steps ?? []).map((s) => ({ date: s.date, text: label("step", s.step) })),
+    ...(status.followups ?? []).map((date) => ({ date, text: t("step.followup") })),
+  ].sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
+  const steps = events.map((e) => h("li", {}, dateNode(e.date), " ", e.text));
   const readable = answers.filter((a) => !a.error);
   page.case.replaceChildren(
     h("h2", { id: "lx-case-title" }, t("status.title")),
     h("dl", { class: "lx-facts" },
       h("dt", {}, t("status.state")), h("dd", {}, h("strong", {}, label("state", status.state))),
-      h("dt", {}, t("status.due")), due),
+      h("dt", {}, t("status.due")), due,
+      ...(status.satisfaction ? [h("dt", {}, t("status.satisfaction")),
+        h("dd", {}, t("status.satisfactionRecorded",
+          { rating: label("rating", status.satisfaction) }))] : [])),
     h("p", { class: "lx-hint" }, t("status.asOf", { date: status.as_of })),
     h("h3", {}, t("status.timeline")),
     h("ol", { class: "lx-timeline" }, steps),
