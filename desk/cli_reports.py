@@ -10,6 +10,7 @@ import click
 from .analysis import monthly_analysis
 from .analysis_render import to_csv, to_markdown
 from .backup import backup, restore
+from .casekeys import desk_keys
 from .cli_common import Refusal, Settings, desk_group, echo, with_format, with_settings
 from .context import open_store
 from .duplicates import THRESHOLD, find_duplicates
@@ -46,7 +47,6 @@ def warnings_command(
             report.flagged = [f for f in report.flagged if f.unit == unit]
         issued = []
         if issue or supervision_list is not None:
-            desk.actor()
             issued = issue_warnings(desk, report)
         if supervision_list is not None:
             text = (
@@ -129,8 +129,8 @@ def duplicates_command(settings: Settings, fmt: str, threshold: float) -> None:
     """Suggest likely repeat reports among opened ones (staff confirm with --repeat-of)."""
     if not 0 < threshold <= 1:
         raise BadValue(f"{threshold} is not between 0 and 1", "--threshold")
-    keys = settings.keys()
     with settings.desk() as desk:
+        keys = desk_keys(desk)
         found = find_duplicates(desk, keys, threshold=threshold)
     columns = [
         ("score", "similarity"),
@@ -259,8 +259,8 @@ def restore_command(settings: Settings, path: Path) -> None:
 @click.argument("case")
 def show_command(settings: Settings, fmt: str, case: str) -> None:
     """One case: register fields, next steps, history; notes too when --key is given."""
-    keys = settings.optional_keys()
     with settings.desk() as desk:
+        keys = desk_keys(desk)
         doc = show_case(desk, case, keys)
     if fmt == "json":
         dump_json(doc)

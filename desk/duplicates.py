@@ -19,6 +19,7 @@ from lianxin.protocol import Envelope, ProtocolError, open_envelope
 
 from .context import Desk
 from .officekeys import OfficeKeys
+from .roles import desk_action
 
 THRESHOLD = 0.6
 SAME_PERSON_THRESHOLD = 0.3
@@ -112,6 +113,7 @@ def _linked(desk: Desk) -> set[tuple[int, int]]:
     return {(min(a, b), max(a, b)) for a, b in rows}
 
 
+@desk_action("duplicates")
 def find_duplicates(
     desk: Desk, keys: OfficeKeys, *, threshold: float = THRESHOLD
 ) -> list[Suggestion]:

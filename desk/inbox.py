@@ -22,6 +22,7 @@ from .cases import load_case
 from .context import Desk
 from .officekeys import OfficeKeys
 from .refusals import BadValue, WrongKey
+from .roles import desk_action
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ def _verify(desk: Desk, envelope: Envelope) -> str:
     return ""
 
 
+@desk_action("inbox")
 def read_inbox(
     desk: Desk, keys: OfficeKeys, *, include_opened: bool = False, case: int | str | None = None
 ) -> list[Opened]:
@@ -125,6 +127,7 @@ def read_inbox(
     return items
 
 
+@desk_action("inbox")
 def mark_opened(desk: Desk, items: list[Opened]) -> list[Opened]:
     """Mark new, verified submissions opened and record satisfaction answers; one transaction.
     Returns the items with a notice where staff have something to do."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import calendar as gregorian
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from enum import StrEnum
 from functools import cache
 from typing import Protocol
@@ -36,6 +36,8 @@ class Clock(Protocol):
 
     def today(self) -> date: ...
 
+    def now(self) -> datetime: ...
+
 
 @dataclass(frozen=True)
 class SystemClock:
@@ -47,6 +49,10 @@ class SystemClock:
         """The current date in ``tz``."""
         return datetime.now(self.tz).date()
 
+    def now(self) -> datetime:
+        """The current instant (aware)."""
+        return datetime.now(self.tz)
+
 
 @dataclass(frozen=True)
 class FixedClock:
@@ -57,6 +63,10 @@ class FixedClock:
     def today(self) -> date:
         """Always ``day``."""
         return self.day
+
+    def now(self) -> datetime:
+        """Noon of ``day`` in China's time zone (so its UTC date is the same day)."""
+        return datetime.combine(self.day, time(12), CHINA_TZ)
 
 
 @dataclass(frozen=True)

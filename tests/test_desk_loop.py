@@ -122,6 +122,7 @@ def _second_round(db_path: Path, keys_dir: Path, case_id: int, token: Token, day
         r[0]
         for r in desk.db.execute(
             "SELECT DISTINCT actor FROM events WHERE type NOT IN ('received', 'followup-received')"
+            " AND case_id IS NOT NULL"
         )
     }
     assert actors == {OFFICER}
