@@ -25,7 +25,7 @@ OFFICER = "wang"
 TEST_OFFICERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "admin": ("管理员", "office.letters", ("administrator",)),
     "wang": (
-        "王科员",
+        "王测试科员",
         "office.letters",
         ("registrar", "approver", "supervisor", "analyst", "auditor"),
     ),
