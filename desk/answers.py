@@ -103,6 +103,7 @@ def conclude(
         data["disposition"] = disposition
     text = clean_text(answer, "--answer", required=False)
     if text:
+        desk.authorize("answer")  # concluding with an answer also answers the reporter
         if keys is None:
             raise BadValue("answering needs the office key for the office's copy", "--key")
         note_ready(desk, case, keys)

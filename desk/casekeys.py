@@ -6,9 +6,10 @@ wrapped to exactly the officers in scope.
 * When a case is registered it gets a random 32-byte key. Its report content, notes,
   documents and answers' office copies are sealed under that key (SecretBox), and the key is
   sealed to every officer in scope (``case_keys``): the registrars and approvers, the
-  handlers of the unit it is assigned to, minus recusals; and to the office key
-  (``office:KEYID``), so a registrar can later grant a new officer in scope. Nothing else in
-  the database opens a case: an officer out of scope has no row to unwrap.
+  handlers of the unit it is assigned to, minus recusals. A registrar grants a new officer in
+  scope from their own wraps. Nothing else in the database opens a case's material: an
+  officer out of scope has no row to unwrap. (The original envelope stays sealed to the office
+  key, as the protocol has it: registrars, who hold that key, can always open it.)
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import nacl.secret
 import nacl.utils
 import sqlite_utils
 from nacl.exceptions import CryptoError
-from nacl.public import PrivateKey, PublicKey, SealedBox
+from nacl.public import PrivateKey
 
 from lianxin.keys import PublicKeyInfo, key_id_of
 from lianxin.secrets import OfficeSecretKey
@@ -104,7 +105,7 @@ def _office_public(db: sqlite_utils.Database) -> PublicKeyInfo | None:
 def wrap_case_key(
     db: sqlite_utils.Database, case_id: int, key: bytes, officers: list[Officer]
 ) -> list[str]:
-    """Seal ``key`` to each officer (and the office key); returns the holders added."""
+    """Seal ``key`` to each officer; returns the holders added."""
     added = []
     for o in officers:
         cur = db.execute(
@@ -113,16 +114,6 @@ def wrap_case_key(
         )
         if cur.rowcount:
             added.append(o.id)
-    office = _office_public(db)
-    if office is not None:
-        db.execute(
-            "INSERT OR IGNORE INTO case_keys (case_id, holder, sealed) VALUES (?, ?, ?)",
-            [
-                case_id,
-                OFFICE_HOLDER + office.key_id,
-                bytes(SealedBox(PublicKey(office.public_key)).encrypt(key)),
-            ],
-        )
     return added
 
 

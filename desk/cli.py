@@ -16,7 +16,7 @@ import click
 
 from lianxin.protocol import Attachment
 
-from . import cli_answers, cli_reports
+from . import cli_answers, cli_officers, cli_reports
 from .casekeys import desk_keys
 from .cli_common import (
     Settings,
@@ -37,7 +37,7 @@ from .refusals import BadValue
 from .register import Registration, not_accepted, register
 from .routing import Route, extend, route
 
-__all__ = ["cli_answers", "cli_reports", "desk_group"]
+__all__ = ["cli_answers", "cli_officers", "cli_reports", "desk_group"]
 _FILE = click.Path(path_type=Path, dir_okay=False)
 
 
@@ -125,6 +125,20 @@ def inbox_command(
             items = mark_opened(desk, items)
         if save_attachments is not None:
             _save_attachments(items, save_attachments)
+            saved = [i for i in items if i.attachments]
+            with desk.transaction():
+                for i in saved:
+                    desk.event(
+                        i.case_id,
+                        "read",
+                        {"what": "attachments-saved", "submission": i.submission_id},
+                    )
+            if saved:
+                click.echo(
+                    f"Warning: attachments written to {save_attachments} are PLAINTEXT; "
+                    "the read log records it. Delete them when done.",
+                    err=True,
+                )
         if fmt != "table":
             rows = [i.as_dict() for i in items]
             flat = [

@@ -105,6 +105,9 @@ def opened_reports(desk: Desk, keys: OfficeKeys) -> list[Report]:
             (_normal(str(reported.get("name", ""))), _normal(str(reported.get("unit", "")))),
             bigrams(f"{doc.get('title', '')} {doc.get('text', '')}"),
         )
+    with desk.transaction():
+        for case_id in out:
+            desk.event(case_id, "read", {"what": "report", "for": "duplicates"})
     return list(out.values())
 
 

@@ -82,7 +82,8 @@ def _verify(desk: Desk, envelope: Envelope) -> str:
 def read_inbox(
     desk: Desk, keys: OfficeKeys, *, include_opened: bool = False, case: int | str | None = None
 ) -> list[Opened]:
-    """Verify and open submissions (new ones, or all of one case); changes nothing."""
+    """Verify and open submissions (new ones, or all of one case); records a read event for
+    each one opened and changes nothing else."""
     where, params = " WHERE s.opened_at IS NULL", []
     if case is not None:
         where, params = " WHERE s.case_id = ?", [load_case(desk.db, case).id]
@@ -124,6 +125,12 @@ def read_inbox(
             items.append(Opened(**base, problem=f"opens but is not well formed: {exc}"))
             continue
         items.append(Opened(**base, doc=payload.doc, attachments=payload.attachments))
+    with desk.transaction():  # every read of report content is an event
+        for item in items:
+            if not item.problem:
+                desk.event(
+                    item.case_id, "read", {"what": item.kind, "submission": item.submission_id}
+                )
     return items
 
 

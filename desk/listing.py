@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from .casekeys import has_case_key, open_case_key
 from .cases import SELECT, Case, case_from_row, load_case
 from .context import Desk
 from .deadlines import counts_working_days
@@ -17,6 +18,8 @@ from .lifecycle import STATES, allowed_steps, state_label
 from .notes import read_notes
 from .officekeys import OfficeKeys
 from .refusals import BadValue
+from .roles import ROLEBOOK, desk_action
+from .scope import read_content
 from .values import parse_month
 
 MAX_ROWS = 10_000
@@ -112,8 +115,10 @@ def list_cases(desk: Desk, filters: Filters) -> list[dict[str, Any]]:
     return [row_of(desk, case_from_row(r, tuple(tags.get(r[0], ())))) for r in rows]
 
 
+@desk_action("show-metadata")
 def show_case(desk: Desk, ref: int | str, keys: OfficeKeys | None = None) -> dict[str, Any]:
-    """Everything about one case: register fields, history, tokens, answers, notes."""
+    """Everything about one case: register fields, history, tokens, answers; with ``keys``
+    and the case in the officer's scope, its report content and notes too (a read event)."""
     case = load_case(desk.db, ref)
     db = desk.db
     events = [
@@ -141,6 +146,19 @@ def show_case(desk: Desk, ref: int | str, keys: OfficeKeys | None = None) -> dic
         "notes_count": count("notes"),
         "events": events,
     }
-    if keys is not None:
+    me = desk.me()
+    readers = ROLEBOOK.action("show").roles
+    in_scope = open_case_key(db, case.id, me) is not None or not has_case_key(db, case.id)
+    if keys is not None and any(me.record.has(r) for r in readers) and in_scope:
         out["notes"] = [n.as_dict() for n in read_notes(desk, case, keys)]
+        out["content"] = [
+            {
+                "submission": c["submission"],
+                "kind": c["kind"],
+                "title": c["document"].get("title", ""),
+                "text": c["document"].get("text", c["document"].get("type", "")),
+            }
+            for c in read_content(desk, case)
+        ]
+        desk.record_read(case.id, "case", notes=len(out["notes"]), submissions=len(out["content"]))
     return out

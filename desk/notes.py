@@ -83,7 +83,6 @@ def write_note(
     return {"note": int(cursor.lastrowid or 0), "note_hash": digest(sealed)}
 
 
-@desk_action("note")
 def note_ready(desk: Desk, case: Case, keys: OfficeKeys | None) -> None:
     """Refuse before anything is written if the officer cannot seal a note on ``case``."""
     if has_case_key(desk.db, case.id):
@@ -94,6 +93,7 @@ def note_ready(desk: Desk, case: Case, keys: OfficeKeys | None) -> None:
         keys.sealing_key()
 
 
+@desk_action("note")
 def add_note(
     desk: Desk,
     ref: int | str,

@@ -18,7 +18,7 @@ from lianxin.store.events import chain_head
 from .casekeys import (
     grant_office_key,
     in_scope,
-    office_case_key,
+    open_case_key,
     revoke,
     wrap_case_key,
 )
@@ -90,10 +90,9 @@ def init_office(desk: Desk, first: NewOfficer, *, kind: str = "production") -> i
 
 
 def _grant_scope(desk: Desk, officer: Officer, keys: OfficeKeys | None) -> int:
-    """Wrap the keys of every case now in the officer's scope (needs the office key)."""
-    if keys is None:
-        return 0
-    if officer.has("registrar"):
+    """Grant the office key (registrars, when ``keys`` are given) and wrap the keys of every
+    case now in the officer's scope that the acting officer holds (a registrar's grant)."""
+    if keys is not None and officer.has("registrar") and keys.secrets:
         grant_office_key(desk.db, keys, officer)
     rows = desk.db.execute(
         "SELECT DISTINCT k.case_id, c.unit FROM case_keys k JOIN cases c ON c.id = k.case_id"
@@ -102,15 +101,15 @@ def _grant_scope(desk: Desk, officer: Officer, keys: OfficeKeys | None) -> int:
     for case_id, unit in rows:
         if officer not in in_scope(desk.db, case_id, unit):
             continue
-        key = office_case_key(desk.db, case_id, keys)
+        key = open_case_key(desk.db, case_id, desk.me())
         if key is not None and wrap_case_key(desk.db, case_id, key, [officer]):
             granted += 1
     return granted
 
 
-def _needs_keys(officer: Officer, keys: OfficeKeys | None) -> str:
+def _needs_keys(desk: Desk, officer: Officer) -> str:
     reads = [r for r in officer.roles if ROLEBOOK.roles[r].reads_reports]
-    if keys is None and reads:
+    if reads and not desk.me().record.has("registrar"):
         return (
             f" (no office key given: {officer.id} reads nothing until a registrar runs"
             f" 'lianxin desk officers grant {officer.id}')"
@@ -127,7 +126,7 @@ def add_officer(desk: Desk, new: NewOfficer, keys: OfficeKeys | None = None) -> 
         _insert(desk.db, replace(new, record=record))
         desk.event(None, "officer-added", {"officer": record.public()})
         granted = _grant_scope(desk, record, keys)
-    return f"{granted} case key(s) granted" + _needs_keys(record, keys)
+    return f"{granted} case key(s) granted" + _needs_keys(desk, record)
 
 
 @desk_action("officers")
@@ -162,7 +161,7 @@ def set_roles(
         if not record.has("registrar"):
             desk.db.execute("DELETE FROM office_key_wraps WHERE officer = ?", [officer_id])
         granted = _grant_scope(desk, record, keys)
-    return f"{granted} case key(s) granted, {removed} removed" + _needs_keys(record, keys)
+    return f"{granted} case key(s) granted, {removed} removed" + _needs_keys(desk, record)
 
 
 @desk_action("officers")

@@ -59,14 +59,15 @@ class FixedClock:
     """A clock stopped at ``day``."""
 
     day: date
+    hour: time = time(12)
 
     def today(self) -> date:
         """Always ``day``."""
         return self.day
 
     def now(self) -> datetime:
-        """Noon of ``day`` in China's time zone (so its UTC date is the same day)."""
-        return datetime.combine(self.day, time(12), CHINA_TZ)
+        """``hour`` (noon by default) of ``day`` in China's time zone."""
+        return datetime.combine(self.day, self.hour, CHINA_TZ)
 
 
 @dataclass(frozen=True)
