@@ -12,7 +12,6 @@ from .analysis_render import to_csv, to_markdown
 from .backup import backup, restore
 from .casekeys import desk_keys
 from .cli_common import Refusal, Settings, desk_group, echo, with_format, with_settings
-from .context import open_store
 from .duplicates import THRESHOLD, find_duplicates
 from .ledger import all_ledgers, ledger
 from .listing import Filters, list_cases, show_case
@@ -205,20 +204,41 @@ def analysis_command(
 @desk_group.command("verify")
 @with_settings
 @with_format
-def verify_command(settings: Settings, fmt: str) -> None:
-    """Check the hash-chained event log and that every case is what its events say."""
-    db = open_store(settings.db)
-    try:
-        report = verify_register(db)
-    finally:
-        db.conn.close()
+@click.option(
+    "--against",
+    type=click.Path(path_type=Path),
+    default=None,
+    metavar="SITE_OR_FILE",
+    help="Also compare with the chain heads signed at each publish (a site or head file).",
+)
+def verify_command(settings: Settings, fmt: str, against: Path | None) -> None:
+    """Check the event log: chain, signatures, roles at the time, time order, and that
+    every case is what its events say (auditors and administrators)."""
+    from .against import check_against
+    from .verify import Problem
+
+    with settings.desk() as desk:
+        desk.authorize("verify")
+        report = verify_register(desk.db)
+        if against is not None:
+            report.problems += [
+                Problem("head", None, seq or None, text)
+                for seq, text in check_against(desk.db, against)
+            ]
     if fmt == "json":
         dump_json(report.as_dict())
     else:
         for problem in report.problems:
             echo(str(problem))
         verdict = "OK" if report.ok else f"FAILED ({len(report.problems)} problem(s))"
-        echo(f"{report.events} events, {report.cases} cases: {verdict}")
+        echo(
+            f"{report.kind} store; first administrator {report.first_admin}"
+            f" (fingerprint {report.fingerprint})"
+        )
+        echo(
+            f"{report.events} events ({report.signed} signed, {report.unsigned} unsigned,"
+            f" {report.legacy} legacy), {report.cases} cases: {verdict}"
+        )
     if not report.ok:
         raise click.exceptions.Exit(1)
 

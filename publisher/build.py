@@ -32,6 +32,7 @@ from .browser import gateway_origin, install_browser_assets
 from .csp import secure_site
 from .errors import PublisherError
 from .manifest import write_manifest
+from .register_head import write_register_head
 from .status import write_status
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -249,6 +250,8 @@ def publish(settings: PublishSettings, progress: Progress = lambda _: None) -> P
         progress("sealing status rows")
         status = _status(build, site)
         step("status")
+        progress("signing the register's chain head")
+        write_register_head(db, site, signer, settings.today.isoformat())
         progress("signing the manifest")
         manifest = write_manifest(site, signer, settings.today.isoformat())
         step("manifest")

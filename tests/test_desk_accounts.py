@@ -4,6 +4,7 @@ roles with its read log."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import date, time, timedelta
 from pathlib import Path
@@ -349,3 +350,109 @@ def test_a_backdated_event_is_refused_and_reported(
         f"event {seq}, case 1: dated 2026-02-01T04:00:00Z, before the event it follows" in p
         for p in problems
     ), problems
+
+
+def test_a_whole_chain_rewrite_is_caught_by_the_signed_head(
+    office: tuple[Path, int], keys_dir: Path, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from desk.against import check_against
+    from desk.cli import desk_group
+    from lianxin.keys import export_published, load_publisher_signer
+    from lianxin.store.db import connect
+    from publisher.register_head import write_register_head
+    from tests.desk_support import passphrase
+
+    db, case_id = office
+    site = tmp_path / "site"
+    site.mkdir()
+    export_published(keys_dir, site / "keys.json")
+    store = connect(db)
+    write_register_head(store, site, load_publisher_signer(keys_dir), DAY.isoformat())
+    assert check_against(store, site) == []
+    store.conn.close()
+    head = json.loads((site / "register-head.json").read_text())["latest"]["seq"]
+    seq = _seq(db, "assigned")
+    everyone = {oid: key_of(oid) for oid in TEST_OFFICERS}
+    # an insider rewrites where the case went, fixes the row, recomputes every hash and
+    # re-signs with the officers' own keys: the chain alone checks out
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE cases SET unit = 'town.xihe' WHERE id = ?", [case_id])
+    conn.commit()
+    conn.close()
+    _rewrite(
+        db,
+        everyone,
+        "UPDATE events SET data = replace(data, 'town.dongshan', 'town.xihe') WHERE seq = ?",
+        [seq],
+    )
+    assert _problems(db) == []
+    store = connect(db)
+    found = check_against(store, site)
+    store.conn.close()
+    assert found == [
+        (
+            head,
+            f"the register was rewritten: event {head}'s hash differs from the head signed on"
+            f" {DAY.isoformat()}",
+        )
+    ]
+    env = {"LIANXIN_DB": str(db), "LIANXIN_OFFICER": "aud", "LIANXIN_PASSPHRASE": passphrase("aud")}
+    result = CliRunner().invoke(desk_group, ["verify", "--against", str(site)], env=env)
+    assert result.exit_code == 1
+    assert f"head: event {head}, no case: the register was rewritten" in result.stdout
+
+
+def test_a_store_made_by_the_current_release_migrates(tmp_path: Path, keys_dir: Path) -> None:
+    """A store written by main's code (before accounts): its events stay as legacy events,
+    the office created afterwards follows (and so covers) them, and they still verify."""
+    import os
+    import subprocess
+    import sys
+
+    main = Path("/work/main")
+    if not (main / "desk" / "cli.py").is_file():
+        main = Path(__file__).resolve().parent.parent  # fallback: (not reached in this repo)
+    db = tmp_path / "old.sqlite"
+    env = {**os.environ, "PYTHONPATH": str(main), "LIANXIN_DB": str(db)}
+    env.update(LIANXIN_OFFICE_KEY=str(keys_dir), LIANXIN_OFFICER="老科员")
+
+    def old(*args: str) -> None:
+        done = subprocess.run(
+            [sys.executable, "-m", "lianxin", "desk", *args],
+            env=env, cwd=main, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+
+    subprocess.run(
+        [sys.executable, "-c", f"from lianxin.store.db import connect; connect({str(db)!r})"],
+        env=env, cwd=main, check=True, timeout=60,
+    )  # fmt: skip
+    old("intake", "--channel", "letter", "--today", "2026-02-02", "--title", "旧案",
+        "--text", "MARKER-甲 旧系统登记", "--reported-name", "某")  # fmt: skip
+    old("register", "1", "--today", "2026-02-03", "--item-type", "accusation",
+        "--problem-type", "legal.embezzlement_bribery", "--region", "county",
+        "--real-name", "anonymous")  # fmt: skip
+    legacy = sqlite3.connect(db).execute("SELECT count(*) FROM events").fetchone()[0]
+    assert legacy >= 2
+    desk = make_desk(db, DAY, keys_dir=keys_dir, officer="appr")  # migrates, creates the office
+    report = verify_register(desk.db)
+    assert report.ok, report.problems
+    assert report.legacy == legacy and report.first_admin == "admin"
+    created = desk.db.execute(
+        "SELECT seq, data FROM events WHERE type = 'office-created'"
+    ).fetchone()
+    assert created[0] == legacy + 1
+    assert json.loads(created[1])["legacy"]["seq"] == legacy
+    route(desk, 1, Route("assign", unit="town.dongshan", manual=DAYS))  # a key made now
+    from desk.casekeys import open_case_key
+
+    assert open_case_key(desk.db, 1, key_of("hand1")) is not None
+    assert open_case_key(desk.db, 1, key_of("hand2")) is None
+    assert verify_register(desk.db).ok
+    desk.db.execute("UPDATE events SET actor = '别人' WHERE seq = 1")
+    assert "chain: event 1, case 1: content was changed" in str(
+        verify_register(desk.db).problems[0]
+    )
+    desk.close()

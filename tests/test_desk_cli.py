@@ -52,7 +52,7 @@ def test_main_commands(tmp_path: Path, keys_dir: Path) -> None:
         "0000-0000003",
     )
     token = Token.parse(re.search(r"^\|\s+([0-9A-Z]{4}(?:-[0-9A-Z]{4}){6})$", out, re.M).group(1))  # type: ignore[union-attr]
-    [item] = json.loads(ok("inbox", "--all", "--json"))
+    [item] = json.loads(ok("inbox", "--all", "--json", "--today", "2026-02-10"))
     assert item["document"]["identity"]["name"] == "李某" and item["new"] is False
     ok(
         "register",
@@ -83,7 +83,7 @@ def test_main_commands(tmp_path: Path, keys_dir: Path) -> None:
     assert [(f["number"], f["colour"], f["days"]) for f in doc["flagged"]] == [
         ("2026-000001", "yellow", 7)
     ]
-    assert "Case 2026-000001" in ok("show", "2026-000001")
+    assert "Case 2026-000001" in ok("show", "2026-000001", "--today", "2026-03-02")
     listing = tmp_path / "督办单.md"
     assert "1 warning(s) issued." in ok(
         "warnings", "--today", "2026-03-10", "--supervision-list", str(listing)
@@ -110,7 +110,7 @@ def test_main_commands(tmp_path: Path, keys_dir: Path) -> None:
         "--today",
         "2026-03-11",
     )
-    shown = json.loads(ok("show", "1", "--json"))
+    shown = json.loads(ok("show", "1", "--json", "--today", "2026-03-11"))
     assert shown["case"]["state"] == "answered" and shown["next_steps"] == [
         "register",
         "satisfaction",

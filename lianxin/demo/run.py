@@ -195,7 +195,7 @@ Status page:   {site_url}status/        (try a token from {state.root / "demo-to
 Gateway:       {state.gateway_url}
 
 After submitting in the browser, repeat the office's and the publisher's steps in another shell:
-  .venv/bin/lianxin desk inbox --db {db} --key {keys} --officer demo
+  .venv/bin/lianxin desk inbox --db {db} --officer registrar   # passphrase printed above
   .venv/bin/lianxin desk --help     # register, route, conclude... (portal/docs/desk.en.md)
   .venv/bin/lianxin publish --db {db} --keys {keys} --out {state.root / "site"} \\
       --gateway-url {state.gateway_url}
