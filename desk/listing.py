@@ -7,7 +7,7 @@ deadline the calendar cannot yet confirm is never shown as if it were certain.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .casekeys import has_case_key, open_case_key
@@ -17,7 +17,7 @@ from .deadlines import counts_working_days
 from .lifecycle import STATES, allowed_steps, state_label
 from .notes import read_notes
 from .officekeys import OfficeKeys
-from .refusals import BadValue
+from .refusals import BadValue, Refused
 from .roles import ROLEBOOK, desk_action
 from .scope import read_content
 from .values import parse_month
@@ -77,8 +77,14 @@ def row_of(desk: Desk, case: Case) -> dict[str, Any]:
     }
 
 
+@desk_action("list")
 def list_cases(desk: Desk, filters: Filters) -> list[dict[str, Any]]:
-    """Cases matching ``filters``, newest first."""
+    """Cases matching ``filters``, newest first; a handler sees only their unit's cases."""
+    me = desk.me().record
+    if [r for r in ROLEBOOK.action("list").roles if me.has(r)] == ["handler"]:
+        if filters.unit not in (None, me.unit):
+            raise Refused(f"a handler lists only their unit's cases ({me.unit})", "--unit")
+        filters = replace(filters, unit=me.unit)
     where, params = [], []
     if filters.state is not None:
         if filters.state not in STATES:

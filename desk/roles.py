@@ -114,7 +114,8 @@ def desk_action(name: str) -> Callable[[F], F]:
     def decorate(func: F) -> F:
         @functools.wraps(func)
         def wrapper(desk: Any, *args: Any, **kwargs: Any) -> Any:
-            case = args[0] if args and action.unit_scope else None
+            first = args[0] if args else None
+            case = first if action.unit_scope and isinstance(first, int | str) else None
             desk.authorize(name, case)
             return func(desk, *args, **kwargs)
 

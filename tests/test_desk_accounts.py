@@ -456,3 +456,42 @@ def test_a_store_made_by_the_current_release_migrates(tmp_path: Path, keys_dir: 
         verify_register(desk.db).problems[0]
     )
     desk.close()
+
+
+def test_a_handler_lists_only_their_units_cases(office: tuple[Path, int]) -> None:
+    from desk.listing import Filters, list_cases
+
+    db, case_id = office
+    desk = make_desk(db, DAY, officer="hand1")
+    assert [r["id"] for r in list_cases(desk, Filters())] == [case_id]
+    assert list_cases(as_(desk, "hand2"), Filters()) == []
+    with pytest.raises(Refused, match="a handler lists only their unit's cases .town.xihe."):
+        list_cases(desk, Filters(unit="town.dongshan"))
+    assert [r["id"] for r in list_cases(as_(desk, "appr"), Filters())] == [case_id]
+    desk.close()
+
+
+def test_verify_since_the_last_signed_head(office: tuple[Path, int], keys_dir: Path) -> None:
+    from desk.verify_parallel import check_parallel, check_since_head
+    from lianxin.keys import load_publisher_signer
+    from lianxin.store.db import connect
+    from lianxin.store.heads import sign_head
+
+    db, case_id = office
+    store = connect(db)
+    head = sign_head(store, load_publisher_signer(keys_dir), DAY.isoformat())["seq"]
+    store.conn.close()
+    desk = make_desk(db, DAY, officer="hand1")
+    add_note(desk, case_id, None, text="当日工作")  # type: ignore[arg-type]
+    desk.close()
+    since = check_since_head(db)
+    assert (since.events, since.problems) == (1, [])
+    assert check_parallel(db, 2).problems == []
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE events SET sig = ? WHERE seq = ?", [bytes(64), head + 1])
+    conn.commit()
+    conn.close()
+    assert check_since_head(db).problems == [
+        ("signature", case_id, head + 1, "the signature is not hand1's (forged or altered)")
+    ]
+    assert len(check_parallel(db, 2).problems) == 1
