@@ -40,6 +40,7 @@ def warnings_command(
 ) -> None:
     """Three-colour warnings per handling unit: red overdue, yellow near, blue concluded."""
     with settings.desk() as desk:
+        desk.authorize("warnings")
         report = compute_warnings(desk)
         if unit is not None:
             report.units = [u for u in report.units if u.unit == unit]
@@ -150,6 +151,7 @@ def duplicates_command(settings: Settings, fmt: str, threshold: float) -> None:
 def ledger_command(settings: Settings, fmt: str, tag: str | None) -> None:
     """A special ledger (专项台账): its cases, open vs. cleared; without TAG, every ledger."""
     with settings.desk() as desk:
+        desk.authorize("ledger")
         if tag is None:
             summaries = [lg.summary() for lg in all_ledgers(desk)]
             columns = [
@@ -192,6 +194,7 @@ def analysis_command(
     if lang not in ("zh", "en"):
         raise BadValue(f"{lang!r} is not zh or en", "--lang")
     with settings.desk() as desk:
+        desk.authorize("analysis")
         result = monthly_analysis(desk, month)
         text = to_csv(desk, result) if as_csv else to_markdown(desk, result, lang=lang)
     if out is None:
@@ -259,6 +262,8 @@ def verify_command(settings: Settings, fmt: str, against: Path | None, since_hea
 @click.argument("path", type=_OUT)
 def backup_command(settings: Settings, path: Path) -> None:
     """Copy the live store to PATH (SQLite online backup) and verify the copy."""
+    with settings.desk() as desk:
+        desk.authorize("backup")
     result = backup(settings.db, path)
     verdict = "verifies" if result.report.ok else "DOES NOT verify (the live store has problems)"
     echo(f"Backup written to {path}; it {verdict}.")
@@ -275,6 +280,8 @@ def restore_command(settings: Settings, path: Path) -> None:
     from .workdays import SystemClock
 
     today = parse_day(settings.today, "--today") if settings.today else SystemClock().today()
+    with settings.desk() as desk:
+        desk.authorize("restore")
     result = restore(path, settings.db, today=today.isoformat())
     saved = (
         f" The previous store was saved as {result.saved_previous}."

@@ -156,8 +156,11 @@ class ChainProblem:
 EVENT_COLUMNS = "seq, case_id, at, time, actor, type, data, prev_hash, hash, v, sig"
 
 
-def verify_chain(db: sqlite_utils.Database, *, since: int = 0) -> list[ChainProblem]:
-    """Recompute the chain (from the event after ``since``); return the problems found."""
+def verify_chain(
+    db: sqlite_utils.Database, *, since: int = 0, until: int | None = None
+) -> list[ChainProblem]:
+    """Recompute the chain (from the event after ``since`` up to ``until``); return the
+    problems found."""
     problems: list[ChainProblem] = []
     prev = GENESIS
     if since:
@@ -167,8 +170,8 @@ def verify_chain(db: sqlite_utils.Database, *, since: int = 0) -> list[ChainProb
         prev = bytes(row[0])
     expected_seq = since + 1
     cursor = db.execute(
-        f"SELECT {EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq",  # noqa: S608
-        [since],
+        f"SELECT {EVENT_COLUMNS} FROM events WHERE seq > ? AND seq <= ? ORDER BY seq",  # noqa: S608
+        [since, until if until is not None else 2**62],
     )
     for seq, case_id, at, time, actor, kind, data, prev_hash, digest, v, _sig in cursor:
         if seq != expected_seq:
@@ -184,6 +187,8 @@ def verify_chain(db: sqlite_utils.Database, *, since: int = 0) -> list[ChainProb
             return problems
         prev = bytes(digest)
         expected_seq += 1
+    if until is not None:
+        return problems
     head = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
     if head and head[0] >= expected_seq:
         problems.append(
