@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from desk.cli import desk_group
@@ -68,3 +69,27 @@ def test_accounts_through_the_cli(tmp_path: Path, keys_dir: Path) -> None:
     code, out, err = run(db, "verify", officer="chief", phrase=ADMIN)
     assert code == 0, out + err
     assert "test store; first administrator chief" in out
+
+
+def test_keys_are_redacted_and_today_changes_only_test_stores(tmp_path: Path) -> None:
+    from datetime import date
+
+    from desk.context import open_desk
+    from desk.refusals import BadValue
+    from desk.registry import change_passphrase, init_office
+    from desk.workdays import FixedClock
+    from tests.desk_support import new_store, officer
+
+    admin = officer("admin")
+    raw = bytes(admin.unlocked._sign)
+    for shown in (repr(admin), repr(admin.unlocked), str(admin.unlocked), repr(admin.wrapped)):
+        assert "redacted" in shown and raw.hex() not in shown and str(raw) not in shown
+    db = new_store(tmp_path / "production.sqlite")
+    desk = open_desk(db, officer=admin.unlocked)  # the real clock: a production store
+    init_office(desk, admin)
+    desk.clock = FixedClock(date(2026, 3, 2))
+    before = snapshot(db)
+    with pytest.raises(BadValue, match="--today: --today changes nothing in a production store"):
+        change_passphrase(desk, "a new passphrase 1234")
+    desk.close()
+    assert snapshot(db) == before
