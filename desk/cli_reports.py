@@ -323,10 +323,24 @@ def show_command(settings: Settings, fmt: str, case: str) -> None:
     ]
     emit(
         history,
-        [("seq", "seq"), ("at", "at"), ("actor", "actor"), ("type", "event"), ("data", "data")],
+        [
+            ("seq", "seq"),
+            ("at", "date"),
+            ("time", "recorded (UTC)"),
+            ("actor", "officer"),
+            ("type", "event"),
+            ("data", "data"),
+        ],
         fmt,
         title="History",
     )
+    if doc.get("content"):
+        emit(
+            doc["content"],
+            [("submission", "submission"), ("kind", "kind"), ("title", "title"), ("text", "text")],
+            fmt,
+            title="Report content (this read is recorded)",
+        )
     if "notes" in doc:
         emit(
             doc["notes"],

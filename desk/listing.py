@@ -128,9 +128,9 @@ def show_case(desk: Desk, ref: int | str, keys: OfficeKeys | None = None) -> dic
     case = load_case(desk.db, ref)
     db = desk.db
     events = [
-        {"seq": seq, "at": at, "actor": actor, "type": kind, "data": json.loads(data)}
-        for seq, at, actor, kind, data in db.execute(
-            "SELECT seq, at, actor, type, data FROM events WHERE case_id = ? ORDER BY seq",
+        {"seq": seq, "at": at, "time": time, "actor": actor, "type": kind, "data": json.loads(data)}
+        for seq, at, time, actor, kind, data in db.execute(
+            "SELECT seq, at, time, actor, type, data FROM events WHERE case_id = ? ORDER BY seq",
             [case.id],
         )
     ]
