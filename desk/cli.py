@@ -122,7 +122,7 @@ def inbox_command(
         keys = desk_keys(desk)
         items = read_inbox(desk, keys, include_opened=include_opened, case=case)
         if not peek and any(i.new and not i.problem for i in items):
-            items = mark_opened(desk, items)
+            items = mark_opened(desk, items, keys)
         if save_attachments is not None:
             _save_attachments(items, save_attachments)
             saved = [i for i in items if i.attachments]

@@ -135,9 +135,11 @@ def read_inbox(
 
 
 @desk_action("inbox")
-def mark_opened(desk: Desk, items: list[Opened]) -> list[Opened]:
+def mark_opened(desk: Desk, items: list[Opened], keys: OfficeKeys | None = None) -> list[Opened]:
     """Mark new, verified submissions opened and record satisfaction answers; one transaction.
-    Returns the items with a notice where staff have something to do."""
+    With the office keys, a follow-up to a registered case is copied under its case key (so
+    the case's handlers read it too). Returns the items with a notice where staff have
+    something to do."""
     out = []
     today = desk.today.isoformat()
     late = [i for i in items if i.new and not i.problem and i.received_date > today]
@@ -159,8 +161,21 @@ def mark_opened(desk: Desk, items: list[Opened]) -> list[Opened]:
             desk.event(
                 item.case_id, "opened", {"submission": item.submission_id, "kind": item.kind}
             )
+            if keys is not None:
+                _to_case_key(desk, item.case_id, keys)
             out.append(_followup(desk, item))
     return out
+
+
+def _to_case_key(desk: Desk, case_id: int, keys: OfficeKeys) -> None:
+    from .casekeys import has_case_key, open_case_key
+    from .scope import seal_content
+
+    if not has_case_key(desk.db, case_id):
+        return
+    key = open_case_key(desk.db, case_id, desk.me())
+    if key is not None:
+        seal_content(desk, load_case(desk.db, case_id), key, keys)
 
 
 def _followup(desk: Desk, item: Opened) -> Opened:
