@@ -22,6 +22,7 @@ from .context import Desk, open_desk
 from .deadlines import Manual
 from .inbox import mark_opened, read_inbox
 from .intake import intake
+from .notes import add_note
 from .officekeys import OfficeKeys, load_office_keys
 from .officers import UnlockedOfficer, new_officer, suggest_passphrase
 from .register import Registration, not_accepted, register
@@ -106,6 +107,12 @@ def _assign(unit: str, days: int, **changes: Any) -> Step:
     def step(desk: Desk, keys: OfficeKeys, case_id: int, doc: dict[str, Any]) -> None:
         register(as_(desk, "registrar"), case_id, _form(doc, desk, **changes), keys)
         route(as_(desk, "approver"), case_id, Route("assign", unit=unit, manual=_days(days)))
+        handler = {
+            "town.dongshan": "handler.dongshan",
+            "office.supervision_1": "handler.supervision",
+        }
+        if unit in handler:  # the unit's handler signs for it and records a first step
+            add_note(as_(desk, handler[unit]), case_id, keys, text="已签收，开始核查。")
 
     return step
 
