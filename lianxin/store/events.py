@@ -1,6 +1,6 @@
 """The hash-chained event log.
 
-Version 2 events (everything written since accounts, migration 0004) hash::
+Version 2 events (everything written since accounts, migration 0006_accounts) hash::
 
     hash(n) = BLAKE2b-256(lp("lianxin/v2/event", hash(n-1), seq, case_id, at, time, actor,
                              type, data))

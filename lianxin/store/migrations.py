@@ -190,7 +190,7 @@ def _releases(db: sqlite_utils.Database) -> None:
     )
 
 
-@MIGRATIONS(name="0004_accounts")
+@MIGRATIONS(name="0006_accounts")  # after main's 0004_log and 0005_status_dummies
 def _accounts(db: sqlite_utils.Database) -> None:
     """Officers, signed events, per-case keys and signed chain heads (issue 10).
 
