@@ -10,8 +10,9 @@ import click
 from .analysis import monthly_analysis
 from .analysis_render import to_csv, to_markdown
 from .backup import backup, restore
+from .casekeys import desk_keys
 from .cli_common import Refusal, Settings, desk_group, echo, with_format, with_settings
-from .context import Desk, open_store
+from .context import Desk
 from .duplicates import THRESHOLD, find_duplicates
 from .ledger import all_ledgers, ledger
 from .listing import Filters, list_cases, show_case
@@ -48,13 +49,13 @@ def warnings_command(
 ) -> None:
     """Three-colour warnings per handling unit: red overdue, yellow near, blue concluded."""
     with settings.desk() as desk:
+        desk.authorize("warnings")
         report = compute_warnings(desk)
         if unit is not None:
             report.units = [u for u in report.units if u.unit == unit]
             report.flagged = [f for f in report.flagged if f.unit == unit]
         issued = []
         if issue or supervision_list is not None:
-            desk.actor()
             issued = issue_warnings(desk, report)
         if supervision_list is not None:
             text = (
@@ -142,8 +143,8 @@ def duplicates_command(settings: Settings, fmt: str, threshold: float) -> None:
     """Suggest likely repeat reports among opened ones (staff confirm with --repeat-of)."""
     if not 0 < threshold <= 1:
         raise BadValue(f"{threshold} is not between 0 and 1", "--threshold")
-    keys = settings.keys()
     with settings.desk() as desk:
+        keys = desk_keys(desk)
         found = find_duplicates(desk, keys, threshold=threshold)
     columns = [
         ("score", "similarity"),
@@ -164,6 +165,7 @@ def duplicates_command(settings: Settings, fmt: str, threshold: float) -> None:
 def ledger_command(settings: Settings, fmt: str, tag: str | None) -> None:
     """A special ledger (专项台账): its cases, open vs. cleared; without TAG, every ledger."""
     with settings.desk() as desk:
+        desk.authorize("ledger")
         if tag is None:
             summaries = [lg.summary() for lg in all_ledgers(desk)]
             columns = [
@@ -206,6 +208,7 @@ def analysis_command(
     if lang not in ("zh", "en"):
         raise BadValue(f"{lang!r} is not zh or en", "--lang")
     with settings.desk() as desk:
+        desk.authorize("analysis")
         result = monthly_analysis(desk, month)
         text = to_csv(desk, result) if as_csv else to_markdown(desk, result, lang=lang)
     if out is None:
@@ -218,20 +221,52 @@ def analysis_command(
 @desk_group.command("verify")
 @with_settings
 @with_format
-def verify_command(settings: Settings, fmt: str) -> None:
-    """Check the hash-chained event log and that every case is what its events say."""
-    db = open_store(settings.db)
-    try:
-        report = verify_register(db)
-    finally:
-        db.conn.close()
+@click.option(
+    "--against",
+    type=click.Path(path_type=Path),
+    default=None,
+    metavar="SITE_OR_FILE",
+    help="Also compare with the chain heads signed at each publish (a site or head file).",
+)
+@click.option(
+    "--since-head",
+    is_flag=True,
+    help="Only the chain and signatures of the events since the last signed chain head.",
+)
+def verify_command(settings: Settings, fmt: str, against: Path | None, since_head: bool) -> None:
+    """Check the event log: chain, signatures, roles at the time, time order, and that
+    every case is what its events say (auditors and administrators)."""
+    from .against import check_against
+    from .verify import Problem, Report
+    from .verify_parallel import check_since_head
+
+    with settings.desk() as desk:
+        desk.authorize("verify")
+        if since_head:
+            part = check_since_head(settings.db)
+            report = Report(events=part.events, signed=part.signed, kind=desk.kind)
+            report.problems = [Problem(*p) for p in part.problems]
+        else:
+            report = verify_register(desk.db)
+        if against is not None:
+            report.problems += [
+                Problem("head", None, seq or None, text)
+                for seq, text in check_against(desk.db, against)
+            ]
     if fmt == "json":
         dump_json(report.as_dict())
     else:
         for problem in report.problems:
             echo(str(problem))
         verdict = "OK" if report.ok else f"FAILED ({len(report.problems)} problem(s))"
-        echo(f"{report.events} events, {report.cases} cases: {verdict}")
+        echo(
+            f"{report.kind} store; first administrator {report.first_admin}"
+            f" (fingerprint {report.fingerprint})"
+        )
+        echo(
+            f"{report.events} events ({report.signed} signed, {report.unsigned} unsigned,"
+            f" {report.legacy} legacy), {report.cases} cases: {verdict}"
+        )
     if not report.ok:
         raise click.exceptions.Exit(1)
 
@@ -241,6 +276,8 @@ def verify_command(settings: Settings, fmt: str) -> None:
 @click.argument("path", type=_OUT)
 def backup_command(settings: Settings, path: Path) -> None:
     """Copy the live store to PATH (SQLite online backup) and verify the copy."""
+    with settings.desk() as desk:
+        desk.authorize("backup")
     result = backup(settings.db, path)
     verdict = "verifies" if result.report.ok else "DOES NOT verify (the live store has problems)"
     echo(f"Backup written to {path}; it {verdict}.")
@@ -257,6 +294,8 @@ def restore_command(settings: Settings, path: Path) -> None:
     from .workdays import SystemClock
 
     today = parse_day(settings.today, "--today") if settings.today else SystemClock().today()
+    with settings.desk() as desk:
+        desk.authorize("restore")
     result = restore(path, settings.db, today=today.isoformat())
     saved = (
         f" The previous store was saved as {result.saved_previous}."
@@ -272,8 +311,8 @@ def restore_command(settings: Settings, path: Path) -> None:
 @click.argument("case")
 def show_command(settings: Settings, fmt: str, case: str) -> None:
     """One case: register fields, next steps, history; notes too when --key is given."""
-    keys = settings.optional_keys()
     with settings.desk() as desk:
+        keys = desk_keys(desk)
         doc = show_case(desk, case, keys)
     if fmt == "json":
         dump_json(doc)
@@ -298,10 +337,24 @@ def show_command(settings: Settings, fmt: str, case: str) -> None:
     ]
     emit(
         history,
-        [("seq", "seq"), ("at", "at"), ("actor", "actor"), ("type", "event"), ("data", "data")],
+        [
+            ("seq", "seq"),
+            ("at", "date"),
+            ("time", "recorded (UTC)"),
+            ("actor", "officer"),
+            ("type", "event"),
+            ("data", "data"),
+        ],
         fmt,
         title="History",
     )
+    if doc.get("content"):
+        emit(
+            doc["content"],
+            [("submission", "submission"), ("kind", "kind"), ("title", "title"), ("text", "text")],
+            fmt,
+            title="Report content (this read is recorded)",
+        )
     if "notes" in doc:
         emit(
             doc["notes"],

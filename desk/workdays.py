@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import calendar as gregorian
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from functools import cache
 from typing import Protocol
@@ -37,6 +37,8 @@ class Clock(Protocol):
 
     def today(self) -> date: ...
 
+    def now(self) -> datetime: ...
+
 
 @dataclass(frozen=True)
 class SystemClock:
@@ -49,16 +51,25 @@ class SystemClock:
         """The current date in ``tz``."""
         return datetime.now(self.tz).date()
 
+    def now(self) -> datetime:
+        """The current instant (aware)."""
+        return datetime.now(self.tz)
+
 
 @dataclass(frozen=True)
 class FixedClock:
     """A clock stopped at ``day``."""
 
     day: date
+    hour: time = time(12)
 
     def today(self) -> date:
         """Always ``day``."""
         return self.day
+
+    def now(self) -> datetime:
+        """``hour`` (noon by default) of ``day`` in the office's time zone."""
+        return datetime.combine(self.day, self.hour, office_zone())
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from .csp import secure_site
 from .errors import PublisherError
 from .log import append_batch, write_log, write_policy
 from .manifest import write_manifest
+from .register_head import write_register_head
 from .sitemap import write_sitemaps
 from .status import write_status
 from .themeassets import trim_theme_assets
@@ -306,6 +307,8 @@ def publish(settings: PublishSettings, progress: Progress = lambda _: None) -> P
         progress("sealing status rows")
         status = _status(build, site)
         step("status")
+        progress("signing the register's chain head")
+        write_register_head(db, site, signer, settings.today.isoformat())
         progress("signing the manifest")
         manifest = write_manifest(site, signer, settings.today.isoformat())
         step("manifest")

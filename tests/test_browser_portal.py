@@ -34,15 +34,14 @@ from urllib.parse import urlsplit
 
 import pytest
 from conftest import ROOT, GatewayProcess, free_port
+from desk_support import make_desk
 
 from desk.answers import conclude
-from desk.context import open_desk
 from desk.deadlines import Manual
 from desk.inbox import mark_opened, read_inbox
 from desk.officekeys import load_office_keys
 from desk.register import Registration, register
 from desk.routing import Route, route
-from desk.workdays import FixedClock
 from lianxin.keys import group_fingerprint, init_keys, load_keyring
 from lianxin.protocol import Token
 from lianxin.status import read_status
@@ -317,7 +316,7 @@ def test_1_submit_real_name_with_attachment_in_english(browser: Any, portal: Por
 
 def test_2_desk_opens_registers_answers_and_the_site_is_rebuilt(portal: Portal) -> None:
     assert "anonymous" in portal.shared and "real_name" in portal.shared, "step 1 failed"
-    desk = open_desk(portal.db_path, officer="测试员", clock=FixedClock(DAY))
+    desk = make_desk(portal.db_path, DAY)
     keys = load_office_keys(portal.keys_dir)
     try:
         items = {item.doc["title"]: item for item in read_inbox(desk, keys)}
@@ -471,7 +470,7 @@ def test_4_not_satisfied_reaches_the_desk_on_the_right_case(browser: Any, portal
     shot(page, "4-status-not-satisfied-zh")
     close(page)
 
-    desk = open_desk(portal.db_path, officer="测试员", clock=FixedClock(DAY))
+    desk = make_desk(portal.db_path, DAY)
     try:
         items = read_inbox(desk, load_office_keys(portal.keys_dir))
         followups = [i for i in items if i.kind == "followup"]
@@ -506,7 +505,7 @@ def test_4_additional_material_with_an_attachment(browser: Any, portal: Portal) 
     assert page.input_value("#lx-token") == "" and page.is_hidden("#lx-case")
     close(page)
 
-    desk = open_desk(portal.db_path, officer="测试员", clock=FixedClock(DAY))
+    desk = make_desk(portal.db_path, DAY)
     try:
         (item,) = read_inbox(desk, load_office_keys(portal.keys_dir))
         assert item.case_id == portal.shared["case_id"] and item.doc["type"] == "material"

@@ -200,10 +200,10 @@ Status page:   {site_url}status/        (try a token from {state.root / "demo-to
 Gateway:       {state.gateway_url}
 
 After submitting in the browser, repeat the office's and the publisher's steps in another shell:
-  .venv/bin/lianxin desk inbox --db {db} --key {keys} --officer demo
-  .venv/bin/lianxin desk register CASE --db {db} --officer demo --item-type accusation \\
-      --problem-type PROBLEM-TYPE     # codes: desk/data/*.yaml
-  .venv/bin/lianxin desk route CASE --db {db} --officer demo --assign UNIT --days 15
+  .venv/bin/lianxin desk inbox --db {db} --officer registrar   # passphrase printed above
+  .venv/bin/lianxin desk register CASE --db {db} --officer registrar --item-type accusation \\
+      --problem-type PROBLEM-TYPE     # codes: lianxin/domain/data/*.yaml
+  .venv/bin/lianxin desk route CASE --db {db} --officer approver --assign UNIT --days 15
       # --days: the default policy (cn-jijian-2020) sets handling deadlines case by case
   .venv/bin/lianxin desk --help     # conclude, answer... (portal/docs/desk.en.md)
   .venv/bin/lianxin publish --db {db} --keys {keys} --out {state.root / "site"} \\
