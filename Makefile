@@ -1,4 +1,5 @@
-# Every target bootstraps what it needs on a fresh machine (Python venv, npm packages).
+# Every target bootstraps what it needs on a fresh Debian machine: the Debian packages it lacks
+# (.ci/system-deps; as root, or with password-less sudo), the Python venv and the npm packages.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -6,9 +7,16 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 NODE_STAMP := node_modules/.installed-stamp
 
-.PHONY: install demo test test-fast lint bench docs clean
+.PHONY: install system-deps system-deps-test demo test test-fast lint bench docs clean
 
-install: $(STAMP) $(NODE_STAMP)
+install: system-deps $(STAMP) $(NODE_STAMP)
+
+## system-deps: python3-venv, node and npm if missing; system-deps-test adds chromium, fonts-noto-cjk, nginx, openssl, systemd
+system-deps:
+	@.ci/system-deps base
+
+system-deps-test:
+	@.ci/system-deps test
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -26,11 +34,11 @@ demo: install
 	$(PY) -m lianxin_cli demo
 
 ## test: the whole suite (slow and browser tests included)
-test: install
+test: system-deps-test install
 	$(PY) -m pytest -q
 
 ## test-fast: skip the slow and browser tests
-test-fast: install
+test-fast: system-deps-test install
 	$(PY) -m pytest -q -m "not slow and not browser"
 
 lint: install
@@ -39,7 +47,7 @@ lint: install
 	$(VENV)/bin/mypy
 
 ## bench: every benchmark (the 1M-case registers take several minutes to build once)
-bench: install
+bench: system-deps-test install
 	$(PY) bench/gateway_bench.py
 	node bench/pow_node.mjs 20
 	$(PY) bench/browser_bench.py

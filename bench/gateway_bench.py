@@ -2,7 +2,7 @@
 
 One run starts, on loopback ports and with a fresh database and keys:
 
-- the gateway as shipped (``python -m lianxin gateway serve``: one uvicorn worker, WAL,
+- the gateway as shipped (``python -m lianxin_cli gateway serve``: one uvicorn worker, WAL,
   ``synchronous=FULL``, group commit), except ``--pow-difficulty 1`` and a long challenge TTL;
 - ``bench/bare_app.py``: FastAPI under the same uvicorn that only validates the same JSON body
   with pydantic and answers 201 (the ceiling: what the framework costs with no work behind it).

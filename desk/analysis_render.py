@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from lianxin.domain.taxonomy import Catalogue, E
-from lianxin.domain.workdays import SystemClock
 
 from .analysis import RATINGS, Analysis
 from .context import Desk
@@ -253,7 +252,7 @@ def to_markdown(desk: Desk, a: Analysis, *, lang: str = "zh") -> str:
     """The analysis as a Markdown report."""
     zh = lang == "zh"
     title = "月分析" if zh else "Monthly analysis"
-    made = SystemClock().today().isoformat()
+    made = desk.today.isoformat()  # the desk's clock: --today, or today in the office's zone
     lines = [
         f"# {title} {a.month}",
         "",

@@ -21,9 +21,10 @@ from .cases import Case, change, clear_tags, load_case
 from .context import Desk
 from .deadlines import Manual, rule_deadline, stage_rule
 from .lifecycle import REVIEW_KINDS, require
-from .notes import write_note
+from .notes import note_ready, write_note
 from .officekeys import OfficeKeys, digest
 from .refusals import BadValue, Refused
+from .roles import desk_action
 from .values import clean_text
 
 
@@ -77,6 +78,7 @@ def _answer_due(desk: Desk, case: Case) -> dict[str, Any]:
     return {"answer_due": rule_deadline(rule, desk.today, desk.calendar).due.isoformat()}
 
 
+@desk_action("conclude")
 def conclude(
     desk: Desk,
     ref: int | str,
@@ -101,9 +103,10 @@ def conclude(
         data["disposition"] = disposition
     text = clean_text(answer, "--answer", required=False)
     if text:
+        desk.authorize("answer")  # concluding with an answer also answers the reporter
         if keys is None:
             raise BadValue("answering needs the office key for the office's copy", "--key")
-        keys.sealing_key()
+        note_ready(desk, case, keys)
         _tokens(desk, case)
     today = desk.today.isoformat()
     updates = {"state": "concluded", "concluded_date": today, "outcome": outcome}
@@ -118,6 +121,7 @@ def conclude(
     return load_case(desk.db, case.id)
 
 
+@desk_action("answer")
 def answer(desk: Desk, ref: int | str, keys: OfficeKeys, text: str) -> Case:
     """反馈: answer the reporter of a concluded case."""
     case = load_case(desk.db, ref)
@@ -125,7 +129,7 @@ def answer(desk: Desk, ref: int | str, keys: OfficeKeys, text: str) -> Case:
     body = clean_text(text, "--text", required=True)
     assert case.outcome is not None
     result = _outcome(desk, case.outcome, "conclusion", "--outcome")
-    keys.sealing_key()
+    note_ready(desk, case, keys)
     _tokens(desk, case)
     with desk.transaction():
         sealed = seal_answer(desk, case, keys, "answer", body, result)
@@ -143,6 +147,7 @@ def record_satisfaction(
     change(desk, case, "satisfaction", {"satisfaction": rating}, {**(data or {}), "source": source})
 
 
+@desk_action("satisfaction")
 def satisfaction(desk: Desk, ref: int | str, rating: str) -> Case:
     """Record a satisfaction answer given by phone, letter or visit (回访)."""
     case = load_case(desk.db, ref)
@@ -152,6 +157,7 @@ def satisfaction(desk: Desk, ref: int | str, rating: str) -> Case:
     return load_case(desk.db, case.id)
 
 
+@desk_action("review")
 def open_review(
     desk: Desk,
     ref: int | str,
@@ -199,13 +205,14 @@ def open_review(
     return load_case(desk.db, case.id)
 
 
+@desk_action("answer")
 def second_answer(desk: Desk, ref: int | str, keys: OfficeKeys, text: str, outcome: str) -> Case:
     """Give the second answer or the review answer; the case is answered again."""
     case = load_case(desk.db, ref)
     require(case, "second-answer")
     result = _outcome(desk, outcome, "review", "--outcome")
     body = clean_text(text, "--text", required=True)
-    keys.sealing_key()
+    note_ready(desk, case, keys)
     _tokens(desk, case)
     kind = "second_answer" if case.review_kind == "second_answer" else "review"
     updates = {
@@ -219,6 +226,7 @@ def second_answer(desk: Desk, ref: int | str, keys: OfficeKeys, text: str, outco
     return load_case(desk.db, case.id)
 
 
+@desk_action("close")
 def close(desk: Desk, ref: int | str) -> Case:
     """结案: end the loop."""
     case = load_case(desk.db, ref)

@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.cells import cell_len
 
 from lianxin.protocol import Attachment
 
-from . import cli_answers, cli_reports
+from . import cli_answers, cli_officers, cli_reports
+from .casekeys import desk_keys
 from .cli_common import (
     Settings,
     days_option,
@@ -36,7 +38,7 @@ from .refusals import BadValue
 from .register import Registration, not_accepted, register
 from .routing import Route, extend, route
 
-__all__ = ["cli_answers", "cli_reports", "desk_group"]
+__all__ = ["cli_answers", "cli_officers", "cli_reports", "desk_group"]
 _FILE = click.Path(path_type=Path, dir_okay=False)
 
 
@@ -117,13 +119,27 @@ def inbox_command(
     Satisfaction answers are recorded on their case. A key that cannot open a submission
     refuses the whole command and changes nothing.
     """
-    keys = settings.keys()
     with settings.desk() as desk:
+        keys = desk_keys(desk)
         items = read_inbox(desk, keys, include_opened=include_opened, case=case)
         if not peek and any(i.new and not i.problem for i in items):
-            items = mark_opened(desk, items)
+            items = mark_opened(desk, items, keys)
         if save_attachments is not None:
             _save_attachments(items, save_attachments)
+            saved = [i for i in items if i.attachments]
+            with desk.transaction():
+                for i in saved:
+                    desk.event(
+                        i.case_id,
+                        "read",
+                        {"what": "attachments-saved", "submission": i.submission_id},
+                    )
+            if saved:
+                click.echo(
+                    f"Warning: attachments written to {save_attachments} are PLAINTEXT; "
+                    "the read log records it. Delete them when done.",
+                    err=True,
+                )
         if fmt != "table":
             rows = [i.as_dict() for i in items]
             flat = [
@@ -183,11 +199,12 @@ def _print_slip(slip: Slip) -> None:
         "Use it on the portal to follow the case, read the answer, add material or rate it.",
         "请妥善保管，丢失无法找回。Keep it private: it cannot be recovered.",
     ]
-    width = max(len(line) for line in lines) + 2
-    echo("+" + "-" * width + "+")
+    # Terminal cells, not characters: a Chinese character takes two columns.
+    width = max(cell_len(line) for line in lines)
+    echo("+" + "-" * (width + 2) + "+")
     for line in lines:
-        echo("| " + line)
-    echo("+" + "-" * width + "+")
+        echo("| " + line + " " * (width - cell_len(line)) + " |")
+    echo("+" + "-" * (width + 2) + "+")
 
 
 @desk_group.command("intake")
@@ -260,9 +277,8 @@ def intake_command(
             attachments.append(Attachment(path.name, kind, path.read_bytes()))
         except OSError as exc:
             raise BadValue(f"cannot read {path}: {exc.strerror}", "--attach") from exc
-    keys = settings.keys()
     with settings.desk() as desk:
-        desk.actor()
+        keys = desk_keys(desk)
         slip = intake(
             desk, keys, doc, channel=channel, received=day, attachments=tuple(attachments)
         )
@@ -322,7 +338,6 @@ def register_command(
         remove_tags=remove,
     )
     with settings.desk() as desk:
-        desk.actor()
         result = register(desk, case, form)
     due = f", due {result.due_date}" if result.due_date else ""
     echo(f"Case {result.label} registered: {state_label(result.state)}{due}.")
@@ -368,7 +383,6 @@ def route_command(
         manual=_manual(days, calendar_days),
     )
     with settings.desk() as desk:
-        desk.actor()
         result = route(desk, case, plan)
     where = result.unit or result.forwarded_to or "the office"
     flag = " (provisional: no holiday data for that year)" if result.due_uncertain else ""
@@ -386,9 +400,8 @@ def extend_command(
     settings: Settings, case: str, reason: str, days: int | None, calendar_days: bool
 ) -> None:
     """Extend the handling deadline (the policy's extension, or --days for hand-set ones)."""
-    keys = settings.keys()
     with settings.desk() as desk:
-        desk.actor()
+        keys = desk_keys(desk)
         result = extend(desk, case, keys, reason, _manual(days, calendar_days))
     echo(f"Case {result.label}: due {result.due_date} (extension {result.extensions}).")
 
@@ -399,9 +412,8 @@ def extend_command(
 @click.option("--reason", required=True, help="Why (sealed as a note).")
 def not_accepted_command(settings: Settings, case: str, reason: str) -> None:
     """Do not accept a registered case (不予受理), with a reason."""
-    keys = settings.keys()
     with settings.desk() as desk:
-        desk.actor()
+        keys = desk_keys(desk)
         result = not_accepted(desk, case, keys, reason)
     echo(f"Case {result.label}: {state_label(result.state)}.")
 
@@ -425,9 +437,8 @@ def note_command(
 ) -> None:
     """Record an investigation step or a document received, sealed to the office key."""
     body = read_text_option(text, text_file, "--text") or ""
-    keys = settings.keys()
     with settings.desk() as desk:
-        desk.actor()
+        keys = desk_keys(desk)
         kind = "document" if document else "step"
         note_id = add_note(desk, case, keys, text=body, reference=reference, file=file, kind=kind)
     echo(f"Note {note_id} sealed to the office key.")

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from .answers import answer, close, conclude, open_review, satisfaction, second_answer
+from .casekeys import desk_keys
 from .cli_common import Settings, days_option, desk_group, echo, read_text_option, with_settings
 from .deadlines import Manual
 from .lifecycle import state_label
@@ -35,9 +36,8 @@ def conclude_command(
     read it once the portal is published.
     """
     text = read_text_option(answer_text, answer_file, "--answer")
-    keys = settings.keys() if text else settings.optional_keys()
     with settings.desk() as desk:
-        desk.actor()
+        keys = desk_keys(desk)
         result = conclude(desk, case, keys, outcome, disposition=disposition, answer=text)
     due = (
         f"; answer due {result.answer_due}"
@@ -55,9 +55,8 @@ def conclude_command(
 def answer_command(settings: Settings, case: str, text: str | None, text_file: Path | None) -> None:
     """Answer (反馈) the reporter of a concluded case, sealed to every token of the case."""
     body = read_text_option(text, text_file, "--text") or ""
-    keys = settings.keys()
     with settings.desk() as desk:
-        desk.actor()
+        keys = desk_keys(desk)
         result = answer(desk, case, keys, body)
     echo(f"Case {result.label}: {state_label(result.state)}.")
 
@@ -72,7 +71,6 @@ def satisfaction_command(settings: Settings, case: str, rating: str) -> None:
     Answers sent through the portal are recorded by ``inbox``.
     """
     with settings.desk() as desk:
-        desk.actor()
         result = satisfaction(desk, case, rating)
     hint = f" Open a second answer or review: lianxin desk review {result.label} --kind ..."
     echo(f"Case {result.label}: satisfaction {rating}." + (hint if rating == "not" else ""))
@@ -98,9 +96,8 @@ def review_command(
 ) -> None:
     """Reopen an answered case whose reporter is not satisfied, with its own deadline."""
     manual = Manual.parse(days, "calendar" if calendar_days else "working")
-    keys = settings.keys() if reason else None
     with settings.desk() as desk:
-        desk.actor()
+        keys = desk_keys(desk)
         result = open_review(
             desk, case, kind.replace("-", "_"), manual=manual, keys=keys, reason=reason
         )
@@ -118,9 +115,8 @@ def second_answer_command(
 ) -> None:
     """Give the second answer (or the review answer); the case is answered again."""
     body = read_text_option(text, text_file, "--text") or ""
-    keys = settings.keys()
     with settings.desk() as desk:
-        desk.actor()
+        keys = desk_keys(desk)
         result = second_answer(desk, case, keys, body, outcome)
     echo(f"Case {result.label}: {state_label(result.state)} ({outcome}).")
 
@@ -131,6 +127,5 @@ def second_answer_command(
 def close_command(settings: Settings, case: str) -> None:
     """Close (结案) an answered case: the loop ends."""
     with settings.desk() as desk:
-        desk.actor()
         result = close(desk, case)
     echo(f"Case {result.label}: {state_label(result.state)}.")

@@ -2,15 +2,18 @@
 boundary and the output-format flags.
 
 Settings come from options or the environment: ``--db`` (``LIANXIN_DB``), ``--officer``
-(``LIANXIN_OFFICER``), ``--key`` (``LIANXIN_OFFICE_KEY``), ``--policy`` (``LIANXIN_POLICY``),
+(``LIANXIN_OFFICER``; the passphrase is asked for, or read from ``LIANXIN_PASSPHRASE``),
+``--policy`` (``LIANXIN_POLICY``),
 ``--data-dir`` (``LIANXIN_DATA_DIR``), ``--calendar-override`` (``LIANXIN_CALENDAR_OVERRIDE``)
-and ``--today`` (the injectable clock). Every refusal prints one ``Error: <argument>: <why>``
-line and exits with 1 (a refusal) or 2 (a bad argument); nothing is changed.
+and ``--today`` (the injectable clock; otherwise today in ``LIANXIN_TIMEZONE``). Every refusal
+prints one ``Error: <argument>: <why>`` line and exits with 1 (a refusal) or 2 (a bad argument);
+nothing is changed.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,10 +24,12 @@ import click
 
 from lianxin.domain.errors import DomainError
 from lianxin.domain.workdays import Clock, FixedClock
+from lianxin.officetime import OfficeZoneError
 
 from .context import Desk, open_desk
 from .errors import DeskError
 from .officekeys import OfficeKeys, load_office_keys
+from .officers import UnlockedOfficer, unlock
 from .refusals import BadValue, Refused
 from .values import parse_day
 
@@ -68,8 +73,11 @@ class DeskGroup(click.Group):
 def desk_group() -> None:
     """The office desk: inbox, intake, register, route, answer, warnings, analysis.
 
-    Settings can come from the environment: LIANXIN_DB, LIANXIN_OFFICER, LIANXIN_OFFICE_KEY,
-    LIANXIN_POLICY, LIANXIN_DATA_DIR, LIANXIN_CALENDAR_OVERRIDE.
+    Every command authenticates its officer: --officer ID and the passphrase (asked for, or
+    LIANXIN_PASSPHRASE for scripts). Settings can come from the environment: LIANXIN_DB,
+    LIANXIN_OFFICER, LIANXIN_POLICY, LIANXIN_DATA_DIR, LIANXIN_CALENDAR_OVERRIDE. "Today" is the
+    date in the office's time zone, LIANXIN_TIMEZONE (default Asia/Shanghai), as for the gateway
+    and the publisher.
     """
 
 
@@ -82,6 +90,8 @@ def boundary() -> Iterator[None]:
         raise cli_error(str(exc), exc.exit_code) from exc
     except (DeskError, DomainError) as exc:  # e.g. a bad data, policy or calendar file
         raise Refusal(str(exc)) from exc
+    except OfficeZoneError as exc:  # LIANXIN_TIMEZONE is not a zone
+        raise Refusal(str(exc)) from exc
 
 
 @dataclass(frozen=True)
@@ -90,7 +100,6 @@ class Settings:
 
     db: Path
     officer: str
-    key: Path | None
     today: str | None
     policy: str | None
     data_dir: Path | None
@@ -101,34 +110,51 @@ class Settings:
         return FixedClock(parse_day(self.today, "--today")) if self.today else None
 
     @contextmanager
-    def desk(self) -> Iterator[Desk]:
-        """Open the desk for one command and close it afterwards."""
+    def desk(self, *, authenticate: bool = True) -> Iterator[Desk]:
+        """Open the desk for one command, authenticate the officer, close it afterwards."""
         desk = open_desk(
             self.db,
-            officer=self.officer,
             clock=self.clock(),
             data_dir=self.data_dir,
             policy=self.policy,
             calendar_override=self.calendar_override,
         )
         try:
+            if authenticate:
+                desk.officer = authenticate_officer(desk, self.officer)
             yield desk
         finally:
             desk.close()
 
-    def keys(self) -> OfficeKeys:
-        """The office keys; refused when none were given."""
-        if self.key is None:
-            raise BadValue(
-                "give the office private key file or folder (or set LIANXIN_OFFICE_KEY)", "--key"
-            )
-        if not self.key.exists():
-            raise BadValue(f"no such file or folder {self.key}", "--key")
-        return load_office_keys(self.key)
 
-    def optional_keys(self) -> OfficeKeys | None:
-        """The office keys if given."""
-        return self.keys() if self.key is not None else None
+def read_passphrase(prompt: str, *, confirm: bool = False, env: str = "LIANXIN_PASSPHRASE") -> str:
+    """A passphrase from the environment (scripts) or typed without echo."""
+    value = os.environ.get(env)
+    if value:
+        return value
+    return str(click.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True))
+
+
+def authenticate_officer(desk: Desk, officer_id: str) -> UnlockedOfficer:
+    """Unlock ``--officer``'s keys with their passphrase; refused if wrong."""
+    officer_id = officer_id.strip()
+    if not officer_id:
+        raise BadValue(
+            "who is acting? give --officer ID (or set LIANXIN_OFFICER)", argument="--officer"
+        )
+    from .officers import load_officer
+
+    load_officer(desk.db, officer_id)
+    return unlock(desk.db, officer_id, read_passphrase(f"Passphrase for {officer_id}"))
+
+
+def office_key_file(path: Path | None) -> OfficeKeys | None:
+    """Office private keys from a file or folder (only to grant them to officers)."""
+    if path is None:
+        return None
+    if not path.exists():
+        raise BadValue(f"no such file or folder {path}", "--office-key")
+    return load_office_keys(path)
 
 
 _PATH = click.Path(path_type=Path)
@@ -138,20 +164,14 @@ _SETTINGS = (
         "--officer",
         envvar="LIANXIN_OFFICER",
         default="",
-        help="Who is acting; recorded in every event [env LIANXIN_OFFICER].",
-    ),
-    click.option(
-        "--key",
-        type=_PATH,
-        envvar="LIANXIN_OFFICE_KEY",
-        default=None,
-        help="Office private key file or keys folder [env LIANXIN_OFFICE_KEY].",
+        help="Your officer id; the passphrase is asked for [env LIANXIN_OFFICER,"
+        " LIANXIN_PASSPHRASE].",
     ),
     click.option(
         "--today",
         default=None,
         metavar="YYYY-MM-DD",
-        help="Act as if today were this day (the injectable clock).",
+        help="Show a read-only view as of this day (changes only in demo and test stores).",
     ),
     click.option(
         "--policy",
@@ -174,7 +194,7 @@ _SETTINGS = (
         help="Holiday override file for a new year's State Council notice.",
     ),
 )
-_NAMES = ("db", "officer", "key", "today", "policy", "data_dir", "calendar_override")
+_NAMES = ("db", "officer", "today", "policy", "data_dir", "calendar_override")
 
 
 def with_settings(func: F) -> F:

@@ -10,8 +10,9 @@ import click
 from .analysis import monthly_analysis
 from .analysis_render import to_csv, to_markdown
 from .backup import backup, restore
+from .casekeys import desk_keys
 from .cli_common import Refusal, Settings, desk_group, echo, with_format, with_settings
-from .context import open_store
+from .context import Desk
 from .duplicates import THRESHOLD, find_duplicates
 from .ledger import all_ledgers, ledger
 from .listing import Filters, list_cases, show_case
@@ -19,9 +20,17 @@ from .output import dump_json, emit
 from .refusals import BadValue
 from .supervision import issue_warnings, supervision_csv, supervision_markdown
 from .verify import verify_register
-from .warnings import compute_warnings
+from .warnings import NO_UNIT, compute_warnings
 
 _OUT = click.Path(path_type=Path, dir_okay=False)
+
+
+def unit_name(desk: Desk, code: str) -> str:
+    """A unit's Chinese name for tables (a named authority, or '-', as it is)."""
+    unit = desk.taxonomy.units.get(code)
+    if unit is not None:
+        return unit.zh
+    return "未分办 / 本室" if code == NO_UNIT else code
 
 
 @desk_group.command("warnings")
@@ -40,13 +49,13 @@ def warnings_command(
 ) -> None:
     """Three-colour warnings per handling unit: red overdue, yellow near, blue concluded."""
     with settings.desk() as desk:
+        desk.authorize("warnings")
         report = compute_warnings(desk)
         if unit is not None:
             report.units = [u for u in report.units if u.unit == unit]
             report.flagged = [f for f in report.flagged if f.unit == unit]
         issued = []
         if issue or supervision_list is not None:
-            desk.actor()
             issued = issue_warnings(desk, report)
         if supervision_list is not None:
             text = (
@@ -55,6 +64,7 @@ def warnings_command(
                 else supervision_markdown(desk, report, desk.actor())
             )
             supervision_list.write_text(text, encoding="utf-8")
+        names = {code: unit_name(desk, code) for code in {u.unit for u in report.units}}
     units = [u.as_dict() for u in report.units]
     flagged = [f.as_dict() for f in report.flagged]
     if fmt == "json":
@@ -69,13 +79,6 @@ def warnings_command(
             }
         )
         return
-    columns = [
-        ("unit", "unit 承办单位"),
-        ("red", "red 红"),
-        ("yellow", "yellow 黄"),
-        ("green", "green"),
-        ("blue", "blue 蓝"),
-    ]
     if fmt == "csv":
         emit(
             flagged,
@@ -96,19 +99,30 @@ def warnings_command(
             fmt,
         )
         return
-    emit(units, columns, fmt, title=f"Warnings on {report.today.isoformat()}")
+    # For people: unit names instead of codes, each colour in its colour (in a terminal).
+    for row in (*units, *flagged):
+        row["unit"] = names.get(row["unit"], row["unit"])
+    for row in flagged:
+        row["case"] = row["number"] or f"#{row['case_id']}"
+    columns = [
+        ("unit", "unit 承办单位"),
+        ("red", "red 红"),
+        ("yellow", "yellow 黄"),
+        ("green", "green 绿"),
+        ("blue", "blue 蓝"),
+    ]
+    colours = {c: c for c in ("red", "yellow", "green", "blue")}
+    emit(units, columns, fmt, title=f"Warnings on {report.today.isoformat()}", styles=colours)
     flagged_columns = [
         ("colour", "colour"),
-        ("number", "number"),
-        ("case_id", "id"),
+        ("case", "case"),
         ("unit", "unit"),
-        ("state", "state"),
         ("stage", "stage"),
         ("due", "due"),
         ("days", "days over/left"),
         ("uncertain", "provisional"),
     ]
-    emit(flagged, flagged_columns, fmt, title="Red and yellow cases")
+    emit(flagged, flagged_columns, fmt, title="Red and yellow cases", value_styled="colour")
     if issue or supervision_list is not None:
         echo(f"{len(issued)} warning(s) issued.")
     if supervision_list is not None:
@@ -129,8 +143,8 @@ def duplicates_command(settings: Settings, fmt: str, threshold: float) -> None:
     """Suggest likely repeat reports among opened ones (staff confirm with --repeat-of)."""
     if not 0 < threshold <= 1:
         raise BadValue(f"{threshold} is not between 0 and 1", "--threshold")
-    keys = settings.keys()
     with settings.desk() as desk:
+        keys = desk_keys(desk)
         found = find_duplicates(desk, keys, threshold=threshold)
     columns = [
         ("score", "similarity"),
@@ -151,6 +165,7 @@ def duplicates_command(settings: Settings, fmt: str, threshold: float) -> None:
 def ledger_command(settings: Settings, fmt: str, tag: str | None) -> None:
     """A special ledger (专项台账): its cases, open vs. cleared; without TAG, every ledger."""
     with settings.desk() as desk:
+        desk.authorize("ledger")
         if tag is None:
             summaries = [lg.summary() for lg in all_ledgers(desk)]
             columns = [
@@ -193,6 +208,7 @@ def analysis_command(
     if lang not in ("zh", "en"):
         raise BadValue(f"{lang!r} is not zh or en", "--lang")
     with settings.desk() as desk:
+        desk.authorize("analysis")
         result = monthly_analysis(desk, month)
         text = to_csv(desk, result) if as_csv else to_markdown(desk, result, lang=lang)
     if out is None:
@@ -205,20 +221,52 @@ def analysis_command(
 @desk_group.command("verify")
 @with_settings
 @with_format
-def verify_command(settings: Settings, fmt: str) -> None:
-    """Check the hash-chained event log and that every case is what its events say."""
-    db = open_store(settings.db)
-    try:
-        report = verify_register(db)
-    finally:
-        db.conn.close()
+@click.option(
+    "--against",
+    type=click.Path(path_type=Path),
+    default=None,
+    metavar="SITE_OR_FILE",
+    help="Also compare with the chain heads signed at each publish (a site or head file).",
+)
+@click.option(
+    "--since-head",
+    is_flag=True,
+    help="Only the chain and signatures of the events since the last signed chain head.",
+)
+def verify_command(settings: Settings, fmt: str, against: Path | None, since_head: bool) -> None:
+    """Check the event log: chain, signatures, roles at the time, time order, and that
+    every case is what its events say (auditors and administrators)."""
+    from .against import check_against
+    from .verify import Problem, Report
+    from .verify_parallel import check_since_head
+
+    with settings.desk() as desk:
+        desk.authorize("verify")
+        if since_head:
+            part = check_since_head(settings.db)
+            report = Report(events=part.events, signed=part.signed, kind=desk.kind)
+            report.problems = [Problem(*p) for p in part.problems]
+        else:
+            report = verify_register(desk.db)
+        if against is not None:
+            report.problems += [
+                Problem("head", None, seq or None, text)
+                for seq, text in check_against(desk.db, against)
+            ]
     if fmt == "json":
         dump_json(report.as_dict())
     else:
         for problem in report.problems:
             echo(str(problem))
         verdict = "OK" if report.ok else f"FAILED ({len(report.problems)} problem(s))"
-        echo(f"{report.events} events, {report.cases} cases: {verdict}")
+        echo(
+            f"{report.kind} store; first administrator {report.first_admin}"
+            f" (fingerprint {report.fingerprint})"
+        )
+        echo(
+            f"{report.events} events ({report.signed} signed, {report.unsigned} unsigned,"
+            f" {report.legacy} legacy), {report.cases} cases: {verdict}"
+        )
     if not report.ok:
         raise click.exceptions.Exit(1)
 
@@ -228,6 +276,8 @@ def verify_command(settings: Settings, fmt: str) -> None:
 @click.argument("path", type=_OUT)
 def backup_command(settings: Settings, path: Path) -> None:
     """Copy the live store to PATH (SQLite online backup) and verify the copy."""
+    with settings.desk() as desk:
+        desk.authorize("backup")
     result = backup(settings.db, path)
     verdict = "verifies" if result.report.ok else "DOES NOT verify (the live store has problems)"
     echo(f"Backup written to {path}; it {verdict}.")
@@ -245,6 +295,8 @@ def restore_command(settings: Settings, path: Path) -> None:
     from .values import parse_day
 
     today = parse_day(settings.today, "--today") if settings.today else SystemClock().today()
+    with settings.desk() as desk:
+        desk.authorize("restore")
     result = restore(path, settings.db, today=today.isoformat())
     saved = (
         f" The previous store was saved as {result.saved_previous}."
@@ -260,8 +312,8 @@ def restore_command(settings: Settings, path: Path) -> None:
 @click.argument("case")
 def show_command(settings: Settings, fmt: str, case: str) -> None:
     """One case: register fields, next steps, history; notes too when --key is given."""
-    keys = settings.optional_keys()
     with settings.desk() as desk:
+        keys = desk_keys(desk)
         doc = show_case(desk, case, keys)
     if fmt == "json":
         dump_json(doc)
@@ -286,10 +338,24 @@ def show_command(settings: Settings, fmt: str, case: str) -> None:
     ]
     emit(
         history,
-        [("seq", "seq"), ("at", "at"), ("actor", "actor"), ("type", "event"), ("data", "data")],
+        [
+            ("seq", "seq"),
+            ("at", "date"),
+            ("time", "recorded (UTC)"),
+            ("actor", "officer"),
+            ("type", "event"),
+            ("data", "data"),
+        ],
         fmt,
         title="History",
     )
+    if doc.get("content"):
+        emit(
+            doc["content"],
+            [("submission", "submission"), ("kind", "kind"), ("title", "title"), ("text", "text")],
+            fmt,
+            title="Report content (this read is recorded)",
+        )
     if "notes" in doc:
         emit(
             doc["notes"],
@@ -330,17 +396,30 @@ def list_command(
     filters = Filters(state, unit, channel, month, tag, limit)
     with settings.desk() as desk:
         rows = list_cases(desk, filters)
+        names = {row["unit"]: unit_name(desk, row["unit"]) for row in rows if row["unit"]}
+    if fmt != "table":
+        columns = [
+            (key, key.replace("_", " "))
+            for key in (
+                *("id", "number", "channel", "received", "state", "item_type", "problem"),
+                *("unit", "due", "provisional", "colour", "tags"),
+            )
+        ]
+        emit(rows, columns, fmt)
+        return
+    # A table that fits 80 columns: what a clerk scans for; the rest is in `desk show CASE`.
+    for row in rows:
+        row["case"] = row["number"] or f"#{row['id']}"
+        row["unit"] = names.get(row["unit"], row["unit"]) if row["unit"] else ""
+        row["due"] = f"{row['due']}?" if row["provisional"] else row["due"]
     columns = [
-        ("id", "id"),
-        ("number", "number"),
-        ("channel", "channel"),
-        ("received", "received"),
+        ("case", "case"),
         ("state", "state"),
-        ("item_type", "item type"),
-        ("problem", "problem"),
         ("unit", "unit"),
         ("due", "due"),
-        ("provisional", "provisional"),
-        ("tags", "tags"),
+        ("colour", "colour"),
     ]
-    emit(rows, columns, fmt, title="Register")
+    emit(rows, columns, fmt, title="Register", value_styled="colour")
+    if any(row["provisional"] for row in rows):
+        echo("due?: provisional, no holiday data for that year yet.")
+    echo("Everything about a case: lianxin desk show CASE")

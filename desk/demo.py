@@ -19,12 +19,16 @@ from typing import Any
 from lianxin.domain.workdays import FixedClock
 
 from .answers import close, conclude, open_review, satisfaction, second_answer
+from .casekeys import grant_office_key
 from .context import Desk, open_desk
 from .deadlines import Manual
 from .inbox import mark_opened, read_inbox
 from .intake import intake
+from .notes import add_note
 from .officekeys import OfficeKeys, load_office_keys
+from .officers import UnlockedOfficer, new_officer, suggest_passphrase
 from .register import Registration, not_accepted, register
+from .registry import add_officer, init_office, is_initialised
 from .routing import Route, route
 from .synth import synthesize_register
 
@@ -52,26 +56,80 @@ def _form(doc: dict[str, Any], desk: Desk, **changes: Any) -> Registration:
 
 Step = Callable[[Desk, OfficeKeys, int, dict[str, Any]], None]
 
+DEMO_OFFICERS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    ("admin", "演示管理员", "office.letters", ("administrator",)),
+    ("registrar", "演示受理员", "office.letters", ("registrar",)),
+    ("approver", "演示主任", "office.letters", ("approver",)),
+    ("handler.dongshan", "东山镇承办员", "town.dongshan", ("handler",)),
+    ("handler.supervision", "第一监督检查室承办员", "office.supervision_1", ("handler",)),
+    ("supervisor", "演示督办员", "office.case_management", ("supervisor",)),
+    ("auditor", "演示审计员", "office.case_management", ("auditor",)),
+    ("analyst", "演示分析员", "office.case_management", ("analyst",)),
+)
+_CAST: dict[str, UnlockedOfficer] = {}
+
+
+def as_(desk: Desk, role: str) -> Desk:
+    """Switch the demo desk to the demo officer of ``role`` (or id)."""
+    desk.officer = _CAST[role]
+    return desk
+
+
+def create_demo_office(
+    db_path: Path, keys: OfficeKeys, office: str, day: date
+) -> dict[str, tuple[UnlockedOfficer, str]]:
+    """The demo office: one officer of each role, two handling units; prints passphrases."""
+    made = {}
+    for oid, name, unit, roles in DEMO_OFFICERS:
+        phrase = suggest_passphrase()
+        made[oid] = (new_officer(oid, f"{name}（{office}）", unit, roles, phrase), phrase)
+    admin = made["admin"][0]
+    desk = open_desk(db_path, officer=admin.unlocked, clock=FixedClock(day))
+    try:
+        if is_initialised(desk.db):
+            raise ValueError(f"{db_path} already has an office")
+        init_office(desk, admin, kind="demo")
+        print(f"  office created; first administrator's key fingerprint {admin.record.fingerprint}")
+        for oid, (new, _) in made.items():
+            if oid != "admin":
+                add_officer(desk, new, keys if "registrar" in new.record.roles else None)
+        with desk.transaction():
+            grant_office_key(desk.db, keys, made["registrar"][0].record)
+    finally:
+        desk.close()
+    for oid, (new, phrase) in made.items():
+        _CAST[oid] = new.unlocked
+        held = ", ".join(new.record.roles)
+        print(f"  officer {oid:<20} {held:<14} {new.record.unit:<24} passphrase: {phrase}")
+    return {oid: (new.unlocked, phrase) for oid, (new, phrase) in made.items()}
+
 
 def _assign(unit: str, days: int, **changes: Any) -> Step:
     def step(desk: Desk, keys: OfficeKeys, case_id: int, doc: dict[str, Any]) -> None:
-        register(desk, case_id, _form(doc, desk, **changes))
-        route(desk, case_id, Route("assign", unit=unit, manual=_days(days)))
+        register(as_(desk, "registrar"), case_id, _form(doc, desk, **changes), keys)
+        route(as_(desk, "approver"), case_id, Route("assign", unit=unit, manual=_days(days)))
+        handler = {
+            "town.dongshan": "handler.dongshan",
+            "office.supervision_1": "handler.supervision",
+        }
+        if unit in handler:  # the unit's handler signs for it and records a first step
+            add_note(as_(desk, handler[unit]), case_id, keys, text="已签收，开始核查。")
 
     return step
 
 
 def _forward_fumes(desk: Desk, keys: OfficeKeys, case_id: int, doc: dict[str, Any]) -> None:
-    register(desk, case_id, _form(doc, desk, item_type="out_of_scope", add_tags=("ecology",)))
+    form = _form(doc, desk, item_type="out_of_scope", add_tags=("ecology",))
+    register(as_(desk, "registrar"), case_id, form, keys)
     plan = Route("forward", to="external.ecology_environment", manual=_days(30, "calendar"))
-    route(desk, case_id, plan)
+    route(as_(desk, "approver"), case_id, plan)
 
 
 def _answered(unit: str, outcome: str, text: str) -> Step:
     def step(desk: Desk, keys: OfficeKeys, case_id: int, doc: dict[str, Any]) -> None:
-        register(desk, case_id, _form(doc, desk))
-        route(desk, case_id, Route("direct", unit=unit, manual=_days(20)))
-        conclude(desk, case_id, keys, outcome, answer=text)
+        register(as_(desk, "registrar"), case_id, _form(doc, desk), keys)
+        route(as_(desk, "approver"), case_id, Route("direct", unit=unit, manual=_days(20)))
+        conclude(as_(desk, "approver"), case_id, keys, outcome, answer=text)
 
     return step
 
@@ -95,14 +153,14 @@ PLAN: dict[str, Step] = {
 
 
 def _online(db_path: Path, keys: OfficeKeys, officer: str, today: date) -> None:
-    desk = open_desk(db_path, officer=officer, clock=FixedClock(today))
+    desk = open_desk(db_path, officer=_CAST["registrar"], clock=FixedClock(today))
     newest = desk.db.execute(
         "SELECT max(received_date) FROM submissions WHERE opened_at IS NULL"
     ).fetchone()[0]
     if newest and newest > today.isoformat():  # the gateway counts days in China's time zone
         desk.clock = FixedClock(date.fromisoformat(newest))
     try:
-        items = mark_opened(desk, read_inbox(desk, keys))
+        items = mark_opened(as_(desk, "registrar"), read_inbox(as_(desk, "registrar"), keys))
         for item in items:
             if item.kind != "report" or item.problem:
                 continue
@@ -114,11 +172,11 @@ def _online(db_path: Path, keys: OfficeKeys, officer: str, today: date) -> None:
 
 
 def _on(db_path: Path, officer: str, day: date) -> Desk:
-    return open_desk(db_path, officer=officer, clock=FixedClock(day))
+    return open_desk(db_path, officer=_CAST["registrar"], clock=FixedClock(day))
 
 
 def _slip(desk: Desk, keys: OfficeKeys, channel: str, received: date, doc: dict[str, Any]) -> int:
-    slip = intake(desk, keys, doc, channel=channel, received=received)
+    slip = intake(as_(desk, "registrar"), keys, doc, channel=channel, received=received)
     print(f"  {channel} received {received}: case {slip.case_id}, token slip: {slip.token}")
     return slip.case_id
 
@@ -167,13 +225,13 @@ def _offline(db_path: Path, keys: OfficeKeys, officer: str, today: date) -> None
         ),
     )
     register(
-        desk,
+        as_(desk, "registrar"),
         overdue,
         Registration(
             "accusation", "integrity.property", "township_section", "town.nanhu", "anonymous"
         ),
     )
-    route(desk, overdue, Route("assign", unit="town.nanhu", manual=_days(20)))
+    route(as_(desk, "approver"), overdue, Route("assign", unit="town.nanhu", manual=_days(20)))
     desk.close()
     desk = _on(db_path, officer, ago(45))
     visit = _slip(
@@ -193,7 +251,7 @@ def _offline(db_path: Path, keys: OfficeKeys, officer: str, today: date) -> None
         ),
     )
     register(
-        desk,
+        as_(desk, "registrar"),
         visit,
         Registration(
             "accusation",
@@ -204,7 +262,9 @@ def _offline(db_path: Path, keys: OfficeKeys, officer: str, today: date) -> None
             add_tags=("eight_point_rules",),
         ),
     )
-    route(desk, visit, Route("assign", unit="office.supervision_2", manual=_days(15)))
+    route(
+        as_(desk, "approver"), visit, Route("assign", unit="office.supervision_2", manual=_days(15))
+    )
     desk.close()
     desk = _on(db_path, officer, ago(30))
     phone = _slip(
@@ -222,25 +282,42 @@ def _offline(db_path: Path, keys: OfficeKeys, officer: str, today: date) -> None
             "other",
         ),
     )
-    register(desk, phone, Registration("no_substance", "other", "other", "county", "anonymous"))
-    not_accepted(desk, phone, keys, "反映内容笼统，无具体对象和事实，不予受理。")
+    register(
+        as_(desk, "registrar"),
+        phone,
+        Registration("no_substance", "other", "other", "county", "anonymous"),
+    )
+    not_accepted(as_(desk, "approver"), phone, keys, "反映内容笼统，无具体对象和事实，不予受理。")
     desk.close()
     desk = _on(db_path, officer, ago(12))
     conclude(
-        desk, visit, keys, "partly", answer="经核查，反映问题部分属实，已责令退还违规发放的补贴。"
+        as_(desk, "approver"),
+        visit,
+        keys,
+        "partly",
+        answer="经核查，反映问题部分属实，已责令退还违规发放的补贴。",
     )
     desk.close()
     desk = _on(db_path, officer, ago(6))
-    satisfaction(desk, visit, "not")  # phone callback (回访)
+    satisfaction(as_(desk, "registrar"), visit, "not")  # phone callback (回访)
     open_review(
-        desk, visit, "second_answer", manual=_days(10), keys=keys, reason="举报人认为退还不彻底。"
+        as_(desk, "approver"),
+        visit,
+        "second_answer",
+        manual=_days(10),
+        keys=keys,
+        reason="举报人认为退还不彻底。",
     )
     desk.close()
     desk = _on(db_path, officer, ago(2))
     second_answer(
-        desk, visit, keys, "补充核查后，违规补贴已全部退还，相关负责人被诫勉谈话。", "supplemented"
+        as_(desk, "approver"),
+        visit,
+        keys,
+        "补充核查后，违规补贴已全部退还，相关负责人被诫勉谈话。",
+        "supplemented",
     )
-    close(desk, visit)
+    close(as_(desk, "registrar"), visit)
     box = _slip(
         desk,
         keys,
@@ -257,7 +334,7 @@ def _offline(db_path: Path, keys: OfficeKeys, officer: str, today: date) -> None
         ),
     )
     register(
-        desk,
+        as_(desk, "registrar"),
         box,
         Registration(
             "accusation",
@@ -268,14 +345,19 @@ def _offline(db_path: Path, keys: OfficeKeys, officer: str, today: date) -> None
             add_tags=("livelihood",),
         ),
     )
-    route(desk, box, Route("assign", unit="town.chengguan", manual=_days(5)))
+    route(as_(desk, "approver"), box, Route("assign", unit="town.chengguan", manual=_days(5)))
     desk.close()
 
 
-def walk_sample_cases(db_path: Path, office_key_path: Path, officer: str, today: date) -> None:
-    """Take the demo's online reports and a few offline ones through the desk (see above)."""
+def walk_sample_cases(db_path: Path, office_key_path: Path, office: str, today: date) -> None:
+    """Create the demo office (one officer of each role; passphrases printed), then take a
+    few offline reports and the demo's online ones through the desk by the right roles.
+    Offline reports come first: their stated dates are in the past, and no event may be
+    recorded before the one it follows."""
     keys = load_office_keys(office_key_path)
-    print("Desk: opening and routing the online reports")
-    _online(db_path, keys, officer, today)
+    print("Desk: the demo office's officers (demo passphrases: a real office never prints them)")
+    create_demo_office(db_path, keys, office, today - timedelta(days=70))
     print("Desk: offline reports (letter, visit, phone, complaint box) — token slips")
-    _offline(db_path, keys, officer, today)
+    _offline(db_path, keys, "", today)
+    print("Desk: opening and routing the online reports")
+    _online(db_path, keys, "", today)

@@ -19,6 +19,7 @@ from lianxin.protocol import Envelope, ProtocolError, open_envelope
 
 from .context import Desk
 from .officekeys import OfficeKeys
+from .roles import desk_action
 
 THRESHOLD = 0.6
 SAME_PERSON_THRESHOLD = 0.3
@@ -104,6 +105,9 @@ def opened_reports(desk: Desk, keys: OfficeKeys) -> list[Report]:
             (_normal(str(reported.get("name", ""))), _normal(str(reported.get("unit", "")))),
             bigrams(f"{doc.get('title', '')} {doc.get('text', '')}"),
         )
+    with desk.transaction():
+        for case_id in out:
+            desk.event(case_id, "read", {"what": "report", "for": "duplicates"})
     return list(out.values())
 
 
@@ -112,6 +116,7 @@ def _linked(desk: Desk) -> set[tuple[int, int]]:
     return {(min(a, b), max(a, b)) for a, b in rows}
 
 
+@desk_action("duplicates")
 def find_duplicates(
     desk: Desk, keys: OfficeKeys, *, threshold: float = THRESHOLD
 ) -> list[Suggestion]:

@@ -22,6 +22,7 @@ from .cases import load_case
 from .context import Desk
 from .officekeys import OfficeKeys
 from .refusals import BadValue, WrongKey
+from .roles import desk_action
 
 
 @dataclass(frozen=True)
@@ -77,10 +78,12 @@ def _verify(desk: Desk, envelope: Envelope) -> str:
     return ""
 
 
+@desk_action("inbox")
 def read_inbox(
     desk: Desk, keys: OfficeKeys, *, include_opened: bool = False, case: int | str | None = None
 ) -> list[Opened]:
-    """Verify and open submissions (new ones, or all of one case); changes nothing."""
+    """Verify and open submissions (new ones, or all of one case); records a read event for
+    each one opened and changes nothing else."""
     where, params = " WHERE s.opened_at IS NULL", []
     if case is not None:
         where, params = " WHERE s.case_id = ?", [load_case(desk.db, case).id]
@@ -122,12 +125,21 @@ def read_inbox(
             items.append(Opened(**base, problem=f"opens but is not well formed: {exc}"))
             continue
         items.append(Opened(**base, doc=payload.doc, attachments=payload.attachments))
+    with desk.transaction():  # every read of report content is an event
+        for item in items:
+            if not item.problem:
+                desk.event(
+                    item.case_id, "read", {"what": item.kind, "submission": item.submission_id}
+                )
     return items
 
 
-def mark_opened(desk: Desk, items: list[Opened]) -> list[Opened]:
+@desk_action("inbox")
+def mark_opened(desk: Desk, items: list[Opened], keys: OfficeKeys | None = None) -> list[Opened]:
     """Mark new, verified submissions opened and record satisfaction answers; one transaction.
-    Returns the items with a notice where staff have something to do."""
+    With the office keys, a follow-up to a registered case is copied under its case key (so
+    the case's handlers read it too). Returns the items with a notice where staff have
+    something to do."""
     out = []
     today = desk.today.isoformat()
     late = [i for i in items if i.new and not i.problem and i.received_date > today]
@@ -149,8 +161,21 @@ def mark_opened(desk: Desk, items: list[Opened]) -> list[Opened]:
             desk.event(
                 item.case_id, "opened", {"submission": item.submission_id, "kind": item.kind}
             )
+            if keys is not None:
+                _to_case_key(desk, item.case_id, keys)
             out.append(_followup(desk, item))
     return out
+
+
+def _to_case_key(desk: Desk, case_id: int, keys: OfficeKeys) -> None:
+    from .casekeys import has_case_key, open_case_key
+    from .scope import seal_content
+
+    if not has_case_key(desk.db, case_id):
+        return
+    key = open_case_key(desk.db, case_id, desk.me())
+    if key is not None:
+        seal_content(desk, load_case(desk.db, case_id), key, keys)
 
 
 def _followup(desk: Desk, item: Opened) -> Opened:

@@ -23,6 +23,7 @@ from lianxin.store.records import bind_token_keys, insert_submission
 from .context import Desk
 from .officekeys import OfficeKeys
 from .refusals import BadValue
+from .roles import desk_action
 
 # How a report field is typed on the command line, for refusals that name the argument.
 FIELD_OPTIONS = {
@@ -56,9 +57,12 @@ class Slip:
 
 def _argument(exc: PayloadError) -> str:
     field = str(exc).split(":", 1)[0]
+    if field.startswith("attachments["):
+        return "--attach"
     return FIELD_OPTIONS.get(field, "--report")
 
 
+@desk_action("intake")
 def intake(
     desk: Desk,
     keys: OfficeKeys,

@@ -7,17 +7,21 @@ deadline the calendar cannot yet confirm is never shown as if it were certain.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from .casekeys import has_case_key, open_case_key
 from .cases import SELECT, Case, case_from_row, load_case
 from .context import Desk
 from .deadlines import counts_working_days
 from .lifecycle import STATES, allowed_steps, state_label
 from .notes import read_notes
 from .officekeys import OfficeKeys
-from .refusals import BadValue
+from .refusals import BadValue, Refused
+from .roles import ROLEBOOK, desk_action
+from .scope import read_content
 from .values import parse_month
+from .warnings import CaseColours
 
 MAX_ROWS = 10_000
 
@@ -74,8 +78,14 @@ def row_of(desk: Desk, case: Case) -> dict[str, Any]:
     }
 
 
+@desk_action("list")
 def list_cases(desk: Desk, filters: Filters) -> list[dict[str, Any]]:
-    """Cases matching ``filters``, newest first."""
+    """Cases matching ``filters``, newest first; a handler sees only their unit's cases."""
+    me = desk.me().record
+    if [r for r in ROLEBOOK.action("list").roles if me.has(r)] == ["handler"]:
+        if filters.unit not in (None, me.unit):
+            raise Refused(f"a handler lists only their unit's cases ({me.unit})", "--unit")
+        filters = replace(filters, unit=me.unit)
     where, params = [], []
     if filters.state is not None:
         if filters.state not in STATES:
@@ -109,17 +119,24 @@ def list_cases(desk: Desk, filters: Filters) -> list[dict[str, Any]]:
             ids,
         ):
             tags.setdefault(case_id, []).append(tag)
-    return [row_of(desk, case_from_row(r, tuple(tags.get(r[0], ())))) for r in rows]
+    colours = CaseColours(desk)
+    listed = []
+    for r in rows:
+        case = case_from_row(r, tuple(tags.get(r[0], ())))
+        listed.append({**row_of(desk, case), "colour": colours.of(case)})
+    return listed
 
 
+@desk_action("show-metadata")
 def show_case(desk: Desk, ref: int | str, keys: OfficeKeys | None = None) -> dict[str, Any]:
-    """Everything about one case: register fields, history, tokens, answers, notes."""
+    """Everything about one case: register fields, history, tokens, answers; with ``keys``
+    and the case in the officer's scope, its report content and notes too (a read event)."""
     case = load_case(desk.db, ref)
     db = desk.db
     events = [
-        {"seq": seq, "at": at, "actor": actor, "type": kind, "data": json.loads(data)}
-        for seq, at, actor, kind, data in db.execute(
-            "SELECT seq, at, actor, type, data FROM events WHERE case_id = ? ORDER BY seq",
+        {"seq": seq, "at": at, "time": time, "actor": actor, "type": kind, "data": json.loads(data)}
+        for seq, at, time, actor, kind, data in db.execute(
+            "SELECT seq, at, time, actor, type, data FROM events WHERE case_id = ? ORDER BY seq",
             [case.id],
         )
     ]
@@ -141,6 +158,19 @@ def show_case(desk: Desk, ref: int | str, keys: OfficeKeys | None = None) -> dic
         "notes_count": count("notes"),
         "events": events,
     }
-    if keys is not None:
+    me = desk.me()
+    readers = ROLEBOOK.action("show").roles
+    in_scope = open_case_key(db, case.id, me) is not None or not has_case_key(db, case.id)
+    if keys is not None and any(me.record.has(r) for r in readers) and in_scope:
         out["notes"] = [n.as_dict() for n in read_notes(desk, case, keys)]
+        out["content"] = [
+            {
+                "submission": c["submission"],
+                "kind": c["kind"],
+                "title": c["document"].get("title", ""),
+                "text": c["document"].get("text", c["document"].get("type", "")),
+            }
+            for c in read_content(desk, case)
+        ]
+        desk.record_read(case.id, "case", notes=len(out["notes"]), submissions=len(out["content"]))
     return out

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .casekeys import case_key, has_case_key, open_case, seal_case
 from .cases import Case, load_case
 from .context import Desk
 from .lifecycle import require
-from .officekeys import OfficeKeys, digest, open_from_office, seal_to_office
+from .officekeys import OfficeKeys, digest, open_from_office, pack_note, seal_to_office, unpack_note
 from .refusals import BadValue
+from .roles import desk_action
 from .values import MAX_NOTE, clean_text
 
 MAX_FILE = 20 * 1024 * 1024
@@ -62,17 +64,36 @@ def write_note(
     file_name: str = "",
     data: bytes = b"",
 ) -> dict[str, Any]:
-    """Seal and store a note inside the caller's transaction; returns its reference for events."""
-    key = keys.sealing_key()
+    """Seal and store a note inside the caller's transaction; returns its reference for events.
+
+    A registered case's notes are sealed under its case key; before registration, to the
+    office key."""
     doc = {"kind": kind, "text": text, "reference": reference, "file": file_name}
-    sealed = seal_to_office(doc, data, key)
+    if has_case_key(desk.db, case.id):
+        sealed = seal_case(case_key(desk, case.id, case.label), pack_note(doc, data))
+        key_id, sealed_with = "case", "case"
+    else:
+        key = keys.sealing_key()
+        sealed, key_id, sealed_with = seal_to_office(doc, data, key), key.key_id, "office"
     cursor = desk.db.execute(
-        "INSERT INTO notes (case_id, key_id, sealed, created_at, officer) VALUES (?, ?, ?, ?, ?)",
-        [case.id, key.key_id, sealed, desk.today.isoformat(), desk.actor()],
+        "INSERT INTO notes (case_id, key_id, sealed, created_at, officer, sealed_with)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [case.id, key_id, sealed, desk.today.isoformat(), desk.actor(), sealed_with],
     )
     return {"note": int(cursor.lastrowid or 0), "note_hash": digest(sealed)}
 
 
+def note_ready(desk: Desk, case: Case, keys: OfficeKeys | None) -> None:
+    """Refuse before anything is written if the officer cannot seal a note on ``case``."""
+    if has_case_key(desk.db, case.id):
+        case_key(desk, case.id, case.label)
+    elif keys is None:
+        raise BadValue("a note on an unregistered case needs the office key", "--officer")
+    else:
+        keys.sealing_key()
+
+
+@desk_action("note")
 def add_note(
     desk: Desk,
     ref: int | str,
@@ -98,7 +119,7 @@ def add_note(
             data = file.read_bytes()
         except OSError as exc:
             raise BadValue(f"{file}: {exc.strerror}", argument="--file") from exc
-    keys.sealing_key()
+    note_ready(desk, case, keys)
     with desk.transaction():
         sealed = write_note(
             desk,
@@ -117,12 +138,18 @@ def add_note(
 def read_notes(desk: Desk, case: Case, keys: OfficeKeys) -> list[Note]:
     """Open every note of ``case`` with the office keys."""
     rows = desk.db.execute(
-        "SELECT id, key_id, sealed, created_at, officer FROM notes WHERE case_id = ? ORDER BY id",
+        "SELECT id, key_id, sealed, created_at, officer, sealed_with FROM notes"
+        " WHERE case_id = ? ORDER BY id",
         [case.id],
     ).fetchall()
     notes = []
-    for note_id, key_id, sealed, created_at, officer in rows:
-        doc, data = open_from_office(sealed, keys.secret(key_id, f"note {note_id}"))
+    ck: bytes | None = None
+    for note_id, key_id, sealed, created_at, officer, sealed_with in rows:
+        if sealed_with == "case":
+            ck = ck or case_key(desk, case.id, case.label)
+            doc, data = unpack_note(open_case(ck, bytes(sealed)))
+        else:
+            doc, data = open_from_office(sealed, keys.secret(key_id, f"note {note_id}"))
         notes.append(
             Note(
                 note_id,

@@ -71,19 +71,28 @@ def load_office_keys(path: Path) -> OfficeKeys:
     return OfficeKeys(secrets, path, current)
 
 
+def pack_note(doc: dict[str, Any], data: bytes) -> bytes:
+    """A note's padded plaintext: length-prefixed JSON document, then raw bytes."""
+    body = json.dumps(doc, ensure_ascii=False, sort_keys=True).encode()
+    return pad(struct.pack(">I", len(body)) + body + data)
+
+
 def seal_to_office(doc: dict[str, Any], data: bytes, key: PublicKeyInfo) -> bytes:
     """Seal a note (JSON document plus raw bytes) to an office public key, padded."""
-    body = json.dumps(doc, ensure_ascii=False, sort_keys=True).encode()
-    payload = struct.pack(">I", len(body)) + body + data
-    return bytes(SealedBox(PublicKey(key.public_key)).encrypt(pad(payload)))
+    return bytes(SealedBox(PublicKey(key.public_key)).encrypt(pack_note(doc, data)))
 
 
 def open_from_office(sealed: bytes, key: OfficeSecretKey) -> tuple[dict[str, Any], bytes]:
     """Open what :func:`seal_to_office` sealed."""
     try:
-        payload = unpad(key.open(sealed))
+        return unpack_note(key.open(sealed))
     except ProtocolError as exc:
         raise WrongKey(f"cannot open a note with office key {key.key_id}: {exc}") from exc
+
+
+def unpack_note(padded: bytes) -> tuple[dict[str, Any], bytes]:
+    """The document and bytes of :func:`pack_note`'s output."""
+    payload = unpad(padded)
     (length,) = struct.unpack(">I", payload[:4])
     doc = json.loads(payload[4 : 4 + length].decode())
     if not isinstance(doc, dict):

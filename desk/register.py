@@ -20,6 +20,7 @@ from .deadlines import rule_deadline, stage_rule, uncertain
 from .lifecycle import require
 from .officekeys import OfficeKeys
 from .refusals import BadValue
+from .roles import desk_action
 from .values import clean_text
 
 REAL_NAME = ("anonymous", "claimed", "verified")
@@ -125,8 +126,14 @@ def _next_number(desk: Desk) -> str:
     return f"{year}-{last + 1:06d}"
 
 
-def register(desk: Desk, ref: int | str, form: Registration) -> Case:
-    """Register (or correct the registration of) a case, in one transaction."""
+@desk_action("register")
+def register(
+    desk: Desk, ref: int | str, form: Registration, keys: OfficeKeys | None = None
+) -> Case:
+    """Register (or correct the registration of) a case, in one transaction.
+
+    The first registration makes the case key, wraps it to the officers in scope and, with
+    the office keys, copies the report content under it."""
     case = load_case(desk.db, ref)
     require(case, "register")
     updates = _classify(desk, case, form)
@@ -156,9 +163,22 @@ def register(desk: Desk, ref: int | str, form: Registration) -> Case:
             data.update(source)
         if tags != case.tags:
             data.update(set_tags(desk, case, tags))
+        if first:
+            data.update(_make_key(desk, case, keys))
         if updates or data:
             change(desk, case, "registered" if first else "reclassified", updates, data)
     return load_case(desk.db, case.id)
+
+
+def _make_key(desk: Desk, case: Case, keys: OfficeKeys | None) -> dict[str, Any]:
+    from .casekeys import desk_keys, in_scope
+    from .scope import ensure_case_key, seal_content
+
+    key = ensure_case_key(desk, case, case.unit)
+    office = keys if keys is not None else desk_keys(desk)
+    copied = seal_content(desk, case, key, office) if office.secrets else 0
+    holders = sorted(o.id for o in in_scope(desk.db, case.id, case.unit))
+    return {"case_key": holders, "content_sealed": copied}
 
 
 def _accept(desk: Desk, case: Case, real_name: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -175,14 +195,15 @@ def _accept(desk: Desk, case: Case, real_name: str | None) -> tuple[dict[str, An
     return out, {"deadline": {"rule": rule.code, "start": today.isoformat()}}
 
 
+@desk_action("not-accepted")
 def not_accepted(desk: Desk, ref: int | str, keys: OfficeKeys, reason: str) -> Case:
     """不予受理: refuse the case with a reason (sealed as a note), in one transaction."""
-    from .notes import write_note
+    from .notes import note_ready, write_note
 
     case = load_case(desk.db, ref)
     require(case, "not-accepted")
     text = clean_text(reason, "--reason", required=True)
-    keys.sealing_key()
+    note_ready(desk, case, keys)
     with desk.transaction():
         note = write_note(desk, case, keys, "reason", text)
         updates = {"state": "not_accepted", "due_date": None, "due_uncertain": None}

@@ -20,6 +20,7 @@ from .deadlines import Manual, rule_deadline, stage_rule, uncertain
 from .lifecycle import require
 from .officekeys import OfficeKeys
 from .refusals import BadValue, Refused
+from .roles import desk_action
 from .values import clean_text
 
 MODES = ("assign", "forward", "direct")
@@ -64,9 +65,11 @@ def _target(desk: Desk, route: Route) -> dict[str, Any]:
         return {"unit": None, "forwarded_to": name}
     if route.to or route.to_name:
         raise BadValue("only a forwarded case goes to an authority", argument="--to")
+    # The unit of an assignment is given as --assign UNIT; of direct handling as --unit.
+    argument = "--assign" if route.mode == "assign" else "--unit"
     if route.mode == "assign" and not route.unit:
-        raise BadValue("name the handling unit to assign to", argument="--unit")
-    unit = _unit(desk, route.unit, "internal", "--unit") if route.unit else None
+        raise BadValue("name the handling unit to assign to", argument=argument)
+    unit = _unit(desk, route.unit, "internal", argument) if route.unit else None
     return {"unit": unit, "forwarded_to": None}
 
 
@@ -98,6 +101,7 @@ def _deadline(desk: Desk, case: Case, route: Route) -> tuple[dict[str, Any], dic
     return columns, {"deadline": source}
 
 
+@desk_action("route")
 def route(desk: Desk, ref: int | str, route: Route) -> Case:
     """Assign, forward or handle directly, with the deadline; one transaction."""
     case = load_case(desk.db, ref)
@@ -110,7 +114,10 @@ def route(desk: Desk, ref: int | str, route: Route) -> Case:
     if case.state == "in_progress":
         kind = "rerouted"
     with desk.transaction():
-        change(desk, case, kind, updates, source)
+        from .scope import rescope
+
+        scope = rescope(desk, case, target["unit"])
+        change(desk, case, kind, updates, {**source, **scope})
     return load_case(desk.db, case.id)
 
 
@@ -125,11 +132,12 @@ def _deadline_source(desk: Desk, case: Case) -> dict[str, Any]:
     return {}
 
 
+@desk_action("extend")
 def extend(
     desk: Desk, ref: int | str, keys: OfficeKeys, reason: str, manual: Manual | None = None
 ) -> Case:
     """Extend the handling deadline with a reason (sealed as a note); one transaction."""
-    from .notes import write_note
+    from .notes import note_ready, write_note
 
     case = load_case(desk.db, ref)
     require(case, "extend")
@@ -153,7 +161,7 @@ def extend(
             raise BadValue("this deadline was set by hand: give --days N", argument="--days")
         assert case.due_date is not None  # require(..., "extend") checked it
         deadline = manual.after(date.fromisoformat(case.due_date), desk.calendar)
-    keys.sealing_key()
+    note_ready(desk, case, keys)
     updates = {
         "due_date": deadline.due.isoformat(),
         "due_uncertain": uncertain(deadline),

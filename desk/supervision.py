@@ -14,6 +14,7 @@ from collections import defaultdict
 
 from .context import Desk
 from .lifecycle import state_label
+from .roles import desk_action
 from .warnings import NO_UNIT, Flagged, WarningReport
 
 STAGES = {
@@ -34,6 +35,7 @@ def _already_warned(desk: Desk, item: Flagged) -> bool:
     return False
 
 
+@desk_action("warnings")
 def issue_warnings(desk: Desk, report: WarningReport) -> list[Flagged]:
     """Record the red and yellow cases not yet warned for their current deadline; one
     transaction. Returns the warnings issued now."""

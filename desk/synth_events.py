@@ -1,7 +1,9 @@
 """Hash-chained events for synthetic cases, written in bulk so ``verify`` accepts the register.
 
-Each case gets a ``received`` event, one ``synthesized`` event that sets every register column
-it has, and, when its ledgers were cleared, a ``ledger-cleared`` event dated the conclusion.
+Synthetic events are unsigned (actor ``synthetic``): ``verify`` accepts them only in demo and
+test stores. Each case gets a ``received`` event, one ``synthesized`` event that sets every
+register column it has, and, when its ledgers were cleared, a ``ledger-cleared`` event dated
+the conclusion.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Any
 
 import sqlite_utils
 
-from lianxin.store.events import GENESIS, event_hash
+from lianxin.store.events import GENESIS, event_hash_v2
 
 from .cases import REGISTER_COLUMNS
 
@@ -52,7 +54,7 @@ def write_events(db: sqlite_utils.Database, chunk: list[tuple[dict[str, Any], li
         for at, kind, doc in events:
             seq += 1
             body = _body(doc)
-            digest = event_hash(prev, seq, cid, at, ACTOR, kind, body)
+            digest = event_hash_v2(prev, seq, cid, at, None, ACTOR, kind, body)
             out.append((seq, cid, at, ACTOR, kind, body, prev, digest))
             prev = digest
     db.conn.executemany(

@@ -23,7 +23,9 @@ from lianxin.protocol import Envelope
 from lianxin.store.events import verify_chain
 
 from .cases import COLUMNS, SELECT
+from .context import store_kind
 from .officekeys import digest
+from .verify_signed import verify_signatures
 
 MAX_PROBLEMS = 200
 
@@ -32,7 +34,7 @@ MAX_PROBLEMS = 200
 class Problem:
     """One thing that does not add up."""
 
-    check: str  # chain | replay | sealed | submission
+    check: str  # chain | signature | replay | sealed | submission | head
     case_id: int | None
     position: int | None  # event sequence number, where one applies
     message: str
@@ -49,6 +51,12 @@ class Report:
 
     events: int = 0
     cases: int = 0
+    kind: str = "production"
+    signed: int = 0
+    unsigned: int = 0
+    legacy: int = 0
+    first_admin: str | None = None
+    fingerprint: str | None = None
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -62,6 +70,12 @@ class Report:
             "ok": self.ok,
             "events": self.events,
             "cases": self.cases,
+            "store_kind": self.kind,
+            "signed": self.signed,
+            "unsigned": self.unsigned,
+            "legacy": self.legacy,
+            "first_admin": self.first_admin,
+            "first_admin_fingerprint": self.fingerprint,
             "problems": [p.__dict__ | {"text": str(p)} for p in self.problems],
         }
 
@@ -79,6 +93,8 @@ def _fold_events(db: sqlite_utils.Database) -> tuple[dict[int, _Fold], dict[str,
     for seq, case_id, at, kind, data in db.execute(
         "SELECT seq, case_id, at, type, data FROM events ORDER BY seq"
     ):
+        if case_id is None:
+            continue  # office events (the officer registry)
         doc = json.loads(data)
         fold = folds[case_id]
         fold.last = seq
@@ -171,6 +187,11 @@ def verify_register(db: sqlite_utils.Database) -> Report:
     report.events = int(db.execute("SELECT count(*) FROM events").fetchone()[0])
     chain = verify_chain(db)
     report.problems += [Problem("chain", p.case_id, p.position, p.reason) for p in chain]
+    report.kind = store_kind(db)
+    signed = verify_signatures(db, report.kind)
+    report.signed, report.unsigned, report.legacy = signed.signed, signed.unsigned, signed.legacy
+    report.first_admin, report.fingerprint = signed.first_admin, signed.fingerprint
+    report.problems += [Problem("signature", c, s, m) for s, c, m in signed.problems]
     _replay(db, report)
     _submissions(db, report)
     del report.problems[MAX_PROBLEMS:]

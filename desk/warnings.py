@@ -21,6 +21,7 @@ from typing import Any
 from lianxin.domain.policy import SpanUnit
 from lianxin.domain.workdays import Colour, add_working_days
 
+from .cases import Case
 from .context import Desk
 from .deadlines import counts_working_days, rule_deadline, stage_rule, warning_window
 
@@ -160,6 +161,30 @@ class _Colourer:
         """Whether a deadline falls in a year whose holiday notice is not known."""
         policy = self.desk.policy(policy_name)
         return counts_working_days(policy) and not self.desk.calendar.has_data(int(due[:4]))
+
+
+class CaseColours:
+    """The colour of single cases on the desk's today, as the warnings count them (listings)."""
+
+    def __init__(self, desk: Desk) -> None:
+        self._colourer = _Colourer(desk, desk.today)
+
+    def of(self, case: Case) -> str:
+        """red, yellow or green for an open case; blue once it is finished."""
+        if case.state not in _STAGE_OF_STATE and case.state != "received":
+            return Colour.BLUE.value
+        due: str | None
+        if case.state == "received" or (case.state == "accepted" and case.due_date is None):
+            stage = "intake"
+            due, _ = self._colourer.intake_due(case.policy, case.received_date)
+        else:
+            stage = _STAGE_OF_STATE[case.state]
+            due = {"handle": case.due_date, "answer": case.answer_due, "review": case.review_due}[
+                stage
+            ]
+        if due is None:  # as in the counts: concluded with no answer duty is done
+            return Colour.BLUE.value if case.state == "concluded" else Colour.GREEN.value
+        return self._colourer.colour(case.policy, stage, due).value
 
 
 def compute_warnings(desk: Desk, today: date | None = None) -> WarningReport:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -21,7 +22,15 @@ from lianxin.protocol import ProtocolError
 from lianxin.store.db import connect
 
 from .middleware import BodyLimit, ProblemCORS, SecurityHeaders
-from .openapi import ENVELOPE_BODY, FOLLOWUP_ANSWER, REPORT_ANSWER
+from .openapi import (
+    CHALLENGE_ANSWER,
+    FOLLOWUP_ANSWER,
+    FOLLOWUP_BODY,
+    KEYS_ANSWER,
+    REPORT_ANSWER,
+    REPORT_BODY,
+    document,
+)
 from .problems import PROBLEMS, problem
 from .service import Gateway
 from .settings import GatewaySettings
@@ -98,11 +107,20 @@ def build_routes(app: FastAPI) -> None:
         ok = _gateway(request).healthy()
         return _json({"status": "ok" if ok else "degraded", "version": __version__})
 
-    @app.get("/v1/keys", summary="Published office keys, gateway receipt key and limits")
+    @app.get(
+        "/v1/keys",
+        summary="Published office keys, gateway receipt key and limits",
+        openapi_extra={"responses": KEYS_ANSWER},
+    )
     async def public_keys(request: Request) -> Response:
         return _json(_gateway(request).public_info())
 
-    @app.post("/v1/challenges", status_code=201, summary="A new proof-of-work challenge")
+    @app.post(
+        "/v1/challenges",
+        status_code=201,
+        summary="A new proof-of-work challenge",
+        openapi_extra={"responses": CHALLENGE_ANSWER},
+    )
     async def challenges(request: Request) -> Response:
         return _json(_gateway(request).challenge(), 201)
 
@@ -110,7 +128,7 @@ def build_routes(app: FastAPI) -> None:
         "/v1/reports",
         status_code=201,
         summary="Submit a sealed, signed report",
-        openapi_extra={"requestBody": ENVELOPE_BODY, "responses": REPORT_ANSWER},
+        openapi_extra={"requestBody": REPORT_BODY, "responses": REPORT_ANSWER},
     )
     async def reports(request: Request) -> Response:
         return await _submit(request, "report")
@@ -119,7 +137,7 @@ def build_routes(app: FastAPI) -> None:
         "/v1/followups",
         status_code=201,
         summary="Submit a sealed follow-up",
-        openapi_extra={"requestBody": ENVELOPE_BODY, "responses": FOLLOWUP_ANSWER},
+        openapi_extra={"requestBody": FOLLOWUP_BODY, "responses": FOLLOWUP_ANSWER},
     )
     async def followups(request: Request) -> Response:
         return await _submit(request, "followup")
@@ -152,6 +170,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     )
 
     build_routes(app)
+    app.openapi = partial(document, app)  # type: ignore[method-assign]
 
     if settings.portal_origin:
         app.add_middleware(

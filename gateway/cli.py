@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from lianxin.keys import KeyError_
+from lianxin.officetime import DEFAULT_ZONE, ENV_VAR
 
 from .settings import GatewaySettings, SettingsError
 
@@ -69,9 +70,11 @@ def _settings(db: Path, keys: Path, **options: object) -> GatewaySettings:
 )
 @click.option(
     "--timezone",
-    default="Asia/Shanghai",
+    envvar=ENV_VAR,
+    default=DEFAULT_ZONE,
     show_default=True,
-    help="The office's time zone (received dates are the office's dates).",
+    help=f"The office's time zone (received dates are the office's dates); the desk and the "
+    f"publisher read the same {ENV_VAR} variable: set that once rather than this option.",
 )
 @click.option(
     "--today",

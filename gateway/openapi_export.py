@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.openapi.utils import get_openapi
+
+from .openapi import document
 
 
 def openapi_document() -> dict[str, Any]:
@@ -14,11 +15,4 @@ def openapi_document() -> dict[str, Any]:
 
     app = FastAPI(title="Lianxin gateway")
     build_routes(app)
-    from lianxin import __version__
-
-    return get_openapi(
-        title="Lianxin gateway",
-        version=__version__,
-        summary="Accepts sealed, signed reports and follow-ups; issues tracking tokens.",
-        routes=app.routes,
-    )
+    return document(app)

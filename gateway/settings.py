@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from lianxin.officetime import office_zone_name
 
 
 class SettingsError(ValueError):
@@ -35,7 +37,8 @@ class GatewaySettings:
     max_attachments: int = 10
     portal_origin: str | None = None
     batch_max: int = 256
-    timezone: str = "Asia/Shanghai"
+    # The office zone (lianxin.officetime): LIANXIN_TIMEZONE, Asia/Shanghai when unset.
+    timezone: str = field(default_factory=office_zone_name)
     # A fixed office date instead of the clock's, for demo and test gateways only (tests must not
     # depend on the day they run).
     today: str | None = None

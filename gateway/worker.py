@@ -49,6 +49,7 @@ from lianxin.protocol import (
 from lianxin.protocol import pow as pow_
 from lianxin.protocol.encoding import b64d, b64e
 from lianxin.protocol.errors import ProofOfWorkError
+from lianxin.protocol.strict_json import loads_strict
 from lianxin.store.db import connect
 
 from .frames import (
@@ -203,35 +204,10 @@ class Job:
     store: Callable[[sqlite_utils.Database], Stored]
 
 
-# --- strict JSON ------------------------------------------------------------------------------
-def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    doc = dict(pairs)
-    if len(doc) != len(pairs):
-        seen: set[str] = set()
-        duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
-        raise ValueError(f"duplicate member {ascii(duplicate)[:40]}")
-    return doc
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-_DECODER = json.JSONDecoder(
-    object_pairs_hook=_refuse_duplicate_keys, parse_constant=_refuse_constant
-)
-
-
+# --- the body --------------------------------------------------------------------------------
 def parse_body(body: bytes) -> dict[str, Any]:
     """Strict JSON: UTF-8 only, no duplicate members, no NaN/Infinity, the documented shape."""
-    try:
-        doc = _DECODER.decode(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        # ValueError covers JSONDecodeError and over-long integer literals.
-        detail = str(exc)[:200].encode("ascii", "replace").decode()
-        raise ProtocolError(
-            f"the body is not strict UTF-8 JSON ({detail})", slug="bad-json", status=400
-        ) from exc
+    doc = loads_strict(body)
     if not isinstance(doc, dict) or set(doc) != {"envelope", "pow"}:
         raise ProtocolError(
             'the body must be {"envelope": {...}, "pow": {"challenge", "answer", "sig"}}',

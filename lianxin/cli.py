@@ -27,7 +27,7 @@ from .client import (
     submit_report,
 )
 from .protocol import ProtocolError, Token
-from .protocol.documents import RATINGS
+from .protocol.documents import RATINGS, REPORT, validate_report
 
 
 @contextmanager
@@ -183,6 +183,10 @@ def submit(
     """Seal, sign and send a report; print the tracking token and save the receipt."""
     with friendly_errors():
         report = _load_json(report_path)
+        try:  # before any network: name every missing or bad field of the file at once
+            validate_report(dict(report, schema=REPORT))
+        except ProtocolError as exc:
+            raise click.ClickException(f"{report_path}: {exc}") from exc
         attachments = read_attachments(attach)
         published = load_published_keys(keys_source, publisher_fingerprint=publisher_fingerprint)
         with GatewayClient(gateway) as client:
@@ -253,11 +257,19 @@ def followup(
     click.echo(f"Follow-up received on {receipt.received} (receipt {receipt.receipt_id.hex()}).")
 
 
+# `lianxin status` exits 3 when the site has no case for the token (0: shown, 1: an error).
+NOT_FOUND_EXIT = 3
+
+
 @main.command("status")
 @click.option("--site", required=True, help="The portal: a URL or a built site folder.")
 @click.argument("token_text", metavar="TOKEN", envvar="LIANXIN_TOKEN")
 def status_command(site: str, token_text: str) -> None:
-    """Show your case's status and the office's answer (TOKEN may be '-' for stdin)."""
+    """Show your case's status and the office's answer (TOKEN may be '-' for stdin).
+
+    Exits 0 when the case is shown, 3 when the site has no case for the token (not yet
+    published, or mistyped in a way the check symbol cannot catch), 1 on any other error.
+    """
     from .status import StatusError, read_status
 
     with friendly_errors():
@@ -269,18 +281,21 @@ def status_command(site: str, token_text: str) -> None:
     if found is None:
         click.echo(
             "No case with this token is published yet (new reports appear after the "
-            "next publication)."
+            "next publication).",
+            err=True,
         )
-        return
-    status = found.status
-    click.echo(f"Status: {status['state']} (as of {status['as_of']})")
-    for step in status["steps"]:
-        click.echo(f"  {step['date']}  {step['step']}")
-    if status.get("due"):
-        uncertain = " (calendar not yet published for that year)" if status["due_uncertain"] else ""
-        click.echo(f"Deadline: {status['due']} [{status.get('colour')}]{uncertain}")
-    for answer in found.answers:
-        click.echo("\nAnswer from the office:\n" + str(answer.get("text", "")))
+        raise SystemExit(NOT_FOUND_EXIT)
+    for line in found.lines():
+        click.echo(line)
+    _show_log_entries(site, found.status.get("log") or [])
+
+
+def _show_log_entries(site: str, entries: list[dict[str, Any]]) -> None:
+    """Verify and show the token's entries in the office's public log."""
+    from .tlog.client import log_lines
+
+    for line in log_lines(site, entries):
+        click.echo(line)
 
 
 def _load_json(path: Path) -> dict[str, Any]:

@@ -18,13 +18,13 @@ import json
 import os
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from nacl.public import PrivateKey, PublicKey
 from nacl.signing import SigningKey, VerifyKey
 
+from .officetime import office_today
 from .protocol.encoding import b64d, b64e, blake2b, lp
 from .secrets import GatewaySecret, OfficeSecretKey, SigningSecret
 
@@ -96,10 +96,12 @@ class PublicKeyInfo:
                 key_id=str(doc["key_id"]),
                 public_key=b64d(doc["public_key"], "public_key", size=32),
                 created=str(doc["created"]),
-                serial=int(doc.get("serial", 0)),
+                serial=doc.get("serial", 0),
             )
         except Exception as exc:
             raise KeyFileError(f"{source}: not a valid public key document ({exc})") from exc
+        if not isinstance(info.serial, int) or isinstance(info.serial, bool) or info.serial < 0:
+            raise KeyFileError(f"{source}: serial: expected an integer of at least 0")
         expected_alg = {"office": "x25519", "gateway": "ed25519", "publisher": "ed25519"}
         if info.kind not in expected_alg:
             raise KeyFileError(f"{source}: kind: unknown key kind {info.kind!r}")
@@ -166,8 +168,14 @@ class Keyring:
         kinds = [k.kind for k in office] + [keyring.gateway.kind, keyring.publisher.kind]
         if kinds != ["office"] * len(office) + ["gateway", "publisher"]:
             raise KeyFileError(f"{source}: a key is listed under the wrong kind")
-        if len({k.serial for k in office}) != len(office):
+        serials = [k.serial for k in office]
+        if len(set(serials)) != len(serials):
             raise KeyFileError(f"{source}: two office keys share a serial")
+        if serials != sorted(serials, reverse=True):
+            # The order is part of the format (newest first), so that office[0] is the current key.
+            raise KeyFileError(
+                f"{source}: office keys are not listed newest (highest serial) first"
+            )
         current = doc.get("current_office_key_id", keyring.current_office.key_id)
         if current != keyring.current_office.key_id:
             raise KeyFileError(f"{source}: current_office_key_id is not the newest office key")
@@ -180,7 +188,7 @@ def keyring_signing_message(keyring_bytes: bytes) -> bytes:
 
 
 def _today() -> str:
-    return datetime.now(UTC).date().isoformat()
+    return office_today().isoformat()
 
 
 def _write_private(path: Path, doc: dict[str, Any]) -> None:
@@ -276,9 +284,54 @@ def load_keyring(directory: Path) -> Keyring:
     return Keyring(office, gateway, publisher)
 
 
+_PRIVATE_NAMES = {
+    "office": "an office private key (office-*.key)",
+    "gateway": "the gateway's signing key (gateway.key)",
+    "publisher": "the publisher's signing key (publisher.key)",
+}
+
+
+def _what_it_is(text: str, doc: Any) -> str:
+    """What kind of file a private key file turned out to be, in words."""
+    if doc is None:
+        try:
+            b64d(text.strip(), "secret", size=32)
+            return "the gateway secret (gateway.secret)"
+        except Exception:
+            return "not a key file (not JSON)"
+    if not isinstance(doc, dict):
+        return "not a key file"
+    if "current_office_key_id" in doc:
+        return "the published keyring (keys.json)"
+    if "public_key" in doc and doc.get("kind") in _PRIVATE_NAMES:
+        return f"a {doc['kind']} public key, not a private key"
+    if "secret_key" in doc and doc.get("kind") in _PRIVATE_NAMES:
+        return _PRIVATE_NAMES[str(doc["kind"])]
+    return "not a key file"
+
+
+def _read_private(path: Path, kind: str) -> dict[str, Any]:
+    """A private key file of ``kind``; a file of another kind is refused saying what it is."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError as exc:
+        raise KeyFileError(f"{path}: missing (run 'lianxin keys init')") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KeyFileError(f"{path}: unreadable ({exc})") from exc
+    try:
+        doc: Any = json.loads(text)
+    except json.JSONDecodeError:
+        doc = None
+    if isinstance(doc, dict) and doc.get("kind") == kind and "secret_key" in doc:
+        return doc
+    raise KeyFileError(
+        f"{path}: this is {_what_it_is(text, doc)}; {_PRIVATE_NAMES[kind]} is needed"
+    )
+
+
 def _load_signer(directory: Path, kind: str) -> SigningSecret:
     path = directory / f"{kind}.key"
-    doc = _read_json(path)
+    doc = _read_private(path, kind)
     try:
         key = SigningKey(b64d(doc["secret_key"], "secret_key", size=32))
     except Exception as exc:
@@ -324,7 +377,7 @@ def load_office_secrets(path: Path) -> dict[str, OfficeSecretKey]:
     files = sorted(path.glob("office-*.key")) if path.is_dir() else [path]
     keys: dict[str, OfficeSecretKey] = {}
     for file in files:
-        doc = _read_json(file)
+        doc = _read_private(file, "office")
         try:
             secret = PrivateKey(b64d(doc["secret_key"], "secret_key", size=32))
         except Exception as exc:

@@ -29,6 +29,15 @@ class OfficeSecretKey:
         except CryptoError as exc:
             raise DecryptionError(f"cannot open data sealed to office key {self.key_id}") from exc
 
+    def secret_bytes(self) -> bytes:
+        """The raw private key, only to seal it to an officer's key (never print it)."""
+        return bytes(self._key)
+
+    @property
+    def public_key(self) -> bytes:
+        """The public half."""
+        return bytes(self._key.public_key)
+
     def __repr__(self) -> str:
         return f"OfficeSecretKey(key_id={self.key_id}, <redacted>)"
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from .protocol import DecryptionError, Token
+from .protocol import DecryptionError, PayloadError, ProtocolError, Token
 from .protocol.sealing import open_answer, open_with_reply_key
 
 MAGIC = b"LXS1"
@@ -29,6 +29,29 @@ class CaseStatus:
 
     status: dict[str, Any]
     answers: list[dict[str, Any]]
+
+    def lines(self) -> list[str]:
+        """The status as ``lianxin status`` prints it: plain words, no markup."""
+        status = self.status
+        out = [f"Status: {status['state']} (as of {status['as_of']}, the office's date)"]
+        out += [f"  {step['date']}  {step['step']}" for step in status["steps"]]
+        out += [f"  {day}  your rating or material received" for day in status.get("followups", [])]
+        if status.get("satisfaction"):
+            out.append(f"Your rating: {status['satisfaction']} (recorded by the office)")
+        if status.get("due"):
+            colour = str(status.get("colour"))
+            words = DEADLINE_WORDS.get(colour, colour)
+            provisional = (
+                " (calendar not yet published for that year)" if status["due_uncertain"] else ""
+            )
+            out.append(f"Deadline: {status['due']}, {words}{provisional}")
+        for answer in self.answers:
+            out.append("\nAnswer from the office:\n" + str(answer.get("text", "")))
+        return out
+
+
+# The status page's deadline colours, in words.
+DEADLINE_WORDS = {"red": "overdue", "yellow": "due soon", "green": "on time", "blue": "done"}
 
 
 def _fetch(site: str, path: str) -> bytes:
@@ -48,31 +71,32 @@ def _fetch(site: str, path: str) -> bytes:
 
 def parse_shard(data: bytes) -> list[tuple[bytes, bytes, list[bytes]]]:
     """Every row of a shard (dummies too) as (lookup id, sealed status, sealed answers)."""
-    if data[:4] != MAGIC:
+    if data[:4] != MAGIC or len(data) < 8:
         raise StatusError("the shard is not Lianxin status data")
-    (count,) = struct.unpack(">I", data[4:8])
+    (count,) = struct.unpack_from(">I", data, 4)
     pos, rows = 8, []
-    try:
-        for _ in range(count):
-            lookup_id = data[pos : pos + 16]
-            (size,) = struct.unpack(">H", data[pos + 16 : pos + 18])
-            status = data[pos + 18 : pos + 18 + size]
-            pos += 18 + size
-            count_answers = data[pos]
-            pos += 1
-            answers = []
-            for _ in range(count_answers):
-                (alen,) = struct.unpack(">H", data[pos : pos + 2])
-                answers.append(data[pos + 2 : pos + 2 + alen])
-                pos += 2 + alen
-            rows.append((lookup_id, status, answers))
-    except (struct.error, IndexError) as exc:
-        raise StatusError("the shard is truncated") from exc
+
+    def take(size: int) -> bytes:
+        nonlocal pos
+        if pos + size > len(data):
+            raise StatusError("the shard is truncated")
+        pos += size
+        return data[pos - size : pos]
+
+    for _ in range(count):
+        lookup_id = take(16)
+        status = take(struct.unpack(">H", take(2))[0])
+        answers = [take(struct.unpack(">H", take(2))[0]) for _ in range(take(1)[0])]
+        rows.append((lookup_id, status, answers))
     return rows
 
 
 def read_status(site: str, token: Token) -> CaseStatus | None:
-    """The status of ``token``'s case on ``site`` (a folder or URL), or None if not listed."""
+    """The status of ``token``'s case on ``site`` (a folder or URL), or None if not listed.
+
+    Every row with the token's lookup id is tried in order (the scan goes on past a row that does
+    not open: a dummy that happens to share the id); the first whose status opens is the case.
+    """
     try:
         index = json.loads(_fetch(site, "status/index.json"))
         shards = int(index["shards"])
@@ -85,8 +109,15 @@ def read_status(site: str, token: Token) -> CaseStatus | None:
             continue
         try:
             status = json.loads(open_with_reply_key(sealed, keys))
-            opened = [open_answer(a, keys).doc for a in answers]
         except DecryptionError:
-            return None  # a dummy row that happens to share the id: not this token's
+            continue  # not sealed to this token: a dummy row that shares the id
+        except (PayloadError, ValueError) as exc:
+            raise StatusError("the status of this case cannot be read") from exc
+        opened = []
+        for i, sealed_answer in enumerate(answers, 1):
+            try:
+                opened.append(open_answer(sealed_answer, keys).doc)
+            except ProtocolError as exc:
+                raise StatusError(f"answer {i} of this case cannot be read: {exc}") from exc
         return CaseStatus(status, opened)
     return None

@@ -5,11 +5,22 @@ from __future__ import annotations
 from desk.cli import desk_group
 from gateway.cli import gateway_group
 from lianxin.cli import main
+from lianxin.logcli import audit_command, receipt_group, witness_command
 from publisher.cli import publish_command, verify_site_command
 
 from .demo.cli import demo_command
 
-for _command in (gateway_group, publish_command, verify_site_command, demo_command, desk_group):
+_COMMANDS = (
+    gateway_group,
+    publish_command,
+    verify_site_command,
+    demo_command,
+    desk_group,
+    receipt_group,
+    audit_command,
+    witness_command,
+)
+for _command in _COMMANDS:
     main.add_command(_command)
 
 __all__ = ["main"]

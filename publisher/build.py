@@ -4,8 +4,9 @@ The build copies ``portal/`` and ``mkdocs.yml`` into a temporary folder beside t
 renders the templates of ``portal/templates/`` into its ``docs/``, writes generated assets
 (published keys, downloads, charts, calendar), runs MkDocs there, adds the browser pages' scripts
 and a Content-Security-Policy on every page, adds the status shards (after MkDocs, so that its
-work does not grow with the number of cases), signs a manifest, and swaps the result into
-``--out``. Tracked files are never touched; a failed build leaves ``--out`` as it was.
+work does not grow with the number of cases) and the public log of receipts (``log.py``), signs
+a manifest, and swaps the result into ``--out``. Tracked files are never touched; a failed build
+leaves ``--out`` as it was.
 """
 
 from __future__ import annotations
@@ -17,22 +18,29 @@ import secrets
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jinja2
 
 from lianxin.domain.workdays import add_working_days
 from lianxin.keys import export_published, group_fingerprint, load_keyring, load_publisher_signer
+from lianxin.secrets import SigningSecret
 from lianxin.store.db import connect
+from lianxin.tlog import LogError
 
 from .browser import gateway_origin, install_browser_assets
 from .context import Build, BuildError, PublishSettings
 from .csp import secure_site
+from .log import append_batch, write_log, write_policy
 from .manifest import write_manifest
 from .pages import PRODUCERS
+from .register_head import write_register_head
+from .sitemap import write_sitemaps
 from .status import write_status
+from .themeassets import trim_theme_assets
 
 __all__ = ["Build", "BuildError", "PublishResult", "PublishSettings", "publish", "render_templates"]
 
@@ -80,6 +88,23 @@ def render_templates(build: Build) -> None:
         (build.docs / template.name.removesuffix(".j2")).write_text(text, encoding="utf-8")
 
 
+def check_site_url(url: str) -> str:
+    """The site's public base URL, ending in ``/``; refused unless http(s) with a host."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise BuildError(f"site URL {url!r}: expected https://host[:port][/path/]")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise BuildError(f"site URL {url!r}: no query, fragment or user name")
+    return url if url.endswith("/") else url + "/"
+
+
+def _set_site_url(config_file: Path, url: str) -> None:
+    # MkDocs writes canonical links, and mkdocs-static-i18n absolute hreflang links, from it.
+    text = config_file.read_text(encoding="utf-8")
+    line = f"site_url: {json.dumps(check_site_url(url))}\n"
+    config_file.write_text(line + text, encoding="utf-8")
+
+
 def _md_escape(value: object) -> str:
     text = str(value)
     for char in "\\`*_{}[]<>()#+!|":
@@ -101,6 +126,8 @@ def _mkdocs(build: Build, site: Path) -> None:
         config = load_config(
             config_file=str(build.work / "mkdocs.yml"), site_dir=str(site), strict=True
         )
+        # Loading the search plugin imported jieba, which logs its dictionary loading at DEBUG.
+        logging.getLogger("jieba").setLevel(logging.WARNING)
         mkdocs_build(config)
     except (MkDocsException, SystemExit) as exc:
         details = "; ".join(dict.fromkeys(collected.messages)) or str(exc)
@@ -143,6 +170,21 @@ def _status(build: Build, site: Path) -> dict[str, Any]:
     return {"tokens": written.tokens, "shards": written.shards, "shard_bytes": written.shard_bytes}
 
 
+def _log(build: Build, site: Path, signer: SigningSecret) -> dict[str, int]:
+    settings = build.settings
+    origin = settings.log_origin or f"lianxin/{signer.key_id}"
+    write_policy(settings.log_witnesses, settings.log_quorum)  # refuse bad keys before appending
+    try:
+        cosigned = [p.read_text(encoding="utf-8") for p in settings.cosignatures]
+        state = append_batch(build.db, origin, signer, settings.today, cosigned)
+    except (LogError, UnicodeDecodeError) as exc:
+        raise BuildError(f"public log: {exc}") from exc
+    previous = settings.out.resolve() / "log"
+    return write_log(
+        build.db, state, site / "log", previous, signer, settings.log_witnesses, settings.log_quorum
+    )
+
+
 def _swap(new: Path, out: Path) -> None:
     old = out.parent / f".{out.name}.old-{secrets.token_hex(4)}"
     if out.exists():
@@ -160,6 +202,7 @@ class PublishResult:
     files: int
     status: dict[str, Any]
     seconds: dict[str, float]
+    log: dict[str, int] = field(default_factory=dict)
 
 
 def publish(settings: PublishSettings, progress: Progress = lambda _: None) -> PublishResult:
@@ -186,7 +229,10 @@ def publish(settings: PublishSettings, progress: Progress = lambda _: None) -> P
             ignore=shutil.ignore_patterns("node_modules", "__pycache__"),
         )
         shutil.copy2(settings.config_file, work / "mkdocs.yml")
-        build = Build(settings, work, db, {"today": settings.today.isoformat()})
+        if settings.site_url:
+            _set_site_url(work / "mkdocs.yml", settings.site_url)
+        context = {"today": settings.today.isoformat(), "site_url": settings.site_url}
+        build = Build(settings, work, db, context)
         step("copy")
         progress("computing pages")
         for producer in [_keys_page, *list(PRODUCERS)]:
@@ -196,13 +242,22 @@ def publish(settings: PublishSettings, progress: Progress = lambda _: None) -> P
         progress("running MkDocs")
         site = work / "site"
         _mkdocs(build, site)
+        write_sitemaps(site)  # Material fetches one beside every language link: no 404s
         step("mkdocs")
+        trimmed = trim_theme_assets(site, settings.site_url and check_site_url(settings.site_url))
+        if not trimmed.lazy_search:
+            progress("note: this Material version's bundle loads the search index on every page")
         progress("adding the browser pages' scripts and the security policy")
         _browser_pages(build, site)
         step("browser")
+        progress("appending to the public log")
+        log = _log(build, site, signer)
+        step("log")
         progress("sealing status rows")
         status = _status(build, site)
         step("status")
+        progress("signing the register's chain head")
+        write_register_head(db, site, signer, settings.today.isoformat())
         progress("signing the manifest")
         manifest = write_manifest(site, signer, settings.today.isoformat())
         step("manifest")
@@ -214,7 +269,7 @@ def publish(settings: PublishSettings, progress: Progress = lambda _: None) -> P
         db.conn.close()
         shutil.rmtree(work, ignore_errors=True)
     progress(f"published {len(manifest['files'])} files to {out}")
-    return PublishResult(out, len(manifest["files"]), status, timings)
+    return PublishResult(out, len(manifest["files"]), status, timings, log)
 
 
 def write_json(path: Path, doc: Any) -> None:

@@ -5,6 +5,10 @@ Each chart is a complete ``<svg>`` element that can be inlined in a page or save
 point as text, because screen readers do not read inside an image. A value of ``None`` means
 suppressed. It is drawn as a hatched stub with a neutral mark (``×`` by default), never "<10",
 because secondary suppressions are not small. The same input always gives the same bytes.
+
+A chart starts with its title (and, optionally, the period it covers) as visible text. Its
+drawing is 480 units wide with 17-unit text: an image scales with the page, and on a phone
+(about 350 CSS px of content) the text stays at 12 CSS px or more.
 """
 
 from __future__ import annotations
@@ -28,7 +32,9 @@ FONT_STACK = (
     "'Microsoft YaHei', 'Noto Sans CJK SC', 'Source Han Sans SC', sans-serif"
 )
 BAR_COLOUR = "#3b6fb6"  # readable on light and dark page backgrounds
-FONT_SIZE = 12
+FONT_SIZE = 17
+NOTE_SIZE = 16
+WIDTH = 480
 _ID = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 # Characters XML 1.0 cannot carry at all, even escaped.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -39,7 +45,8 @@ def bar_chart(
     *,
     title: str,
     desc: str,
-    width: int = 640,
+    period: str = "",
+    width: int = WIDTH,
     suppressed_mark: str = "×",
     suppressed_note: str = "× = 数值已隐去以保护当事人 (suppressed)",
     chart_id: str | None = None,
@@ -47,17 +54,19 @@ def bar_chart(
     """A horizontal bar chart: one labelled bar per (label, value), top to bottom."""
     _check(data, width)
     cid = _chart_id(chart_id, "bar", title, data)
-    row_h, bar_h, pad = 26, 16, 8
+    row_h, bar_h, pad = round(FONT_SIZE * 1.8), round(FONT_SIZE * 1.2), 8
     label_w = min(width * 0.4, max(_text_width(label) for label, _ in data) + pad)
     value_w = max((_text_width(str(v)) for _, v in data if v is not None), default=0.0)
     plot_x, plot_w = label_w + pad, width - label_w - 2 * pad - value_w - pad
     if plot_w < 40:
         raise ChartInputError("the chart is too narrow for its labels")
     top = _nice_max(max((v for _, v in data if v is not None), default=0))
-    height = pad * 2 + row_h * len(data) + (row_h if any(v is None for _, v in data) else 0)
+    head = _heading_height(period)
+    height = head + pad * 2 + row_h * len(data) + (row_h if any(v is None for _, v in data) else 0)
     parts = _open(cid, title, desc, data, width, height, suppressed_mark)
+    parts += _heading(title, period, width)
     for n, (label, value) in enumerate(data):
-        y = pad + n * row_h
+        y = head + pad + n * row_h
         mid = y + row_h / 2
         shown = _truncate(label, label_w - pad)
         parts.append(
@@ -66,8 +75,8 @@ def bar_chart(
         )
         bar_y = mid - bar_h / 2
         if value is None:
-            parts.append(_stub(cid, plot_x, bar_y, 24, bar_h))
-            end, text = plot_x + 24, suppressed_mark
+            parts.append(_stub(cid, plot_x, bar_y, FONT_SIZE * 2, bar_h))
+            end, text = plot_x + FONT_SIZE * 2, suppressed_mark
         else:
             length = plot_w * value / top if top else 0
             parts.append(
@@ -79,13 +88,14 @@ def bar_chart(
             f'<text x="{_n(end + 4)}" y="{_n(mid)}" dominant-baseline="middle">{_esc(text)}</text>'
         )
     parts.append(
-        f'<line x1="{_n(plot_x)}" y1="{pad}" x2="{_n(plot_x)}" '
-        f'y2="{_n(pad + row_h * len(data))}" stroke="currentColor"/>'
+        f'<line x1="{_n(plot_x)}" y1="{head + pad}" x2="{_n(plot_x)}" '
+        f'y2="{_n(head + pad + row_h * len(data))}" stroke="currentColor"/>'
     )
     if any(v is None for _, v in data):
         parts.append(
             f'<text x="{pad}" y="{_n(height - pad - row_h / 2)}" dominant-baseline="middle" '
-            f'font-size="{FONT_SIZE - 1}">{_esc(suppressed_note)}</text>'
+            f'font-size="{NOTE_SIZE}">'
+            f"{_esc(_truncate(suppressed_note, width - 2 * pad, NOTE_SIZE))}</text>"
         )
     return _close(parts)
 
@@ -95,8 +105,9 @@ def monthly_chart(
     *,
     title: str,
     desc: str,
+    period: str = "",
     kind: Literal["column", "line"] = "column",
-    width: int = 640,
+    width: int = WIDTH,
     height: int = 320,
     suppressed_mark: str = "×",
     suppressed_note: str = "× = 数值已隐去以保护当事人 (suppressed)",
@@ -112,10 +123,11 @@ def monthly_chart(
     top = _nice_max(max((v for _, v in data if v is not None), default=0))
     ticks = _ticks(top)
     pad = 8
+    head = _heading_height(period)
     axis_w = max(_text_width(str(t)) for t in ticks) + pad
-    note_h = 20 if any(v is None for _, v in data) else 0
-    x0, y0 = pad + axis_w, height - pad - 20 - note_h  # y0 is the baseline
-    plot_w, plot_h = width - x0 - pad, y0 - pad - 14
+    note_h = FONT_SIZE + 6 if any(v is None for _, v in data) else 0
+    x0, y0 = pad + axis_w, height + head - pad - FONT_SIZE - 8 - note_h  # y0 is the baseline
+    plot_w, plot_h = width - x0 - pad, y0 - head - pad - FONT_SIZE
     slot = plot_w / len(data)
     widest = max(_text_width(label) for label, _ in data)
     label_every = max(1, math.ceil(widest / max(slot - 4, 1)))  # thin out labels that collide
@@ -123,7 +135,8 @@ def monthly_chart(
     def y_of(v: int) -> float:
         return y0 - (plot_h * v / top if top else 0)
 
-    parts = _open(cid, title, desc, data, width, height, suppressed_mark)
+    parts = _open(cid, title, desc, data, width, height + head, suppressed_mark)
+    parts += _heading(title, period, width)
     for t in ticks:
         y = y_of(t)
         parts.append(
@@ -138,14 +151,14 @@ def monthly_chart(
         cx = x0 + slot * (n + 0.5)
         if n % label_every == 0:
             parts.append(
-                f'<text x="{_n(cx)}" y="{_n(y0 + 14)}" text-anchor="middle">'
+                f'<text x="{_n(cx)}" y="{_n(y0 + FONT_SIZE + 2)}" text-anchor="middle">'
                 f"<title>{_esc(label)}</title>{_esc(_truncate(label, slot * label_every))}</text>"
             )
         if value is None:
             if kind == "column":
                 parts.append(_stub(cid, cx - slot * 0.3, y0 - 12, slot * 0.6, 12))
             _flush(parts, line)
-            mark_y = y0 - 16.0
+            mark_y = y0 - 18.0
         else:
             if kind == "column":
                 top_y = y_of(value)
@@ -167,10 +180,29 @@ def monthly_chart(
     parts += marks
     if note_h:
         parts.append(
-            f'<text x="{pad}" y="{_n(height - pad - 4)}" font-size="{FONT_SIZE - 1}">'
-            f"{_esc(suppressed_note)}</text>"
+            f'<text x="{pad}" y="{_n(height + head - pad - 4)}" font-size="{NOTE_SIZE}">'
+            f"{_esc(_truncate(suppressed_note, width - 2 * pad, NOTE_SIZE))}</text>"
         )
     return _close(parts)
+
+
+def _heading_height(period: str) -> int:
+    return round(FONT_SIZE * (3.0 if period else 1.7))
+
+
+def _heading(title: str, period: str, width: int) -> list[str]:
+    """The title (bold) and the period covered, as visible text at the top."""
+    room = width - 16
+    parts = [
+        f'<text x="8" y="{FONT_SIZE + 2}" font-weight="700">'
+        f"{_esc(_truncate(title, room / 1.05))}</text>"
+    ]
+    if period:
+        parts.append(
+            f'<text x="8" y="{round(FONT_SIZE * 2.3) + 2}" font-size="{NOTE_SIZE}">'
+            f"{_esc(_truncate(period, room, NOTE_SIZE))}</text>"
+        )
+    return parts
 
 
 def _open(
@@ -249,17 +281,15 @@ def _ticks(top: int) -> list[int]:
     return list(range(0, top + 1, max(step, 1)))
 
 
-def _text_width(text: str) -> float:
+def _text_width(text: str, size: float = FONT_SIZE) -> float:
     """Rough rendered width: wide (CJK) characters 1 em, the others 0.6 em."""
-    return sum(
-        FONT_SIZE if unicodedata.east_asian_width(ch) in "WF" else FONT_SIZE * 0.6 for ch in text
-    )
+    return sum(size if unicodedata.east_asian_width(ch) in "WF" else size * 0.6 for ch in text)
 
 
-def _truncate(text: str, room: float) -> str:
-    if _text_width(text) <= room:
+def _truncate(text: str, room: float, size: float = FONT_SIZE) -> str:
+    if _text_width(text, size) <= room:
         return text
-    while text and _text_width(text + "…") > room:
+    while text and _text_width(text + "…", size) > room:
         text = text[:-1]
     return text + "…"
 

@@ -8,17 +8,22 @@ from pathlib import Path
 import click
 
 from lianxin.keys import KeyError_
+from lianxin.officetime import OfficeZoneError, office_today
 from lianxin.store.db import StoreError
 
 from .browser import gateway_origin
-from .build import PublishSettings, publish
+from .build import PublishSettings, check_site_url, publish
 from .errors import PublisherError
+from .headers import write_nginx_csp_map
 from .manifest import verify_site
 
 
 def _date(value: str | None) -> date:
     if value is None:
-        return date.today()
+        try:
+            return office_today()
+        except OfficeZoneError as exc:
+            raise click.ClickException(str(exc)) from exc
     try:
         return date.fromisoformat(value)
     except ValueError as exc:
@@ -32,6 +37,15 @@ def _gateway_url(ctx: click.Context, param: click.Parameter, value: str | None) 
         except PublisherError as exc:
             raise click.BadParameter(str(exc)) from exc
     return value
+
+
+def _site_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return check_site_url(value)
+    except PublisherError as exc:
+        raise click.BadParameter(str(exc)) from exc
 
 
 @click.command("publish")
@@ -69,6 +83,13 @@ def _gateway_url(ctx: click.Context, param: click.Parameter, value: str | None) 
     help="The gateway the submit and status pages send to (https, or http on loopback); "
     "without it the pages cannot send.",
 )
+@click.option(
+    "--site-url",
+    default=None,
+    callback=_site_url,
+    help="Where the site will be served (e.g. https://portal.example.org/): absolute "
+    "language-alternate and canonical links, and the status page's command-line hint.",
+)
 @click.option("--today", default=None, help="Build as of this date (YYYY-MM-DD).")
 @click.option(
     "--threshold",
@@ -83,6 +104,41 @@ def _gateway_url(ctx: click.Context, param: click.Parameter, value: str | None) 
     default=None,
     help="Add discrete Laplace noise with this epsilon per release (OpenDP).",
 )
+@click.option(
+    "--log-origin",
+    default=None,
+    help="The public log's name in its checkpoints, e.g. jubao.example.gov.cn/log "
+    "[default: lianxin/<publisher key id>]. Keep it once chosen.",
+)
+@click.option(
+    "--cosignature",
+    "cosignatures",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    multiple=True,
+    help="A witness's cosigned copy of the current checkpoint (from lianxin witness); repeatable.",
+)
+@click.option(
+    "--log-witness",
+    "log_witnesses",
+    multiple=True,
+    metavar="VKEY",
+    help="A witness whose cosignature the status page checks (its verifier key); repeatable.",
+)
+@click.option(
+    "--log-quorum",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="How many of the --log-witness witnesses must have cosigned for the status page.",
+)
+@click.option(
+    "--nginx-csp",
+    "nginx_csp",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Also write every page's Content-Security-Policy to FILE, as an nginx map include "
+    "(see deploy/nginx).",
+)
 @click.option("--serve", is_flag=True, help="Preview the site on loopback after building.")
 @click.option("--port", type=int, default=8000, show_default=True, help="Port for --serve.")
 def publish_command(
@@ -91,9 +147,15 @@ def publish_command(
     out: Path,
     leaders_file: Path | None,
     gateway_url: str | None,
+    site_url: str | None,
     today: str | None,
     threshold: int,
     dp_epsilon: float | None,
+    log_origin: str | None,
+    cosignatures: tuple[Path, ...],
+    log_witnesses: tuple[str, ...],
+    log_quorum: int,
+    nginx_csp: Path | None,
     serve: bool,
     port: int,
 ) -> None:
@@ -109,15 +171,24 @@ def publish_command(
         threshold=threshold,
         dp_epsilon=dp_epsilon,
         gateway_url=gateway_url,
+        log_origin=log_origin,
+        cosignatures=cosignatures,
+        log_witnesses=log_witnesses,
+        log_quorum=log_quorum,
+        site_url=site_url,
     )
     try:
         result = publish(settings, progress=lambda m: click.echo(f"  {m}", err=True))
+        if nginx_csp is not None:
+            pages = write_nginx_csp_map(result.out, nginx_csp)
+            click.echo(f"  wrote the policies of {pages} page paths to {nginx_csp}", err=True)
     except (PublisherError, KeyError_, StoreError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(
         f"Published {result.files} files to {result.out} "
         f"({result.status['tokens']} tokens in {result.status['shards']} status shards "
-        f"of {result.status['shard_bytes']} bytes)"
+        f"of {result.status['shard_bytes']} bytes); public log: {result.log.get('size', 0)} "
+        "entries"
     )
     if serve:
         from .serve import make_server

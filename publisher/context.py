@@ -37,7 +37,12 @@ class PublishSettings:
     dp_epsilon: float | None = None
     warning_days: int = 5
     gateway_url: str | None = None  # where the submit and status pages send; None: nowhere
+    site_url: str | None = None  # where the site is served (absolute hreflang/canonical links)
     node_modules: Path = ROOT / "node_modules"  # libsodium-wrappers, installed by `npm ci`
+    log_origin: str | None = None  # the public log's name; None: "lianxin/<publisher key id>"
+    cosignatures: tuple[Path, ...] = ()  # witness-cosigned copies of the current checkpoint
+    log_witnesses: tuple[str, ...] = ()  # witness vkeys the status page checks …
+    log_quorum: int = 0  # … of which this many must have cosigned
 
 
 @dataclass

@@ -54,10 +54,13 @@ _MEASURE_FIELDS: list[dict[str, Any]] = [
         "description": "Rate in percent or median in days; empty or null when not published",
     },
 ]
+# In the order of the keys of a release file's records (alphabetical, as those files have always
+# been written): a reader such as Frictionless matches a JSON record's keys to the fields by
+# position, and a released month's file must keep its bytes.
 _RELEASE_FIELDS: list[dict[str, Any]] = [
+    {"name": "category", "type": "string", "description": "Category or measure code"},
     _SERIES_FIELDS[0],
     {"name": "table", "type": "string", "description": "Table name (_measures: rates, medians)"},
-    {"name": "category", "type": "string", "description": "Category or measure code"},
     {"name": "value", "type": "number", "description": "The published value; null = suppressed"},
 ]
 
@@ -160,7 +163,8 @@ def _series(
     writer.writerow(columns)
     writer.writerows([["" if r[c] is None else r[c] for c in columns] for r in records])
     (folder / f"{name}.csv").write_text(text.getvalue(), encoding="utf-8")
-    _write_json(folder / f"{name}.json", records)
+    # Keys in the schema's order, like the CSV's columns: readers match them to fields by position.
+    _write_json(folder / f"{name}.json", [{c: r[c] for c in columns} for r in records], False)
     key = ["month", "category"]
     return [
         _resource(name, f"{name}.csv", "csv", title, fields, key),
@@ -183,8 +187,8 @@ def _resource(
     }
 
 
-def _write_json(path: Path, doc: Any) -> None:
+def _write_json(path: Path, doc: Any, sort_keys: bool = True) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
-        json.dumps(doc, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8"
+        json.dumps(doc, ensure_ascii=False, indent=1, sort_keys=sort_keys) + "\n", encoding="utf-8"
     )

@@ -4,10 +4,16 @@ The data file is checked before anything is written (:func:`publisher.leaders.lo
 so is every photo it names: a missing photo is a :class:`LeadersFileError` pointing at the line,
 like any other mistake in the file, and the build stops with the published site untouched.
 Reception days move off weekends and public holidays with the desk's working-day calendar.
+
+The English page uses the file's ``en:`` texts; a name without one is transliterated into pinyin
+(:mod:`publisher.romanize`), any other text without one is shown in Chinese, marked
+``lang="zh"`` so that screen readers read it as Chinese. Phone numbers and e-mail addresses
+become ``tel:`` and ``mailto:`` links.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -19,15 +25,18 @@ from lianxin.domain.workdays import default_calendar
 from .context import Build
 from .errors import LeadersFileError
 from .leaders import (
+    English,
     Leader,
     MonthlyDay,
     MonthlyNth,
     NonWorkingDays,
     ReceptionSlot,
+    Site,
     leaders_ics,
     load_leaders,
     next_receptions,
 )
+from .romanize import romanize_name
 
 NEXT_COUNT = 3
 MONTHS_AHEAD = 3
@@ -73,10 +82,42 @@ def leaders_page(build: Build) -> None:
     }
 
 
+def _text(english: str | None, chinese: str) -> dict[str, str]:
+    """A text for the English page: the English version, or the Chinese marked as such."""
+    return {"text": english, "lang": "en"} if english else {"text": chinese, "lang": "zh"}
+
+
+def _texts(english: tuple[str, ...] | None, chinese: tuple[str, ...]) -> list[dict[str, str]]:
+    return [_text(english[n] if english else None, c) for n, c in enumerate(chinese)]
+
+
+def _site_en(site: Site) -> dict[str, Any]:
+    return {"name": _text(site.en.name, site.name), "address": _text(site.en.address, site.address)}
+
+
+def _english(leader: Leader) -> dict[str, Any]:
+    en: English = leader.en
+    return {
+        "name": en.name or romanize_name(leader.name),
+        "transliterated": en.name is None,
+        "post": _text(en.post, leader.post),
+        "duties": _texts(en.duties, leader.duties),
+        "responsible_for": _texts(en.responsible_for, leader.responsible_for),
+        "office": _text(en.office, leader.office),
+    }
+
+
+def _tel(phone: str) -> str:
+    """``tel:`` link target: the digits (and a leading +) of the number as published."""
+    return "tel:" + ("+" if phone.startswith("+") else "") + re.sub(r"\D", "", phone)
+
+
 def _person(leader: Leader, today: date, closed: NonWorkingDays) -> dict[str, Any]:
     upcoming = next_receptions(leader, today, NEXT_COUNT, closed=closed)
     return {
         "id": leader.id,
+        "en": _english(leader),
+        "tel": _tel(leader.phone),
         "name": leader.name,
         "post": leader.post,
         "photo": leader.photo,
@@ -85,7 +126,7 @@ def _person(leader: Leader, today: date, closed: NonWorkingDays) -> dict[str, An
         "office": leader.office,
         "phone": leader.phone,
         "email": leader.email,
-        "sites": [{"name": s.name, "address": s.address} for s in leader.sites],
+        "sites": [{"name": s.name, "address": s.address, "en": _site_en(s)} for s in leader.sites],
         "schedule": [_slot_text(slot) for slot in leader.schedule],
         "next": [
             {
@@ -94,6 +135,7 @@ def _person(leader: Leader, today: date, closed: NonWorkingDays) -> dict[str, An
                 "weekday_en": _WEEKDAYS_EN[r.date.weekday()],
                 "hours": f"{r.start:%H:%M}–{r.end:%H:%M}",
                 "site": r.site.name,
+                "site_en": _text(r.site.en.name, r.site.name),
                 "moved_from": r.scheduled.isoformat() if r.scheduled != r.date else None,
             }
             for r in upcoming
@@ -101,7 +143,7 @@ def _person(leader: Leader, today: date, closed: NonWorkingDays) -> dict[str, An
     }
 
 
-def _slot_text(slot: ReceptionSlot) -> dict[str, str]:
+def _slot_text(slot: ReceptionSlot) -> dict[str, Any]:
     """A schedule line in words, in both languages."""
     rule = slot.rule
     if isinstance(rule, MonthlyDay):
@@ -112,7 +154,12 @@ def _slot_text(slot: ReceptionSlot) -> dict[str, str]:
     else:
         zh, en = f"每周{_WEEKDAYS_ZH[rule.weekday]}", f"every {_WEEKDAYS_EN[rule.weekday]}"
     hours = f"{slot.start:%H:%M}–{slot.end:%H:%M}"
-    return {"zh": f"{zh} {hours}", "en": f"{en}, {hours}", "site": slot.site.name}
+    return {
+        "zh": f"{zh} {hours}",
+        "en": f"{en}, {hours}",
+        "site": slot.site.name,
+        "site_en": _text(slot.site.en.name, slot.site.name),
+    }
 
 
 def _line_of(path: Path, index: int) -> int:

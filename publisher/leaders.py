@@ -23,6 +23,7 @@ from yaml.constructor import SafeConstructor
 from publisher.errors import LeadersFileError
 
 __all__ = [
+    "English",
     "Leader",
     "LeadersFileError",
     "MonthlyDay",
@@ -47,11 +48,28 @@ MAX_MOVE = timedelta(days=31)  # a reception that cannot be held within a month 
 
 
 @dataclass(frozen=True, slots=True)
+class English:
+    """The English versions given in the file (``en:``) of a leader's or a site's text; what
+    is missing the English page transliterates (names) or shows in Chinese."""
+
+    name: str | None = None
+    post: str | None = None
+    duties: tuple[str, ...] | None = None
+    responsible_for: tuple[str, ...] | None = None
+    office: str | None = None
+    address: str | None = None
+
+
+NO_ENGLISH = English()
+
+
+@dataclass(frozen=True, slots=True)
 class Site:
     """A reception site (接访地点)."""
 
     name: str
     address: str
+    en: English = NO_ENGLISH
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +122,7 @@ class Leader:
     email: str
     sites: tuple[Site, ...]
     schedule: tuple[ReceptionSlot, ...]
+    en: English = NO_ENGLISH
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,7 +368,7 @@ class _Reader:
         return tuple(self.leader(node, f"leaders[{n}]") for n, node in enumerate(items))
 
     def leader(self, node: yaml.Node, path: str) -> Leader:
-        f = self.mapping(node, path, (*_LEADER_FIELDS, "sites", "schedule"), ("photo",))
+        f = self.mapping(node, path, (*_LEADER_FIELDS, "sites", "schedule"), ("photo", "en"))
         leader_id = self.text(f["id"], f"{path}.id")
         if not _ID.fullmatch(leader_id):
             self.fail(f["id"], f"{path}.id", "must be lower-case letters, digits and '-'")
@@ -373,24 +392,68 @@ class _Reader:
             self.slot(item, f"{path}.schedule[{n}]", tuple(sites))
             for n, item in enumerate(self.sequence(f["schedule"], f"{path}.schedule"))
         )
+        duties = self.texts(f["duties"], f"{path}.duties")
+        responsible_for = self.texts(f["responsible_for"], f"{path}.responsible_for")
         return Leader(
             id=leader_id,
             name=self.text(f["name"], f"{path}.name"),
             photo=self.photo(f["photo"], f"{path}.photo") if "photo" in f else None,
             post=self.text(f["post"], f"{path}.post"),
-            duties=self.texts(f["duties"], f"{path}.duties"),
-            responsible_for=self.texts(f["responsible_for"], f"{path}.responsible_for"),
+            duties=duties,
+            responsible_for=responsible_for,
             office=self.text(f["office"], f"{path}.office"),
             phone=phone,
             email=email,
             sites=tuple(sites),
             schedule=schedule,
+            en=self.english(f["en"], f"{path}.en", duties, responsible_for)
+            if "en" in f
+            else NO_ENGLISH,
+        )
+
+    def english(
+        self,
+        node: yaml.Node,
+        path: str,
+        duties: tuple[str, ...],
+        responsible_for: tuple[str, ...],
+    ) -> English:
+        """A leader's optional ``en:`` block; its lists match the Chinese ones item by item."""
+        singles = ("name", "post", "office")
+        f = self.mapping(node, path, (), (*singles, "duties", "responsible_for"))
+        lists: dict[str, tuple[str, ...]] = {}
+        for key, chinese in (("duties", duties), ("responsible_for", responsible_for)):
+            if key in f:
+                lists[key] = self.texts(f[key], f"{path}.{key}")
+                if len(lists[key]) != len(chinese):
+                    self.fail(
+                        f[key],
+                        f"{path}.{key}",
+                        f"must have {len(chinese)} items, one for each of {key} "
+                        f"({'、'.join(chinese)})",
+                    )
+        texts = {k: self.text(f[k], f"{path}.{k}") if k in f else None for k in singles}
+        return English(
+            name=texts["name"],
+            post=texts["post"],
+            office=texts["office"],
+            duties=lists.get("duties"),
+            responsible_for=lists.get("responsible_for"),
         )
 
     def site(self, node: yaml.Node, path: str) -> Site:
-        f = self.mapping(node, path, ("name", "address"))
+        f = self.mapping(node, path, ("name", "address"), ("en",))
+        english = NO_ENGLISH
+        if "en" in f:
+            e = self.mapping(f["en"], f"{path}.en", (), ("name", "address"))
+            english = English(
+                name=self.text(e["name"], f"{path}.en.name") if "name" in e else None,
+                address=self.text(e["address"], f"{path}.en.address") if "address" in e else None,
+            )
         return Site(
-            self.text(f["name"], f"{path}.name"), self.text(f["address"], f"{path}.address")
+            self.text(f["name"], f"{path}.name"),
+            self.text(f["address"], f"{path}.address"),
+            english,
         )
 
     def slot(self, node: yaml.Node, path: str, sites: tuple[Site, ...]) -> ReceptionSlot:

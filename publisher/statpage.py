@@ -23,6 +23,7 @@ from .errors import PrivacyParameterError
 from .measures import MEASURES_TABLE
 from .releases import Month, StoredTable
 from .statistics import ensure_releases
+from .statsummary import summary
 from .suppression import SuppressionRules
 from .tables import MEASURES, TableSpec, table_specs
 
@@ -30,6 +31,11 @@ SHOWN_MONTHS = 12
 SUPPRESSED = "×"
 NOT_RELEASED = "—"
 NOTE = {"zh": "× = 数值已隐去以保护当事人", "en": "× = suppressed to protect the people concerned"}
+ALL_HIDDEN = {
+    "zh": "这张图的数字都因人数过少而不公布（为保护当事人），所以不画图。",
+    "en": "Every figure of this chart is too small to publish (to protect the people concerned), "
+    "so there is no chart.",
+}
 
 
 def statistics_page(build: Build) -> None:
@@ -57,6 +63,9 @@ def statistics_page(build: Build) -> None:
     build.context["statistics"] = {
         "months": months,
         "shown": shown,
+        "columns": shown[::-1],  # tables put the newest month first, in view without scrolling
+        "period": _period(shown),
+        "summary": summary(releases),
         "latest": months[-1] if months else None,
         "threshold": settings.threshold,
         "thresholds": sorted(
@@ -91,10 +100,10 @@ def _table_context(
         cells = [_cell(col[cat.code]) if cat.code in col else NOT_RELEASED for col in columns]
         if cat.extra and all(c in ("0", NOT_RELEASED) for c in cells):
             continue  # an all-zero "not stated" row only adds noise to the page (CSV keeps it)
-        rows.append({"code": cat.code, "zh": cat.zh, "en": cat.en, "cells": cells})
+        rows.append({"code": cat.code, "zh": cat.zh, "en": cat.en, "cells": cells[::-1]})
     totals = None
     if spec.group is not None:
-        totals = [_cell(t.data.get("total")) if t else NOT_RELEASED for t in stored]
+        totals = [_cell(t.data.get("total")) if t else NOT_RELEASED for t in stored][::-1]
     charts = {}
     if shown and stored[-1] is not None:
         latest = _rows(stored[-1])
@@ -104,15 +113,19 @@ def _table_context(
                 for c in spec.rows
                 if not (c.extra and latest.get(c.code) == 0)
             ]
-            title = f"{getattr(spec, lang)} {shown[-1]}"
+            title = getattr(spec, lang)
+            if all(v is None for _, v in data):
+                charts[lang] = _no_chart(title, shown[-1], lang)
+                continue
             svg = bar_chart(
                 data,
                 title=title,
+                period=shown[-1],
                 desc=getattr(spec, f"counts_{lang}"),
                 suppressed_note=NOTE[lang],
                 chart_id=f"{spec.name.replace('_', '-')}-{lang}",
             )
-            charts[lang] = _write_chart(docs, f"{spec.name}-{lang}", svg, title)
+            charts[lang] = _write_chart(docs, f"{spec.name}-{lang}", svg, title, shown[-1])
     return {
         "name": spec.name,
         "zh": spec.zh,
@@ -128,11 +141,23 @@ def _table_context(
     }
 
 
-def _write_chart(docs: Path, name: str, svg: str, title: str) -> dict[str, str]:
+def _period(months: Sequence[Month]) -> str:
+    """The months a chart covers, in words for a caption: "2025-12 – 2026-11"."""
+    if not months:
+        return ""
+    return months[0] if len(months) == 1 else f"{months[0]} – {months[-1]}"
+
+
+def _write_chart(docs: Path, name: str, svg: str, title: str, period: str) -> dict[str, Any]:
     path = docs / "charts" / f"{name}.svg"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(svg, encoding="utf-8")
-    return {"path": f"charts/{name}.svg", "title": title}
+    return {"path": f"charts/{name}.svg", "title": title, "period": period, "empty": None}
+
+
+def _no_chart(title: str, period: str, lang: str) -> dict[str, Any]:
+    """Every value is suppressed: a sentence instead of a chart of "×" marks."""
+    return {"path": None, "title": title, "period": period, "empty": ALL_HIDDEN[lang]}
 
 
 def _overview(
@@ -147,15 +172,19 @@ def _overview(
     if shown:
         for lang in ("zh", "en"):
             title = {"zh": "每月收到件数", "en": "Items received per month"}[lang]
+            if all(c is None for c in cells):
+                charts[lang] = _no_chart(title, _period(shown), lang)
+                continue
             svg = monthly_chart(
                 list(zip(shown, cells, strict=True)),
                 title=title,
+                period=_period(shown),
                 desc=title,
                 suppressed_note=NOTE[lang],
                 chart_id=f"received-{lang}",
             )
-            charts[lang] = _write_chart(docs, f"received-{lang}", svg, title)
-    return {"cells": [_cell(c) for c in cells], "charts": charts}
+            charts[lang] = _write_chart(docs, f"received-{lang}", svg, title, _period(shown))
+    return {"cells": [_cell(c) for c in cells][::-1], "charts": charts}
 
 
 def _measures_context(
@@ -170,10 +199,12 @@ def _measures_context(
             for m in shown
         ]
         charts = {}
-        if shown and any(v is not None for v in values):
-            for lang in ("zh", "en"):
-                unit = "%" if measure.unit == "%" else ("天" if lang == "zh" else " days")
-                title = f"{getattr(measure, lang)} ({unit.strip()})"
+        for lang in ("zh", "en") if shown else ():
+            unit = "%" if measure.unit == "%" else ("天" if lang == "zh" else " days")
+            title = f"{getattr(measure, lang)} ({unit.strip()})"
+            if all(v is None for v in values):
+                charts[lang] = _no_chart(title, _period(shown), lang)
+            else:
                 data = [
                     (m, None if v is None else round(v)) for m, v in zip(shown, values, strict=True)
                 ]
@@ -181,12 +212,14 @@ def _measures_context(
                 svg = monthly_chart(
                     data,
                     title=title,
+                    period=_period(shown),
                     desc=getattr(measure, f"explain_{lang}"),
                     kind="line",
                     suppressed_note=note,
                     chart_id=f"{measure.name.replace('_', '-')}-{lang}",
                 )
-                charts[lang] = _write_chart(docs, f"{measure.name}-{lang}", svg, title)
+                name = f"{measure.name}-{lang}"
+                charts[lang] = _write_chart(docs, name, svg, title, _period(shown))
         out.append(
             {
                 "name": measure.name,
@@ -195,7 +228,7 @@ def _measures_context(
                 "unit": measure.unit,
                 "explain_zh": measure.explain_zh,
                 "explain_en": measure.explain_en,
-                "cells": [_cell(v) for v in values],
+                "cells": [_cell(v) for v in values][::-1],
                 "charts": charts,
             }
         )

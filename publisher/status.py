@@ -13,8 +13,9 @@ A token's shard is ``u32be(lookup_id[0:4]) mod N``. A shard is::
 
 The status is JSON sealed (``crypto_box_seal``, fresh every build) to the token's reply key
 after block padding; answers are the desk's sealed answers, passed through unchanged. Every
-shard holds at least ``MIN_ROWS`` rows — dummy rows with random ids that map to that shard and
-random bytes of the sizes real rows have — and all shards have the same size.
+shard holds at least ``MIN_ROWS`` rows, real and dummy ones — dummies have random ids, are
+sealed like real rows, and are kept from build to build and grown like real rows
+(``publisher.dummies``) — and all shards have the same size.
 
 A build streams, so that its memory does not grow with the register. Sealed sizes do not
 depend on the shard count, so the rows are sealed first and grouped afterwards:
@@ -22,12 +23,17 @@ depend on the shard count, so the rows are sealed first and grouped afterwards:
 1. *Seal.* Each worker process opens its own read-only connection, reads one range of lookup
    ids in order (tokens with their case's status JSON, built in SQL as ``STATUS_JSON``, and
    their answers, merged by lookup id), seals every row and appends it to a spool file; it
-   returns only every row's shard prefix and size.
-2. *Plan.* From the sizes alone, the shard count starts at ``plan_shards`` and grows until the
-   fullest shard, dummy rows included, fits ``MAX_SHARD_BYTES``; the dummies' shapes are drawn
-   here, so every shard's size is known exactly before any is written.
+   returns only every row's shard prefix and size, and how many rows of each issue date have
+   each shape.
+2. *Plan.* The stored dummy rows are grown and new ones born (``publisher.dummies``). From the
+   ids and sizes of all rows alone, real and dummy alike, the shard count is the smallest that
+   fits the fullest shard into ``MAX_SHARD_BYTES`` while every shard keeps ``MIN_ROWS`` rows
+   (rows too large for both give fewer, larger shards: no dummy is ever placed into a shard
+   that is short, which would tell it apart); so every shard's size is known exactly before
+   any is written.
 3. *Write.* Each worker takes one range of shards, reads their rows back from the spools,
-   adds the dummies, sorts and writes each shard file as soon as it is complete.
+   adds the dummies (their statuses sealed anew), sorts and writes each shard file as soon as
+   it is complete. The grown and new dummies are stored when every shard is written.
 
 The spools hold only sealed bytes (what the shards publish) and are deleted at the end. Each
 worker reads its tokens and their answers in one read transaction.
@@ -45,24 +51,25 @@ import subprocess
 import sys
 import tempfile
 from array import array
-from bisect import bisect_right
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from itertools import accumulate, pairwise
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, NoReturn
 
 import sqlite_utils
-from nacl.utils import randombytes_deterministic
 
 from lianxin.protocol.sealing import seal_for_reply_key
 from lianxin.status import MAGIC, parse_shard
 
+from . import dummies as dummy_rows
+from .dummies import MIN_ROWS as MIN_ROWS
+from .dummies import Dummy, DummySet, Shape
 from .errors import PublisherError
+from .log import LOG_JSON
 
-MIN_ROWS = 64
 MAX_SHARD_BYTES = 60 * 1024
 STEPS = (
     ("received", "received_date"),
@@ -76,11 +83,7 @@ STEPS = (
 OPEN_STATES = ("received", "accepted", "in_progress", "forwarded")
 DONE_STATES = ("concluded", "answered", "reviewing", "closed")  # shown blue
 NO_DUE_STATES = ("not_accepted", "closed")
-SEAL_OVERHEAD = 48  # crypto_box_seal: ephemeral public key (32) and MAC (16)
 PARALLEL_FROM = 20_000  # tokens; smaller registers are sealed in this process
-
-Shape = tuple[int, tuple[int, ...]]  # sealed status length, sealed answer lengths
-DEFAULT_SHAPE: Shape = (SEAL_OVERHEAD + 256, ())
 
 
 def shard_of(lookup_id: bytes, shards: int) -> int:
@@ -96,7 +99,13 @@ def _sql_list(values: Iterable[str]) -> str:
 # ``json.dumps(status, ensure_ascii=False, sort_keys=True, separators=(",", ":"))`` gives for
 #   {"v": 1, "state": state, "steps": [{"step": name, "date": d} for each non-empty date],
 #    "due": due shown (review_due while reviewing; none once not accepted or closed),
-#    "due_uncertain": bool, "colour": colour, "as_of": today}
+#    "due_uncertain": bool, "colour": colour, "as_of": today,
+#    "followups": [the received date of each follow-up the reporter sent, oldest first]
+#                 (only when there is one),
+#    "log": the token's entries in the public log (publisher/log.py, LOG_JSON),
+#    "satisfaction": the rating the desk recorded (satisfied | basically | not) (only when set)}
+# The follow-ups' contents stay sealed to the office; their dates and the recorded rating are
+# the reporter's own doings, shown back to them (the row is sealed to their token).
 # colour: blue when done; none when not open or without a due date; red when overdue; yellow
 # when due by :until (``warning_days`` working days ahead); green otherwise.
 # Parameters :today and :until; tables ``cases c`` (and ``tokens t``).
@@ -107,6 +116,11 @@ _COLOUR = (
     f" WHEN {_DUE} < :today THEN '\"red\"'"
     f" WHEN {_DUE} <= :until THEN '\"yellow\"'"
     " ELSE '\"green\"' END"
+)
+_FOLLOWUPS = (
+    "coalesce((SELECT ',\"followups\":' || json_group_array(d) FROM (SELECT s.received_date AS d"
+    " FROM submissions s WHERE s.case_id = c.id AND s.kind = 'followup'"
+    " ORDER BY s.received_date, s.id) HAVING count(*) > 0), '')"
 )
 _STEPS = " || ".join(
     f"CASE WHEN c.{column} <> '' THEN"
@@ -119,6 +133,10 @@ STATUS_JSON = (
     f" || ',\"due\":' || json_quote(CASE WHEN c.state IN ({_sql_list(NO_DUE_STATES)})"
     f" THEN NULL ELSE {_DUE} END)"
     " || ',\"due_uncertain\":' || CASE WHEN c.due_uncertain THEN 'true' ELSE 'false' END"
+    f" || {_FOLLOWUPS}"
+    f" || ',\"log\":' || {LOG_JSON}"  # the token's entries in the public log
+    " || CASE WHEN coalesce(c.satisfaction, '') <> ''"
+    " THEN ',\"satisfaction\":' || json_quote(c.satisfaction) ELSE '' END"
     " || ',\"state\":' || json_quote(c.state)"
     f" || ',\"steps\":[' || substr({_STEPS}, 2) || '],\"v\":1}}' AS BLOB)"
 )
@@ -134,18 +152,6 @@ def status_documents(
         " FROM tokens t JOIN cases c ON c.id = t.case_id",
         params,
     )
-
-
-def plan_shards(row_count: int, mean_row: float) -> int:
-    """A first guess at the shard count: about MIN_ROWS rows each, within the byte budget."""
-    by_rows = math.ceil(row_count / MIN_ROWS)
-    by_bytes = math.ceil(row_count * mean_row * 1.5 / MAX_SHARD_BYTES)
-    return max(1, by_rows, by_bytes)
-
-
-def _row_size(shape: Shape) -> int:
-    status_len, answer_lens = shape
-    return 16 + 2 + status_len + 1 + sum(2 + n for n in answer_lens)
 
 
 _PACK_H = struct.Struct(">H").pack
@@ -182,12 +188,12 @@ class _Part:
 @dataclass(frozen=True)
 class _Spool:
     """Sealed rows in a file, in lookup-id order: each row's ``u32be(lookup_id[0:4])`` and
-    size (rows follow each other), and how many rows have each shape."""
+    size (rows follow each other), and how many rows of each issue date have each shape."""
 
     path: str
     prefixes: array[int]
     sizes: array[int]
-    shapes: Counter[Shape]
+    shapes: Counter[tuple[str, Shape]]
 
 
 def _seal_part(conn: sqlite3.Connection, part: _Part) -> _Spool:
@@ -197,10 +203,10 @@ def _seal_part(conn: sqlite3.Connection, part: _Part) -> _Spool:
         conn.execute("BEGIN")  # tokens and answers from one snapshot
     cursors: list[sqlite3.Cursor] = []
     prefixes, sizes = array("I"), array("I")
-    shapes: Counter[Shape] = Counter()
+    shapes: Counter[tuple[str, Shape]] = Counter()
     try:
         tokens = conn.execute(
-            f"SELECT t.lookup_id, t.reply_pk, {STATUS_JSON}"  # noqa: S608 - fixed SQL
+            f"SELECT t.lookup_id, t.reply_pk, t.issued_date, {STATUS_JSON}"  # noqa: S608 - fixed SQL
             f" FROM tokens t CROSS JOIN cases c ON c.id = t.case_id{part.where('t.lookup_id')}"
             " ORDER BY t.lookup_id",  # the primary key: no sorting; cases by id
             part.params,
@@ -214,7 +220,7 @@ def _seal_part(conn: sqlite3.Connection, part: _Part) -> _Spool:
         cursors.append(answers)
         with open(part.spool, "wb") as spool:
             pending = next(answers, None)
-            for lookup_id, reply_pk, status in tokens:
+            for lookup_id, reply_pk, issued, status in tokens:
                 while pending is not None and pending[0] < lookup_id:
                     pending = next(answers, None)  # an answer without a token: not published
                 sealed_answers = []
@@ -226,24 +232,13 @@ def _seal_part(conn: sqlite3.Connection, part: _Part) -> _Spool:
                 spool.write(row)
                 prefixes.append(int.from_bytes(lookup_id[:4], "big"))
                 sizes.append(len(row))
-                shapes[len(sealed), tuple(map(len, sealed_answers))] += 1
+                shapes[issued, (len(sealed), tuple(map(len, sealed_answers)))] += 1
     finally:
         for cursor in cursors:
             cursor.close()
         if began:
             conn.execute("COMMIT")
     return _Spool(part.spool, prefixes, sizes, shapes)
-
-
-def _draw(shapes: list[Shape], cum_weights: list[int], k: int) -> list[Shape]:
-    """``k`` shapes drawn like ``random.choices(shapes, cum_weights=...)``, from the OS CSPRNG
-    (one call; 128 random bits per draw make the modulo bias negligible)."""
-    total = cum_weights[-1]
-    noise = os.urandom(16 * k)
-    return [
-        shapes[bisect_right(cum_weights, int.from_bytes(noise[i : i + 16], "big") % total)]
-        for i in range(0, 16 * k, 16)
-    ]
 
 
 @dataclass(frozen=True)
@@ -253,60 +248,54 @@ class Plan:
     tokens: int
     shards: int
     shard_bytes: int
-    dummies: dict[int, list[Shape]]  # shard -> shapes of its dummy rows
+    dummies: dict[int, list[Dummy]]  # shard -> its dummy rows
 
 
-def _plan(spools: list[_Spool]) -> Plan:
-    """Step 2: the shard count, shard size and dummy rows, chosen from the sizes alone."""
-    counts: Counter[Shape] = Counter()
-    for spool in spools:
-        counts.update(spool.shapes)
-    shapes = list(counts) or [DEFAULT_SHAPE]  # dummies look like real rows: same shapes, ...
-    cum_weights = list(accumulate(counts[s] for s in shapes)) if counts else [1]  # ... as often
-    row_size = {shape: _row_size(shape) for shape in shapes}
-    tokens = sum(len(spool.sizes) for spool in spools)
-    mean = sum(sum(spool.sizes) for spool in spools) / tokens if tokens else 400.0
-    shards = plan_shards(tokens, mean)
-    while True:
-        rows = [0] * shards
-        content = [8] * shards
-        for spool in spools:
-            for prefix, size in zip(spool.prefixes, spool.sizes, strict=True):
-                i = prefix % shards
-                rows[i] += 1
-                content[i] += size
-        dummies: dict[int, list[Shape]] = {}
-        for i, real in enumerate(rows):
-            if real < MIN_ROWS:
-                dummies[i] = _draw(shapes, cum_weights, MIN_ROWS - real)
-                content[i] += sum(map(row_size.__getitem__, dummies[i]))
-        largest = max(content)
-        if largest <= MAX_SHARD_BYTES or max(rows) <= MIN_ROWS:
+Columns = list[tuple[Sequence[int], Sequence[int]]]  # (prefixes, sizes) of rows
+
+
+def _tally(columns: Columns, shards: int) -> tuple[list[int], list[int]]:
+    """Every shard's row count and content size (header included) for a shard count."""
+    rows, content = [0] * shards, [8] * shards
+    for prefixes, sizes in columns:
+        for prefix, size in zip(prefixes, sizes, strict=True):
+            i = prefix % shards
+            rows[i] += 1
+            content[i] += size
+    return rows, content
+
+
+def shard_count(columns: Columns) -> int:
+    """The fewest shards whose fullest fits ``MAX_SHARD_BYTES`` while every shard keeps at
+    least ``MIN_ROWS`` rows; rows too large for both give fewer, larger shards (the rows come
+    first). Counts only ids and sizes: real and dummy rows alike."""
+    total = sum(sum(sizes) for _, sizes in columns)
+    n = max(1, math.ceil(total / (MAX_SHARD_BYTES - 8)))
+    rows, content = _tally(columns, n)
+    while n > 1 and min(rows) < MIN_ROWS:
+        n = max(1, min(n - 1, n * 9 // 10))
+        rows, content = _tally(columns, n)
+    while max(content) > MAX_SHARD_BYTES:
+        more = max(n + 1, math.ceil(n * 1.04))
+        more_rows, more_content = _tally(columns, more)
+        if min(more_rows) < MIN_ROWS:
             break
-        shards = math.ceil(shards * 1.25)
-    return Plan(tokens, shards, math.ceil(largest / 1024) * 1024, dummies)
+        n, rows, content = more, more_rows, more_content
+    return n
 
 
-def _dummies(shard: int, shards: int, shapes: list[Shape]) -> list[bytes]:
-    """Rows indistinguishable from real ones without a token: random ids that map to ``shard``,
-    random bytes in the structure and sizes of real rows. (The bytes are a ChaCha20 stream
-    with a fresh random key: as good as ``os.urandom`` and several times faster.)"""
-    span = (2**32 - shard + shards - 1) // shards  # prefixes shard + k * shards below 2**32
-    size = sum(16 + 12 + s + sum(a) for s, a in shapes)
-    noise = randombytes_deterministic(size, os.urandom(32)) if size else b""
-    rows, pos = [], 0
-    for status_len, answer_lens in shapes:
-        prefix = int.from_bytes(noise[pos : pos + 16], "big") % span * shards + shard
-        pos += 16
-        parts = [prefix.to_bytes(4, "big"), noise[pos : pos + 12], _PACK_H(status_len)]
-        pos += 12
-        parts += [noise[pos : pos + status_len], bytes((len(answer_lens),))]
-        pos += status_len
-        for alen in answer_lens:
-            parts += [_PACK_H(alen), noise[pos : pos + alen]]
-            pos += alen
-        rows.append(b"".join(parts))
-    return rows
+def _plan(spools: list[_Spool], dummies: DummySet) -> Plan:
+    """Step 2: the shard count and shard size from the sizes alone; the dummies by shard."""
+    prefixes = array("I", (int.from_bytes(d.lookup_id[:4], "big") for d in dummies.rows))
+    sizes = array("I", (d.size for d in dummies.rows))
+    columns: Columns = [*((spool.prefixes, spool.sizes) for spool in spools), (prefixes, sizes)]
+    shards = shard_count(columns)
+    _, content = _tally(columns, shards)
+    by_shard: dict[int, list[Dummy]] = {}
+    for prefix, dummy in zip(prefixes, dummies.rows, strict=True):
+        by_shard.setdefault(prefix % shards, []).append(dummy)
+    tokens = sum(len(spool.sizes) for spool in spools)
+    return Plan(tokens, shards, math.ceil(max(content) / 1024) * 1024, by_shard)
 
 
 @dataclass(frozen=True)
@@ -318,7 +307,7 @@ class _Task:
     first: int
     stop: int
     shard_bytes: int
-    dummies: dict[int, list[Shape]]
+    dummies: dict[int, list[Dummy]]
     directory: str
 
 
@@ -338,7 +327,7 @@ def _write_shards(task: _Task) -> int:
     try:
         for shard, where in enumerate(wanted, first):
             group = [os.pread(files[k], size, offset) for k, offset, size in where]
-            group += _dummies(shard, shards, task.dummies.get(shard, []))
+            group += [dummy.row() for dummy in task.dummies.get(shard, [])]
             group.sort(key=lambda r: r[:16])
             content = 8 + sum(map(len, group))
             if content > task.shard_bytes:
@@ -443,14 +432,19 @@ def _tasks(plan: Plan, spools: list[_Spool], workers: int, directory: Path) -> l
     ]
 
 
-def _in_workers(path: str, parts: list[_Part], directory: Path) -> tuple[Plan, int]:
+DummiesFor = Callable[[list[_Spool]], DummySet]
+
+
+def _in_workers(
+    path: str, parts: list[_Part], directory: Path, dummies_for: DummiesFor
+) -> tuple[Plan, int]:
     """The three steps with one worker process per part."""
     pool: list[_Worker] = []
     try:
         for part in parts:
             pool.append(_Worker(path, part))
         spools = [worker.receive() for worker in pool]
-        plan = _plan(spools)
+        plan = _plan(spools, dummies_for(spools))
         for worker, task in zip(pool, _tasks(plan, spools, len(pool), directory), strict=True):
             worker.send(task)
         return plan, sum(worker.receive() for worker in pool)
@@ -490,7 +484,8 @@ def write_status(
     workers: int = 0,
     parallel_from: int = PARALLEL_FROM,
 ) -> StatusSet:
-    """Write index.json and every token's sealed status into ``directory``.
+    """Write index.json and every token's sealed status into ``directory``, with the dummy
+    rows (stored in ``db`` for the next build once every shard is written).
 
     Registers of ``parallel_from`` tokens or more are sealed by ``workers`` processes (default:
     one per CPU, at most 4), each with its own connection; smaller ones in this process."""
@@ -503,6 +498,15 @@ def write_status(
     else:
         (count,) = db.execute("SELECT count(*) FROM tokens").fetchone()
         workers = workers if count >= parallel_from else 1
+    dummy_set: list[DummySet] = []
+
+    def dummies_for(spools: list[_Spool]) -> DummySet:
+        shapes: Counter[tuple[str, Shape]] = Counter()
+        for spool in spools:
+            shapes.update(spool.shapes)
+        dummy_set.append(DummySet(db, shapes, today))
+        return dummy_set[0]
+
     cuts = [(2**128 * k // workers).to_bytes(16, "big") for k in range(1, workers)]
     with tempfile.TemporaryDirectory(prefix=".spool-", dir=directory) as spool_dir:
         parts = [
@@ -511,7 +515,7 @@ def write_status(
         ]
         if workers > 1:
             assert path is not None
-            plan, written = _in_workers(path, parts, directory)
+            plan, written = _in_workers(path, parts, directory, dummies_for)
         else:
             conn = db.conn if path is None else _open(path)  # in memory: only this connection
             try:
@@ -519,10 +523,12 @@ def write_status(
             finally:
                 if conn is not db.conn:
                     conn.close()
-            plan = _plan(spools)
+            plan = _plan(spools, dummies_for(spools))
             written = sum(_write_shards(task) for task in _tasks(plan, spools, 1, directory))
     index = {"v": 1, "shards": plan.shards, "shard_bytes": plan.shard_bytes, "as_of": day}
     (directory / "index.json").write_text(json.dumps(index) + "\n")
+    dummy_count = sum(map(len, plan.dummies.values()))
+    dummy_rows.save(db, dummy_set[0].changed, today, written, dummy_count, plan.shards)
     return StatusSet(written, plan.shards, plan.shard_bytes)
 
 

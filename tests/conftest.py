@@ -65,7 +65,7 @@ class GatewayProcess:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
         log.close()
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60  # generous: a loaded CI machine
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gateway exited: {self.log_path.read_text()}")
@@ -74,7 +74,7 @@ class GatewayProcess:
                     return self
             except httpx.HTTPError:
                 time.sleep(0.05)
-        raise RuntimeError("gateway did not start in 30 s")
+        raise RuntimeError("gateway did not start in 60 s")
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

@@ -143,3 +143,24 @@ def recoverable(records: list[dict[str, Any]], equations: list[dict[Var, int]]) 
     free = [c for c in range(len(unknown)) if c not in pivots]
     # Null-space basis: one vector per free column f (x_f = 1, pivot x_p = -rows[p][f]).
     return [unknown[c] for n, c in enumerate(pivots) if all(rows[n][f] == 0 for f in free)]
+
+
+def publish_sample_site(root: Path, today: date, *, cases: int = 1500, months: int = 14) -> Path:
+    """A whole site (MkDocs and all) over ``months`` closed months of a synthetic register that
+    ends with the month before ``today``; returns the site folder."""
+    from desk.synth import synthesize_register
+    from lianxin.keys import init_keys
+    from publisher.build import publish
+
+    keys_dir = root / "keys"
+    if not keys_dir.exists():
+        init_keys(keys_dir)
+    db_path = root / "lianxin.sqlite"
+    first = today.year * 12 + today.month - 1 - months
+    synthesize_register(
+        db_path, cases, seed=3, start_month=f"{first // 12:04d}-{first % 12 + 1:02d}",
+        months=months, today=today,
+    )  # fmt: skip
+    site = root / "site"
+    publish(PublishSettings(db_path, keys_dir, site, today))
+    return site

@@ -27,15 +27,16 @@ import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from conftest import ROOT, GatewayProcess, free_port
+from desk_support import make_desk
 
 from desk.answers import conclude
-from desk.context import open_desk
 from desk.deadlines import Manual
 from desk.inbox import mark_opened, read_inbox
 from desk.officekeys import load_office_keys
@@ -44,6 +45,7 @@ from desk.routing import Route, route
 from lianxin.keys import group_fingerprint, init_keys, load_keyring
 from lianxin.protocol import Token
 from lianxin.status import read_status
+from lianxin.tlog.tiles import tile_path
 from publisher.build import PublishSettings, publish
 from publisher.serve import make_server
 
@@ -62,6 +64,9 @@ CHROMIUM_ARGS = [
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
+# The office's day for the gateway, the desk and the publisher: the test does not depend on the
+# day it runs (a year without holiday data, a gateway ahead of the desk across midnight).
+DAY = date(2026, 11, 24)
 ANSWER_TEXT = "经查，反映的问题部分属实，已责令退还款项并给予诫勉谈话。"
 COMMENT = "款项至今没有退还，请再次核查。"
 
@@ -83,12 +88,9 @@ class Portal:
     shared: dict[str, Any] = field(default_factory=dict)
 
     def publish(self) -> None:
-        desk = open_desk(self.db_path)
-        today = desk.today  # the office's day, as the gateway and desk count it
-        desk.close()
         publish(
             PublishSettings(
-                self.db_path, self.keys_dir, self.site_dir, today, gateway_url=self.gateway.url
+                self.db_path, self.keys_dir, self.site_dir, DAY, gateway_url=self.gateway.url
             )
         )
 
@@ -109,7 +111,7 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
         keys_dir=root / "keys",
         port=free_port(),
         log_path=root / "gateway.log",
-        extra_args=["--portal-origin", site_url],
+        extra_args=["--portal-origin", site_url, "--today", DAY.isoformat()],
     ).start()
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
     ARTIFACTS.mkdir(parents=True)
@@ -141,11 +143,7 @@ def open_page(browser: Any, portal: Portal, path: str, *, phone: bool = True) ->
     context.on("request", lambda request: portal.requests.append(request.url))
     context.on(
         "response",
-        lambda r: (
-            portal.failed.append(f"{r.status} {r.url}")
-            if r.status >= 400 and not r.url.endswith("/sitemap.xml")  # Material's i18n probe
-            else None
-        ),
+        lambda r: portal.failed.append(f"{r.status} {r.url}") if r.status >= 400 else None,
     )
     context.expose_function("lxViolation", lambda text: portal.violations.append(text))
     context.add_init_script(
@@ -210,6 +208,19 @@ def shown_token(page: Any) -> str:
     return re.sub(r"\s+", "", text)
 
 
+def assert_below_the_header(page: Any, *selectors: str) -> None:
+    """Each element is in the viewport and not under Material's sticky header."""
+    header = page.evaluate("document.querySelector('.md-header').getBoundingClientRect().bottom")
+    height = page.evaluate("innerHeight")
+    for selector in selectors:
+        box = page.evaluate(
+            "s => { const r = document.querySelector(s).getBoundingClientRect();"
+            " return [r.top, Math.min(r.bottom, r.top + 60)]; }",
+            selector,
+        )
+        assert header <= box[0] and box[1] <= height, (selector, header, box, height)
+
+
 def assert_no_stray_values(text: str) -> None:
     """No JavaScript value leaked into the words of a page."""
     assert not re.search(r"\b(null|undefined|false|true|NaN)\b|\[object", text), text
@@ -222,7 +233,14 @@ def test_1_submit_anonymous_in_chinese_on_a_phone(browser: Any, portal: Portal) 
     page = open_page(browser, portal, "/submit/")
     wait_ready(page)
     office = load_keyring(portal.keys_dir).current_office
+    # The key check is a closed "verify" disclosure in plain words; the fingerprint is inside.
+    keyinfo = page.locator("#lx-keyinfo")
+    assert keyinfo.evaluate("e => e.tagName") == "DETAILS" and not keyinfo.get_attribute("open")
+    assert page.inner_text("#lx-keyinfo summary") == "核对加密密钥（可选）"
+    assert group_fingerprint(office.fingerprint) not in page.inner_text("#lx-keyinfo")
+    page.click("#lx-keyinfo summary")
     assert group_fingerprint(office.fingerprint) in page.inner_text("#lx-keyinfo")
+    assert "不核对也可以放心提交" in page.inner_text("#lx-keyinfo")
     assert page.is_hidden("#lx-identity")
     assert_labelled(page)
     shot(page, "1-submit-form-zh")
@@ -236,12 +254,19 @@ def test_1_submit_anonymous_in_chinese_on_a_phone(browser: Any, portal: Portal) 
     shot(page, "1-submit-errors-zh")
     summary.locator("a[href='#lx-title']").click()
     assert page.evaluate("document.activeElement.id") == "lx-title"
+    # Fixing a field clears its message at once, not at the next send.
+    page.fill("#lx-title", "标题")
+    assert page.get_attribute("#lx-title", "aria-invalid") is None
+    assert page.locator("#lx-title-error").count() == 0
+    assert summary.locator("a[href='#lx-title']").count() == 0 and summary.is_visible()
+    page.fill("#lx-title", "")  # emptied again: stays clear until the next send
 
     fill_report(page, real_name=False, marker="A")
     page.click("#lx-send")
     token = shown_token(page)
     Token.parse(token)  # well formed, check character right
     assert page.evaluate("document.activeElement.id") == "lx-result"
+    assert_below_the_header(page, "#lx-result h2", "#lx-result .lx-token")
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     page.locator("#lx-result").get_by_role("button", name="复制查询码").click()
     page.wait_for_selector("#lx-result >> text=查询码已复制")
@@ -291,7 +316,7 @@ def test_1_submit_real_name_with_attachment_in_english(browser: Any, portal: Por
 
 def test_2_desk_opens_registers_answers_and_the_site_is_rebuilt(portal: Portal) -> None:
     assert "anonymous" in portal.shared and "real_name" in portal.shared, "step 1 failed"
-    desk = open_desk(portal.db_path, officer="测试员")
+    desk = make_desk(portal.db_path, DAY)
     keys = load_office_keys(portal.keys_dir)
     try:
         items = {item.doc["title"]: item for item in read_inbox(desk, keys)}
@@ -360,12 +385,33 @@ def test_3_status_shows_the_answer(browser: Any, portal: Portal) -> None:
         status = [urlsplit(u).path for u in made if urlsplit(u).path.startswith("/status/")]
         shards = [p for p in status if re.fullmatch(r"/status/\d+\.bin", p)]
         assert len(shards) == 1 and sorted(status) == sorted(["/status/index.json", *shards])
-        others = [u for u in made if not urlsplit(u).path.startswith("/status/")]
+        # The public log: the receipt is an entry, proven from the tiles against the checkpoint.
+        page.wait_for_selector("#lx-log")
+        assert ("公开日志的第" if lang == "zh" else "is entry") in page.inner_text("#lx-log")
+        assert page.locator("#lx-log .lx-log-bad").count() == 0
+        others = [u for u in made if not urlsplit(u).path.startswith(("/status/", "/log/"))]
         assert all("/assets/" in u or u.endswith("sitemap.xml") for u in others), others
         assert page.is_enabled("#lx-rating-not")
         assert_labelled(page)
         shot(page, f"3-status-answer-{lang}")
         close(page)
+
+
+def test_3_a_tampered_log_tile_is_reported(browser: Any, portal: Portal) -> None:
+    size = int((portal.site_dir / "log" / "checkpoint").read_text().split("\n")[1])
+    tile = portal.site_dir / "log" / tile_path(0, 0, min(size, 256))
+    original = tile.read_bytes()
+    tile.write_bytes(bytes(len(original)))  # every hash of the tile the proof reads
+    try:
+        page = open_page(browser, portal, "/en/status/", phone=False)
+        page.wait_for_selector("#lx-check:not([disabled])")
+        page.fill("#lx-token", portal.shared["anonymous"])
+        page.click("#lx-check")
+        page.wait_for_selector("#lx-log .lx-log-bad")
+        assert "does not verify" in page.inner_text("#lx-log")
+        close(page)
+    finally:
+        tile.write_bytes(original)
 
 
 def test_3_a_mistyped_token_is_refused_without_any_request(browser: Any, portal: Portal) -> None:
@@ -418,11 +464,13 @@ def test_4_not_satisfied_reaches_the_desk_on_the_right_case(browser: Any, portal
     confirmation = page.locator("#lx-rating-form .lx-send-message")
     confirmation.wait_for()
     assert "服务器已于" in confirmation.inner_text()
+    # In words, not only a receipt number: the rating was delivered and will be recorded.
+    assert "您的评价“不满意”已经送达受理机关" in confirmation.inner_text()
     assert page.input_value("#lx-rating-text") == ""
     shot(page, "4-status-not-satisfied-zh")
     close(page)
 
-    desk = open_desk(portal.db_path, officer="测试员")
+    desk = make_desk(portal.db_path, DAY)
     try:
         items = read_inbox(desk, load_office_keys(portal.keys_dir))
         followups = [i for i in items if i.kind == "followup"]
@@ -457,7 +505,7 @@ def test_4_additional_material_with_an_attachment(browser: Any, portal: Portal) 
     assert page.input_value("#lx-token") == "" and page.is_hidden("#lx-case")
     close(page)
 
-    desk = open_desk(portal.db_path, officer="测试员")
+    desk = make_desk(portal.db_path, DAY)
     try:
         (item,) = read_inbox(desk, load_office_keys(portal.keys_dir))
         assert item.case_id == portal.shared["case_id"] and item.doc["type"] == "material"
@@ -468,6 +516,28 @@ def test_4_additional_material_with_an_attachment(browser: Any, portal: Portal) 
         mark_opened(desk, [item])
     finally:
         desk.close()
+
+
+def test_4_after_the_next_publish_the_reporter_sees_their_follow_ups(
+    browser: Any, portal: Portal
+) -> None:
+    portal.publish()
+    for path, followup, rating in (
+        ("/status/", "收到您的评价或补充材料", "不满意（受理机关已记录）"),
+        ("/en/status/", "Your rating or additional material received", "Not satisfied"),
+    ):
+        page = open_page(browser, portal, path, phone=path == "/status/")
+        page.wait_for_selector("#lx-check:not([disabled])")
+        page.fill("#lx-token", portal.shared["anonymous"])
+        page.click("#lx-check")
+        page.wait_for_selector("#lx-case:not([hidden])")
+        timeline = page.locator(".lx-timeline li").all_inner_texts()
+        assert sum(followup in line for line in timeline) == 2, timeline  # rating and material
+        assert rating in page.inner_text(".lx-facts")
+        hint = page.inner_text("#lx-cli-hint")
+        assert hint == f"lianxin status --site {portal.site_url}/ -"
+        shot(page, "4-status-followups-" + ("zh" if path == "/status/" else "en"))
+        close(page)
 
 
 # --- 5. the gateway is down ------------------------------------------------------------------

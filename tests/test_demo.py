@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from conftest import ROOT
+from lianxin.demo.run import DEMO_LOG
+from test_tlog_publish import rewrite_log
 
 from lianxin.protocol import Token
 from lianxin.status import read_status
@@ -40,7 +43,10 @@ def test_demo_runs_the_whole_path(tmp_path: Path) -> None:
         timeout=600,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    assert "Portal served at http://127.0.0.1:" in result.stdout
+    # --no-serve leaves nothing running, so it offers no URL, only the built files.
+    assert "Portal served at" not in result.stdout and "Submit page:" not in result.stdout
+    assert f"Site built in {tmp_path / 'site'}" in result.stdout
+    assert "Summary(" not in result.stdout and " cases (" in result.stdout
     tokens = (tmp_path / "demo-tokens.txt").read_text().split()
     assert len(tokens) == 6
     site = tmp_path / "site"
@@ -50,6 +56,22 @@ def test_demo_runs_the_whole_path(tmp_path: Path) -> None:
     assert any(s.answers for s in statuses if s is not None), "the demo answers some cases"
     assert (site / "statistics" / "index.html").is_file()
     assert verify_chain(connect(tmp_path / "lianxin.sqlite", readonly=True)) == []
+    # The public log holds every receipt; each token's status names and proves its entries.
+    audited = cli_run("audit", str(site), "--state", str(tmp_path / "auditor"))
+    assert audited.returncode == 0 and "OK: demo.lianxin.example/log holds" in audited.stdout
+    shown = cli_run("status", "--site", str(site), tokens[0])
+    assert "is entry" in shown.stdout and "verified against its signed checkpoint" in shown.stdout
+    conn = sqlite3.connect(tmp_path / "lianxin.sqlite")
+    entries = [bytes(r[0]) for r in conn.execute("SELECT entry FROM log_entries ORDER BY idx")]
+    rewrite_log(site, tmp_path / "keys", [entries[1], entries[0], *entries[2:]], DEMO_LOG)
+    failed = cli_run("audit", str(site), "--state", str(tmp_path / "auditor"))
+    assert failed.returncode == 1 and "fork" in failed.stderr
+
+
+def cli_run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "lianxin_cli", *args], capture_output=True, text=True, cwd=ROOT
+    )
 
 
 @pytest.mark.slow
@@ -67,9 +89,13 @@ def test_a_terminated_demo_stops_its_gateway_and_portal(tmp_path: Path) -> None:
     )  # fmt: skip
     try:
         assert demo.stdout is not None
+        printed = []
         for line in demo.stdout:
+            printed.append(line)
             if "Press Ctrl+C" in line:
                 break
+        # The hint to repeat the desk steps says that routing needs --days (default policy).
+        assert any("desk route" in line and "--days" in line for line in printed), printed
         demo.send_signal(signal.SIGTERM)
         assert demo.wait(timeout=60) == 0
     finally:

@@ -135,6 +135,7 @@ def test_monthly_analysis_figures(tmp_path: Path, keys_dir: Path) -> None:
     assert dict(result.warnings) == {("red", "town.xihe"): 1, ("red", "-"): 1}
 
     markdown = to_markdown(desk, result)
+    assert "生成于 2026-04-01" in markdown  # the desk's clock, not the day the test runs
     for line in (
         "# 月分析 2026-03",
         "## 按渠道",

@@ -8,16 +8,18 @@ import io
 import json
 import re
 import sqlite3
+from datetime import date
 from pathlib import Path
 
 from desk.cli import desk_group
 from lianxin.protocol import Token, open_answer
-from tests.desk_support import OFFICER, ROOT, cli, new_store
+from tests.desk_support import OFFICER, ROOT, cli, new_store, officer_env, setup_office
 
 
 def test_main_commands(tmp_path: Path, keys_dir: Path) -> None:
     db = new_store(tmp_path / "desk.sqlite")
-    env = {"LIANXIN_DB": str(db), "LIANXIN_OFFICER": OFFICER, "LIANXIN_OFFICE_KEY": str(keys_dir)}
+    setup_office(db, date(2026, 2, 1), keys_dir=keys_dir)
+    env = {"LIANXIN_DB": str(db), **officer_env(OFFICER)}
 
     def ok(*args: str) -> str:
         result = cli(*args, env=env)
@@ -49,8 +51,10 @@ def test_main_commands(tmp_path: Path, keys_dir: Path) -> None:
         "--contact",
         "0000-0000003",
     )
-    token = Token.parse(re.search(r"^\|\s+([0-9A-Z]{4}(?:-[0-9A-Z]{4}){6})$", out, re.M).group(1))  # type: ignore[union-attr]
-    [item] = json.loads(ok("inbox", "--all", "--json"))
+    slip_line = re.search(r"^\|\s+([0-9A-Z]{4}(?:-[0-9A-Z]{4}){6})\s+\|$", out, re.M)
+    assert slip_line is not None, out
+    token = Token.parse(slip_line.group(1))
+    [item] = json.loads(ok("inbox", "--all", "--json", "--today", "2026-02-10"))
     assert item["document"]["identity"]["name"] == "李某" and item["new"] is False
     ok(
         "register",
@@ -81,7 +85,7 @@ def test_main_commands(tmp_path: Path, keys_dir: Path) -> None:
     assert [(f["number"], f["colour"], f["days"]) for f in doc["flagged"]] == [
         ("2026-000001", "yellow", 7)
     ]
-    assert "Case 2026-000001" in ok("show", "2026-000001")
+    assert "Case 2026-000001" in ok("show", "2026-000001", "--today", "2026-03-02")
     listing = tmp_path / "督办单.md"
     assert "1 warning(s) issued." in ok(
         "warnings", "--today", "2026-03-10", "--supervision-list", str(listing)
@@ -108,7 +112,7 @@ def test_main_commands(tmp_path: Path, keys_dir: Path) -> None:
         "--today",
         "2026-03-11",
     )
-    shown = json.loads(ok("show", "1", "--json"))
+    shown = json.loads(ok("show", "1", "--json", "--today", "2026-03-11"))
     assert shown["case"]["state"] == "answered" and shown["next_steps"] == [
         "register",
         "satisfaction",
@@ -136,7 +140,8 @@ def test_main_commands(tmp_path: Path, keys_dir: Path) -> None:
 
 def test_verify_reports_an_edited_event_with_its_position(tmp_path: Path, keys_dir: Path) -> None:
     db = new_store(tmp_path / "desk.sqlite")
-    env = {"LIANXIN_DB": str(db), "LIANXIN_OFFICER": OFFICER, "LIANXIN_OFFICE_KEY": str(keys_dir)}
+    setup_office(db, date(2026, 2, 1), keys_dir=keys_dir)
+    env = {"LIANXIN_DB": str(db), **officer_env(OFFICER)}
     assert (
         cli(
             "intake",
@@ -153,12 +158,15 @@ def test_verify_reports_an_edited_event_with_its_position(tmp_path: Path, keys_d
         == 0
     )
     conn = sqlite3.connect(db)
-    conn.execute("UPDATE events SET at = '2020-01-01' WHERE seq = 1")
+    first = conn.execute("SELECT min(seq) FROM events WHERE case_id = 1").fetchone()[0]
+    conn.execute("UPDATE events SET at = '2020-01-01' WHERE seq = ?", [first])
     conn.commit()
     conn.close()
     result = cli("verify", env=env)
     assert result.returncode == 1
-    assert "chain: event 1, case 1: content was changed after it was written" in result.stdout
+    assert (
+        f"chain: event {first}, case 1: content was changed after it was written" in result.stdout
+    )
 
 
 def test_every_command_is_documented() -> None:

@@ -122,6 +122,7 @@ def _second_round(db_path: Path, keys_dir: Path, case_id: int, token: Token, day
         r[0]
         for r in desk.db.execute(
             "SELECT DISTINCT actor FROM events WHERE type NOT IN ('received', 'followup-received')"
+            " AND case_id IS NOT NULL"
         )
     }
     assert actors == {OFFICER}
@@ -162,9 +163,15 @@ def test_online_report_full_loop(
     desk = make_desk(gateway.db_path, answered + timedelta(days=7))
     [item] = read_inbox(desk, keys)
     assert item.kind == "followup" and item.doc["rating"] == "not"
-    [item] = mark_opened(desk, [item])
+    [item] = mark_opened(desk, [item], keys)
     assert "second answer or review" in item.notice
     assert load_case(desk.db, case_id).satisfaction == "not"
+    # the follow-up is copied under the case key, beside the report (for the case's handlers)
+    copied = desk.db.execute(
+        "SELECT submission_id FROM case_content WHERE case_id = ? ORDER BY submission_id",
+        [case_id],
+    ).fetchall()
+    assert [r[0] for r in copied][-1] == item.submission_id
     desk.close()
 
     _second_round(gateway.db_path, keys_dir, case_id, token, answered + timedelta(days=8))

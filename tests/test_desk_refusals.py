@@ -13,12 +13,22 @@ from click.testing import CliRunner
 from desk.answers import close, conclude, open_review, satisfaction
 from desk.cli import desk_group
 from desk.deadlines import Manual
+from desk.intake import intake
 from desk.refusals import BadValue, IllegalTransition, UnknownCase, WrongKey
 from desk.register import Registration, register
 from desk.routing import Route, extend, route
 from lianxin.domain.datafiles import DEFAULT_DATA_DIR
 from lianxin.keys import init_keys
-from tests.desk_support import OFFICER, intake_letter, make_desk, new_store, office_keys
+from lianxin.protocol import Attachment
+from tests.desk_support import (
+    OFFICER,
+    intake_letter,
+    letter,
+    make_desk,
+    new_store,
+    office_keys,
+    passphrase,
+)
 from tests.support import snapshot
 
 DAY = date(2026, 2, 10)
@@ -29,7 +39,7 @@ FORM = Registration("accusation", "legal.dereliction", region="county", real_nam
 def store(tmp_path: Path, keys_dir: Path) -> Path:
     """A store with one case received by letter (case 1) and one registered (case 2)."""
     db_path = new_store(tmp_path / "desk.sqlite")
-    desk = make_desk(db_path, DAY)
+    desk = make_desk(db_path, DAY, keys_dir=keys_dir)
     keys = office_keys(keys_dir)
     intake_letter(desk, keys, "甲")
     register(desk, intake_letter(desk, keys, "乙").case_id, FORM)
@@ -38,7 +48,11 @@ def store(tmp_path: Path, keys_dir: Path) -> Path:
 
 
 def run(db: Path, keys_dir: Path, *args: str, officer: str = OFFICER) -> tuple[int, str]:
-    env = {"LIANXIN_DB": str(db), "LIANXIN_OFFICE_KEY": str(keys_dir), "LIANXIN_OFFICER": officer}
+    env = {
+        "LIANXIN_DB": str(db),
+        "LIANXIN_OFFICER": officer,
+        "LIANXIN_PASSPHRASE": passphrase(officer or OFFICER),
+    }
     result = CliRunner().invoke(desk_group, list(args), env=env)
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     return result.exit_code, result.stderr
@@ -92,7 +106,17 @@ def test_concluding_a_case_never_accepted_lists_the_next_steps(store: Path, keys
         (
             ["route", "2", "--assign", "external.court", "--days", "5"],
             2,
-            "--unit: 'external.court' is an external unit, not internal",
+            "--assign: 'external.court' is an external unit, not internal",
+        ),
+        (
+            ["route", "2", "--assign", "nowhere.unit", "--days", "5"],
+            2,
+            "--assign: unknown unit 'nowhere.unit'",
+        ),
+        (
+            ["route", "2", "--direct", "--unit", "nowhere.unit", "--days", "5"],
+            2,
+            "--unit: unknown unit 'nowhere.unit'",
         ),
         (["route", "2", "--forward"], 2, "--to: name the competent authority"),
         (["route", "2", "--assign", "town.xihe", "--days", "0"], 2, "--days: 0 is out of range"),
@@ -142,9 +166,12 @@ def test_a_wrong_key_refuses_the_inbox_and_changes_nothing(
     other = tmp_path / "other-keys"
     init_keys(other)
     before = snapshot(store)
-    code, err = run(store, other, "inbox")
+    code, err = run(store, other, "inbox", officer="appr")
     assert code == 1
-    assert err.startswith("Error: --key: submission 1 (case #1) is sealed to office key ")
+    assert err == (
+        "Error: --officer: open online submissions (开启网上举报) needs the role registrar 受理;"
+        " officer appr has approver 审批\n"
+    )
     assert snapshot(store) == before
     desk = make_desk(store, DAY)
     with pytest.raises(WrongKey):
@@ -152,8 +179,7 @@ def test_a_wrong_key_refuses_the_inbox_and_changes_nothing(
 
         read_inbox(desk, office_keys(other))
     desk.close()
-    code, err = run(store, tmp_path / "missing", "inbox")
-    assert (code, err) == (2, f"Error: --key: no such file or folder {tmp_path / 'missing'}\n")
+    assert snapshot(store) == before
 
 
 def test_a_bad_data_file_is_named_with_its_line_and_changes_nothing(
@@ -234,3 +260,17 @@ def test_review_kinds_only_move_forward(store: Path, keys_dir: Path) -> None:
         open_review(desk, 2, "re_review", manual=Manual.parse(5, "working"))
         second_answer(desk, 2, keys, "复核。", "partly")
     desk.close()
+
+
+def test_an_attachment_outside_the_protocols_limits_is_refused_by_its_option(
+    store: Path, keys_dir: Path
+) -> None:
+    desk = make_desk(store, DAY)
+    before = snapshot(store)
+    bad = Attachment("扫描件\n.pdf", "application/pdf", b"%PDF")
+    with pytest.raises(BadValue) as caught:
+        intake(desk, office_keys(keys_dir), letter("丙"), channel="letter", attachments=(bad,))
+    assert caught.value.argument == "--attach"
+    assert "control character" in str(caught.value)
+    desk.close()
+    assert snapshot(store) == before

@@ -104,11 +104,24 @@ def test_unpad_of_arbitrary_bytes_raises_only_payload_errors(data: bytes) -> Non
         pass
 
 
+# Attachment names as §8.1 allows them: 1 to 255 characters, no control character.
+_NAMES = st.text(st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=255)
+
+
+@given(_NAMES, st.characters(whitelist_categories=("Cc",)), st.integers(0, 255))
+def test_attachment_names_with_a_control_character_are_refused(
+    name: str, control: str, at: int
+) -> None:
+    bad = name[:at] + control + name[at:]
+    with pytest.raises(PayloadError, match=r"attachments\[0\]\.name"):
+        pack({"schema": "lianxin/report/v1"}, [Attachment(bad, "text/plain", b"")])
+
+
 @given(
     st.dictionaries(
         st.text(string.ascii_letters, min_size=1, max_size=8), st.text(max_size=50), max_size=5
     ),
-    st.lists(st.tuples(st.text(min_size=1, max_size=20), st.binary(max_size=300)), max_size=4),
+    st.lists(st.tuples(_NAMES, st.binary(max_size=300)), max_size=4),
 )
 def test_payload_round_trips(extra: dict[str, str], files: list[tuple[str, bytes]]) -> None:
     doc = {**extra, "schema": "lianxin/report/v1"}

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 import sys
 from datetime import date
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -163,8 +165,9 @@ def test_cli_publish_status_and_verify(built: tuple[Path, Path, Token]) -> None:
 
     shown = cli("status", "--site", str(tmp / "site"), "-", stdin=str(token))
     assert shown.returncode == 0 and "received" in shown.stdout
+    assert "[" not in shown.stdout  # no Rich markup printed as text
     unknown = cli("status", "--site", str(tmp / "site"), str(Token.generate()))
-    assert unknown.returncode == 0 and "No case" in unknown.stdout
+    assert unknown.returncode == 3 and "No case" in unknown.stderr and unknown.stdout == ""
     typo = str(token)[:-1] + ("0" if str(token)[-1] != "0" else "1")
     refused = cli("status", "--site", str(tmp / "site"), typo)
     assert refused.returncode == 1 and "check symbol" in refused.stderr
@@ -180,3 +183,42 @@ def test_cli_publish_status_and_verify(built: tuple[Path, Path, Token]) -> None:
         str(tmp / "x"),
     )
     assert missing.returncode == 1 and "no such database" in missing.stderr
+
+
+CJK = r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]"  # CJK punctuation, ideographs, full-width forms
+STRAY_SPACE = re.compile(f"{CJK}\\s+{CJK}")
+
+
+class _TextOutsideCode(HTMLParser):
+    """The text a reader sees, without scripts, styles and code (where spaces are meant)."""
+
+    SKIPPED = frozenset({"script", "style", "pre", "code"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.depth = 0
+        self.stray: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.depth += tag in self.SKIPPED
+
+    def handle_endtag(self, tag: str) -> None:
+        self.depth -= tag in self.SKIPPED
+
+    def handle_data(self, data: str) -> None:
+        if not self.depth:
+            for m in STRAY_SPACE.finditer(data):
+                self.stray.append(data[max(0, m.start() - 10) : m.end() + 10])
+
+
+def test_no_stray_space_between_chinese_characters(built: tuple[Path, Path, Token]) -> None:
+    # A line break inside a Chinese sentence in the Markdown source becomes a visible space in
+    # the browser ("签名， 只有"): Chinese paragraphs are written on one line
+    # (tests/fix_cjk_line_breaks.py joins such lines).
+    site = built[0] / "site"
+    found = []
+    for page in sorted(site.rglob("*.html")):
+        parser = _TextOutsideCode()
+        parser.feed(page.read_text(encoding="utf-8"))
+        found += [f"{page.relative_to(site)}: {text!r}" for text in parser.stray]
+    assert not found, "\n".join(found)

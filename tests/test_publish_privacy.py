@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 from conftest import ROOT, GatewayProcess
-from desk_support import make_desk, office_keys
+from desk_support import OFFICER, TEST_OFFICERS, make_desk, office_keys
 from publish_support import insert_cases
 from support import post, report_doc, sealed_report
 
@@ -85,7 +85,7 @@ def test_no_marker_token_officer_or_address_in_the_site(
 ) -> None:
     gateway = start_gateway("--today", NOVEMBER.isoformat())  # the desk's days, not the machine's
     markers = [f"CANARY{secrets.token_hex(6)}" for _ in range(4)]
-    officer = f"审核员{secrets.token_hex(4)}"
+    officer = TEST_OFFICERS[OFFICER][0]  # the display name must not reach the site
     tokens: list[str] = []
     for n, marker in enumerate(markers):
         doc = report_doc(marker, real_name=n % 2 == 0)
@@ -96,7 +96,7 @@ def test_no_marker_token_officer_or_address_in_the_site(
         tokens.append(answer.json()["token"])
     gateway.stop()  # the desk works on the same store; the gateway's part is done
 
-    desk = make_desk(gateway.db_path, date(2026, 11, 24), officer=officer)
+    desk = make_desk(gateway.db_path, date(2026, 11, 24))
     keys = office_keys(keys_dir)
     try:
         opened = mark_opened(desk, read_inbox(desk, keys))
@@ -338,7 +338,7 @@ def test_empty_database_gives_a_valid_site(published: tuple[PublishSettings, byt
         (lambda t: t.replace("day: 15", "day: 31"), r"leaders\.yaml:\d+: leaders\[0\]\.schedule"),
         (lambda t: t.replace("    phone: 0000-5550102\n", ""), r":\d+: leaders\[1\]\.phone"),
         (lambda t: t.replace("    name: 高演示\n", "    name: 高演示\n    photo: nope/gao.jpg\n"),
-         r"leaders\.yaml:6\d: leaders\[2\]\.photo: no file nope/gao\.jpg"),
+         r"leaders\.yaml:\d+: leaders\[2\]\.photo: no file nope/gao\.jpg"),
     ],
 )  # fmt: skip
 def test_bad_leaders_file_stops_the_build(
@@ -347,10 +347,14 @@ def test_bad_leaders_file_stops_the_build(
     settings, manifest = published
     bad = tmp_path / "leaders.yaml"
     source = (ROOT / "portal" / "data" / "leaders.yaml").read_text(encoding="utf-8")
-    bad.write_text(change(source), encoding="utf-8")  # type: ignore[operator]
+    text = change(source)  # type: ignore[operator]
+    bad.write_text(text, encoding="utf-8")
     with pytest.raises(LeadersFileError, match=where) as failure:
         publish(PublishSettings(**{**vars(settings), "leaders_file": bad}))
     assert str(bad) in str(failure.value)
+    if "nope" in where:  # the line of the photo that is missing
+        lines = text.splitlines()
+        assert failure.value.line == next(n for n, x in enumerate(lines, 1) if "nope/" in x)
     _untouched(settings, manifest)
 
 

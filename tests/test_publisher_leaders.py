@@ -167,6 +167,37 @@ CASES = [
         "date",
         "leaders[0].schedule[0].monthly.date: unknown field",
     ),
+    # the optional English texts
+    (
+        "    email: wu@example.org\n",
+        "    email: wu@example.org\n    en: {duties: [Reports, Visits]}\n",
+        "en: {duties",
+        "leaders[0].en.duties: must have 1 items",
+    ),
+    (
+        "    email: wu@example.org\n",
+        "    email: wu@example.org\n    en:\n      nickname: Wu\n",
+        "nickname",
+        "leaders[0].en.nickname: unknown field",
+    ),
+    (
+        "    email: wu@example.org\n",
+        "    email: wu@example.org\n    en:\n      name:\n",
+        "      name:",
+        "leaders[0].en.name: must not be empty",
+    ),
+    (
+        "    email: wu@example.org\n",
+        "    email: wu@example.org\n    en: Wu Ceshi\n",
+        "en: Wu",
+        "leaders[0].en: must be a mapping",
+    ),
+    (
+        "        address: 青石乡青石街2号",
+        "        address: 青石乡青石街2号\n        en: {name: [Station]}",
+        "en: {name",
+        "leaders[1].sites[1].en.name: must be text",
+    ),
 ]
 
 
@@ -333,3 +364,79 @@ def test_months_ahead_is_bounded() -> None:
         Calendar.from_ical(leaders_ics(parse_leaders(BASE), date(2025, 1, 1), 0)).walk("VEVENT")
         == []
     )
+
+
+# --- the English page ----------------------------------------------------------------------------
+
+
+def test_english_texts_are_read_and_optional() -> None:
+    text = BASE.replace(
+        "    email: wu@example.org\n",
+        "    email: wu@example.org\n    en:\n      name: Wu Ceshi\n"
+        "      duties: [Reports and petitions]\n",
+    ).replace("        address: 青石乡青石街2号", "        address: 青石乡青石街2号\n"
+              "        en: {name: Qingshi station}")  # fmt: skip
+    wu, zheng = parse_leaders(text)
+    assert wu.en.name == "Wu Ceshi" and wu.en.duties == ("Reports and petitions",)
+    assert wu.en.post is None and wu.en.responsible_for is None
+    assert zheng.en.name is None
+    assert zheng.sites[1].en.name == "Qingshi station" and zheng.sites[1].en.address is None
+
+
+@pytest.mark.parametrize(
+    ("name", "latin"),
+    [
+        ("林示范", "Lin Shifan"),
+        ("曾国藩", "Zeng Guofan"),  # a surname's own reading, not the common "ceng"
+        ("单田芳", "Shan Tianfang"),
+        ("欧阳修", "Ouyang Xiu"),  # two-character surname
+        ("王", "Wang"),
+        ("吕布", "Lü Bu"),
+        ("Anna Smith", "Anna Smith"),  # not Chinese: unchanged
+    ],
+)
+def test_names_without_english_are_transliterated(name: str, latin: str) -> None:
+    from publisher.romanize import romanize_name
+
+    assert romanize_name(name) == latin
+
+
+def test_english_page_context_links_and_fallbacks() -> None:
+    from publisher.leaderpage import _person
+
+    text = BASE.replace(
+        "    email: wu@example.org\n",
+        "    email: wu@example.org\n    en: {post: Deputy Secretary}\n",
+    ).replace("0000-5550001", "+86 (0000) 555-0001")
+    wu, zheng = parse_leaders(text)
+    page = _person(wu, date(2026, 12, 6), NonWorkingDays(_Open()))
+    assert page["tel"] == "tel:+8600005550001"
+    assert page["en"]["name"] == "Wu Ceshi" and page["en"]["transliterated"]
+    assert page["en"]["post"] == {"text": "Deputy Secretary", "lang": "en"}
+    assert page["en"]["office"] == {"text": "示例县行政中心101室", "lang": "zh"}
+    assert page["en"]["duties"] == [{"text": "信访举报", "lang": "zh"}]
+    assert page["sites"][0]["en"]["name"] == {"text": "县接待室", "lang": "zh"}
+    other = _person(zheng, date(2026, 12, 6), NonWorkingDays(_Open()))
+    assert other["en"]["name"] == "Zheng Ceshi"
+
+
+class _Open:
+    def is_working_day(self, day: date) -> bool:
+        return day.weekday() < 5
+
+
+def test_sample_places_are_in_the_regions_list() -> None:
+    """The sample's towns are the towns of the desk's regions list (青石镇, not 青石乡)."""
+    from lianxin.domain.datafiles import load_taxonomy
+
+    towns = {r.zh for r in load_taxonomy().regions.items if r.zh.endswith(("镇", "乡"))}
+    named = set()
+    for person in load_leaders(SAMPLE):
+        texts = [*person.responsible_for, person.office, *(s.name for s in person.sites)]
+        texts += [s.address for s in person.sites]
+        named |= {m for t in texts for m in re.findall(r"[\u4e00-\u9fff]{2}[镇乡]", t)}
+    assert named and named <= towns, named - towns
+    for person in load_leaders(SAMPLE):  # and the sample has English for everything
+        assert person.en.name and person.en.post and person.en.office
+        assert person.en.duties and person.en.responsible_for
+        assert all(s.en.name and s.en.address for s in person.sites)

@@ -19,10 +19,11 @@ from nacl.public import PrivateKey, SealedBox
 from nacl.signing import SigningKey, VerifyKey
 
 from lianxin import client as client_
-from lianxin.keys import fingerprint, key_id_of, verify_keyring_signature
+from lianxin.keys import KeyFileError, fingerprint, key_id_of, verify_keyring_signature
 from lianxin.protocol import (
     Attachment,
     DecryptionError,
+    MalformedError,
     PayloadError,
     Receipt,
     SignatureError,
@@ -309,3 +310,39 @@ def test_keyring_vector(tmp_path: Path) -> None:
     (tmp_path / "keys.json").write_bytes(data.replace(b'"v": 1', b'"v":  1'))
     with pytest.raises(client_.ClientError):
         client_.load_published_keys(str(tmp_path / "keys.json"))
+
+
+@pytest.mark.parametrize("v", VECTORS["payload_errors"], ids=lambda v: v["reason"])
+def test_attachment_limits(v: dict[str, str]) -> None:
+    packed = b64d(v["packed"])
+    with pytest.raises(PayloadError) as caught:
+        unpack(packed)
+    assert caught.value.detail.split(":")[0] == v["error_field"]
+    entry = json.loads(packed[4:-1])["attachments"][0]
+    with pytest.raises(PayloadError) as caught:
+        pack(json.loads(packed[4:-1]), [Attachment(entry["name"], entry["type"], b"x")])
+    assert caught.value.detail.split(":")[0] == v["error_field"]
+
+
+@pytest.mark.parametrize("v", VECTORS["keyring"]["refused"], ids=lambda v: v["reason"])
+def test_signed_but_malformed_keyrings_are_refused(v: dict[str, str], tmp_path: Path) -> None:
+    data = b64d(v["keys_json"])
+    publisher = VerifyKey(b64d(json.loads(data)["publisher"]["public_key"]))
+    verify_keyring_signature(data, b64d(v["keys_json_sig"].strip()), publisher)  # signed...
+    (tmp_path / "keys.json").write_bytes(data)
+    (tmp_path / "keys.json.sig").write_text(v["keys_json_sig"])
+    with pytest.raises(KeyFileError):  # ...and still refused
+        client_.load_published_keys(
+            str(tmp_path / "keys.json"),
+            publisher_fingerprint=VECTORS["keyring"]["publisher_fingerprint"],
+        )
+
+
+@pytest.mark.parametrize("v", VECTORS["receipt"]["shapes"], ids=lambda v: v["reason"])
+def test_receipt_shapes(v: dict[str, Any]) -> None:
+    gateway = SigningKey(bytes.fromhex(VECTORS["receipt"]["gateway_seed"]))
+    if v["accepted"]:
+        Receipt.from_json(v["receipt"]).verify(gateway.verify_key)
+    else:
+        with pytest.raises(MalformedError):
+            Receipt.from_json(v["receipt"])

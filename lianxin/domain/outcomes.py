@@ -1,7 +1,7 @@
 """The outcome list (办理结果): what a conclusion or a review found, as versioned data.
 
 ``lianxin/domain/data/outcomes.yaml`` is read with the same strict reader as the other lists
-(:mod:`desk.yamlnodes`), so a bad file is refused with its file, line and field. A data
+(:mod:`lianxin.domain.yamlnodes`), so a bad file is refused with its file, line and field. A data
 directory given with ``--data-dir`` may carry its own ``outcomes.yaml``; without one the
 bundled file is used.
 """

@@ -8,7 +8,7 @@ Conventions (configurable per policy, see :class:`lianxin.domain.policy.Counting
 * A deadline ends at 24:00 on its due day: a case is overdue from the next day.
 
 Every result that depends on the calendar carries the years whose State Council notice is not
-known (:attr:`Deadline.uncertain_years`); see :mod:`desk.workcalendar` for how that is
+known (:attr:`Deadline.uncertain_years`); see :mod:`lianxin.domain.workcalendar` for how that is
 detected. Callers show such deadlines as provisional and recompute them once the override file
 has the notice.
 """
@@ -16,17 +16,18 @@ has the notice.
 from __future__ import annotations
 
 import calendar as gregorian
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from functools import cache
 from typing import Protocol
+
+from lianxin.officetime import office_zone
 
 from .errors import DeadlineError
 from .policy import Rule, Span, SpanUnit
 from .workcalendar import WorkCalendar
 
-CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")  # no daylight saving since 1991
 DEFAULT_WARNING = Span(5, SpanUnit.WORKING)  # 到期前5个工作日下发预警通知 (seed 003)
 _ONE_DAY = timedelta(days=1)
 
@@ -36,16 +37,23 @@ class Clock(Protocol):
 
     def today(self) -> date: ...
 
+    def now(self) -> datetime: ...
+
 
 @dataclass(frozen=True)
 class SystemClock:
-    """Today in the office's time zone (China by default), not the server's UTC date."""
+    """Today in the office's time zone (``LIANXIN_TIMEZONE``, see :mod:`lianxin.officetime`),
+    not the server's own date."""
 
-    tz: tzinfo = CHINA_TZ
+    tz: tzinfo = field(default_factory=office_zone)
 
     def today(self) -> date:
         """The current date in ``tz``."""
         return datetime.now(self.tz).date()
+
+    def now(self) -> datetime:
+        """The current instant (aware)."""
+        return datetime.now(self.tz)
 
 
 @dataclass(frozen=True)
@@ -53,10 +61,15 @@ class FixedClock:
     """A clock stopped at ``day``."""
 
     day: date
+    hour: time = time(12)
 
     def today(self) -> date:
         """Always ``day``."""
         return self.day
+
+    def now(self) -> datetime:
+        """``hour`` (noon by default) of ``day`` in the office's time zone."""
+        return datetime.combine(self.day, self.hour, office_zone())
 
 
 @dataclass(frozen=True)

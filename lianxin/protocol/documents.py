@@ -38,8 +38,32 @@ def _only(doc: dict[str, Any], path: str, allowed: set[str]) -> None:
         raise PayloadError(f"{path}{extra[0]}: unknown field")
 
 
+class _Problems:
+    """Collects every field's problem, so that one refusal names them all."""
+
+    def __init__(self) -> None:
+        self.found: list[str] = []
+
+    def text(self, doc: dict[str, Any], path: str, key: str, limit: int, *, required: bool) -> str:
+        try:
+            return _text(doc, path, key, limit, required=required)
+        except PayloadError as exc:
+            self.found.append(str(exc))
+            return ""
+
+    def add(self, message: str) -> None:
+        self.found.append(message)
+
+    def raise_any(self) -> None:
+        if self.found:
+            raise PayloadError("; ".join(self.found))
+
+
 def validate_report(doc: Any) -> dict[str, Any]:
-    """Check a report document; return it normalised (missing optional text as '')."""
+    """Check a report document; return it normalised (missing optional text as '').
+
+    A refusal names every bad field (``title: required; text: required``), not only the first.
+    """
     if not isinstance(doc, dict) or doc.get("schema") != REPORT:
         raise PayloadError(f"schema: expected {REPORT!r}")
     _only(
@@ -58,34 +82,40 @@ def validate_report(doc: Any) -> dict[str, Any]:
             "lang",
         },
     )
+    problems = _Problems()
     real_name = doc.get("real_name", False)
     if not isinstance(real_name, bool):
-        raise PayloadError("real_name: expected true or false")
+        problems.add("real_name: expected true or false")
     out: dict[str, Any] = {"schema": REPORT, "real_name": real_name}
     identity = doc.get("identity")
-    if real_name:
+    if real_name is True:
         if not isinstance(identity, dict):
-            raise PayloadError("identity: required for a real-name report")
-        _only(identity, "identity.", {"name", "contact", "id_number"})
-        out["identity"] = {
-            "name": _text(identity, "identity.", "name", MAX_SHORT, required=True),
-            "contact": _text(identity, "identity.", "contact", MAX_SHORT, required=True),
-            "id_number": _text(identity, "identity.", "id_number", 40, required=False),
-        }
-    elif identity not in (None, {}):
-        raise PayloadError("identity: an anonymous report carries no identity")
+            problems.add("identity: required for a real-name report")
+        else:
+            _only(identity, "identity.", {"name", "contact", "id_number"})
+            out["identity"] = {
+                "name": problems.text(identity, "identity.", "name", MAX_SHORT, required=True),
+                "contact": problems.text(
+                    identity, "identity.", "contact", MAX_SHORT, required=True
+                ),
+                "id_number": problems.text(identity, "identity.", "id_number", 40, required=False),
+            }
+    elif real_name is False and identity not in (None, {}):
+        problems.add("identity: an anonymous report carries no identity")
     reported = doc.get("reported", {})
     if not isinstance(reported, dict):
-        raise PayloadError("reported: expected an object")
-    _only(reported, "reported.", {"name", "unit", "post", "rank"})
-    out["reported"] = {
-        key: _text(reported, "reported.", key, MAX_SHORT, required=key == "name")
-        for key in ("name", "unit", "post", "rank")
-    }
+        problems.add("reported: expected an object")
+    else:
+        _only(reported, "reported.", {"name", "unit", "post", "rank"})
+        out["reported"] = {
+            key: problems.text(reported, "reported.", key, MAX_SHORT, required=key == "name")
+            for key in ("name", "unit", "post", "rank")
+        }
     for key in ("region", "problem_type", "lang"):
-        out[key] = _text(doc, "", key, MAX_SHORT, required=False)
-    out["title"] = _text(doc, "", "title", MAX_TITLE, required=True)
-    out["text"] = _text(doc, "", "text", MAX_TEXT, required=True)
+        out[key] = problems.text(doc, "", key, MAX_SHORT, required=False)
+    out["title"] = problems.text(doc, "", "title", MAX_TITLE, required=True)
+    out["text"] = problems.text(doc, "", "text", MAX_TEXT, required=True)
+    problems.raise_any()
     return out
 
 
@@ -102,6 +132,10 @@ def validate_followup(doc: Any) -> dict[str, Any]:
         out["rating"] = doc["rating"]
         out["text"] = _text(doc, "", "text", MAX_TEXT, required=False)
     elif kind == "material":
+        # A material follow-up carries no rating: one may be given (a form's leftover) but it
+        # must still be a valid one, and it is dropped.
+        if doc.get("rating") is not None and doc["rating"] not in RATINGS:
+            raise PayloadError(f"rating: expected one of {', '.join(RATINGS)}, or none")
         out["text"] = _text(doc, "", "text", MAX_TEXT, required=False)
     else:
         raise PayloadError("type: expected 'material' or 'satisfaction'")

@@ -10,13 +10,30 @@ attachments travel without base64 inflation. ``doc["schema"]`` names the documen
 from __future__ import annotations
 
 import json
+import re
 import struct
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import PayloadError
 
 SCHEMAS = ("lianxin/report/v1", "lianxin/followup/v1", "lianxin/answer/v1")
+MAX_NAME = 255
+# A media type as RFC 6838 names one (type "/" subtype, 127 characters each), without parameters.
+_MEDIA_PART = r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"
+_MEDIA_TYPE = re.compile(f"{_MEDIA_PART}/{_MEDIA_PART}")
+
+
+def check_attachment(index: int, name: object, media_type: object) -> None:
+    """Refuse an attachment name or media type outside the protocol's limits (§8.1)."""
+    where = f"attachments[{index}]"
+    if not isinstance(name, str) or not 1 <= len(name) <= MAX_NAME:
+        raise PayloadError(f"{where}.name: expected 1 to {MAX_NAME} characters")
+    if any(unicodedata.category(c) == "Cc" for c in name):
+        raise PayloadError(f"{where}.name: contains a control character")
+    if not isinstance(media_type, str) or not _MEDIA_TYPE.fullmatch(media_type):
+        raise PayloadError(f"{where}.type: expected a media type such as application/pdf")
 
 
 @dataclass(frozen=True)
@@ -49,6 +66,8 @@ def pack(doc: dict[str, Any], attachments: tuple[Attachment, ...] | list[Attachm
     """Encode a document and its attachments (the document's attachment list is written here)."""
     if doc.get("schema") not in SCHEMAS:
         raise PayloadError(f"schema must be one of {', '.join(SCHEMAS)}")
+    for i, attachment in enumerate(attachments):
+        check_attachment(i, attachment.name, attachment.type)
     full = dict(doc, attachments=[a.describe() for a in attachments])
     try:
         body = json.dumps(
@@ -93,6 +112,7 @@ def unpack(data: bytes) -> Payload:
             and entry["size"] >= 0
         ):
             raise PayloadError(f"attachments[{i}] must have name, type and size")
+        check_attachment(i, entry["name"], entry["type"])
         end = offset + entry["size"]
         if end > len(rest):
             raise PayloadError(f"attachments[{i}] runs past the end of the payload")

@@ -22,7 +22,8 @@ from .encoding import b64d, b64e, lp
 from .errors import MalformedError, SignatureError
 
 RECEIPT_DOMAIN = b"lianxin/v1/receipt"
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_RECEIPT_ID = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -81,16 +82,23 @@ class Receipt:
 
     @classmethod
     def from_json(cls, doc: object) -> Receipt:
-        """Parse the wire form (does not verify)."""
+        """Parse the wire form (does not verify); members it does not know are ignored."""
         if not isinstance(doc, dict) or doc.get("v") != 1 or isinstance(doc.get("v"), bool):
             raise MalformedError("receipt: expected a version 1 receipt object")
-        try:
-            receipt_id = bytes.fromhex(str(doc["receipt_id"]))
-            fields = [str(doc[k]) for k in ("kind", "received", "key_id", "gateway_key_id")]
-        except (KeyError, ValueError) as exc:
-            raise MalformedError("receipt: missing or malformed field") from exc
-        if len(receipt_id) != 32 or not _DATE.fullmatch(fields[1]):
+        fields = [
+            doc.get(k) for k in ("receipt_id", "kind", "received", "key_id", "gateway_key_id")
+        ]
+        id_hex, kind, received, key_id, gateway_key_id = fields
+        if not all(isinstance(f, str) for f in fields):
+            raise MalformedError("receipt: missing or malformed field")
+        if not _RECEIPT_ID.fullmatch(str(id_hex)) or not _DATE.fullmatch(str(received)):
             raise MalformedError("receipt: malformed receipt id or date")
-        kind, received, key_id, gateway_key_id = fields
         sig = b64d(doc.get("sig"), "sig", size=64)
-        return cls(receipt_id, kind, received, key_id, gateway_key_id, sig)
+        return cls(
+            bytes.fromhex(str(id_hex)),
+            str(kind),
+            str(received),
+            str(key_id),
+            str(gateway_key_id),
+            sig,
+        )

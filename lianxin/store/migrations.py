@@ -188,3 +188,165 @@ def _releases(db: sqlite_utils.Database) -> None:
         ) WITHOUT ROWID
         """
     )
+
+
+@MIGRATIONS(name="0004_log")
+def _log(db: sqlite_utils.Database) -> None:
+    """The public transparency log (``publisher/log.py``): its entries in order, the hashes of
+    its complete 256-leaf (and larger) subtrees, and every checkpoint the publisher signed."""
+    # receipt_id: the submission an entry commits to (NULL for register heads and padding);
+    # kept here only, so that a token's status can name its entries. Never published.
+    db.execute(
+        "CREATE TABLE log_entries (idx INTEGER PRIMARY KEY, entry BLOB NOT NULL,"
+        " receipt_id BLOB UNIQUE)"
+    )
+    db.execute(
+        "CREATE TABLE log_nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL,"
+        " hash BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID"
+    )
+    # submissions: the highest submissions.id in the log at that size (the next batch starts
+    # after it); head_entry: the last register entry logged (not logged again while unchanged).
+    db.execute(
+        "CREATE TABLE log_checkpoints (size INTEGER PRIMARY KEY, published_date TEXT NOT NULL,"
+        " note TEXT NOT NULL, submissions INTEGER NOT NULL, head_entry BLOB)"
+    )
+    # Append-only in the store too: entries and cached hashes never change; a checkpoint's note
+    # may only gain cosignatures (publisher/log.py checks that its text stays the same).
+    for table in ("log_entries", "log_nodes"):
+        db.execute(
+            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE ON {table}"
+            " BEGIN SELECT RAISE(ABORT, 'the public log is append-only'); END"
+        )
+    for table in ("log_entries", "log_nodes", "log_checkpoints"):
+        db.execute(
+            f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table}"
+            " BEGIN SELECT RAISE(ABORT, 'the public log is append-only'); END"
+        )
+    db.execute(
+        "CREATE TRIGGER log_checkpoints_fixed BEFORE UPDATE OF size, published_date, submissions,"
+        " head_entry ON log_checkpoints"
+        " BEGIN SELECT RAISE(ABORT, 'a signed checkpoint cannot change'); END"
+    )
+
+
+@MIGRATIONS(name="0005_status_dummies")
+def _status_dummies(db: sqlite_utils.Database) -> None:
+    """The status shards' dummy rows, kept from build to build like real rows (the publisher's
+    own records: random ids, sizes and sealed random bytes, nothing derived from a report)."""
+    db.execute(
+        """
+        CREATE TABLE status_dummies (
+            lookup_id BLOB PRIMARY KEY,
+            issued_date TEXT NOT NULL,
+            rank INTEGER NOT NULL,
+            status_len INTEGER NOT NULL,
+            answers BLOB NOT NULL
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE status_builds (
+            id INTEGER PRIMARY KEY,
+            built_date TEXT NOT NULL,
+            real_rows INTEGER NOT NULL,
+            dummy_rows INTEGER NOT NULL,
+            shards INTEGER NOT NULL
+        )
+        """
+    )
+
+
+@MIGRATIONS(name="0006_accounts")
+def _accounts(db: sqlite_utils.Database) -> None:
+    """Officers, signed events, per-case keys and signed chain heads (issue 10).
+
+    The events table is rebuilt so that office events (the officer registry) need no case, and
+    gains ``time`` (UTC wall clock), ``v`` (hash version: 1 = legacy unsigned, 2 = current) and
+    ``sig`` (the officer's signature). Every event already present is kept as a legacy event.
+    """
+    db.execute(
+        """
+        CREATE TABLE events_v2 (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            case_id INTEGER REFERENCES cases(id),
+            at TEXT NOT NULL,
+            time TEXT,
+            actor TEXT NOT NULL,
+            type TEXT NOT NULL,
+            data TEXT NOT NULL,
+            prev_hash BLOB NOT NULL,
+            hash BLOB NOT NULL,
+            v INTEGER NOT NULL DEFAULT 2,
+            sig BLOB
+        )
+        """
+    )
+    db.execute(
+        "INSERT INTO events_v2 (seq, case_id, at, time, actor, type, data, prev_hash, hash, v)"
+        " SELECT seq, case_id, at, NULL, actor, type, data, prev_hash, hash, 1 FROM events"
+    )
+    last = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
+    db.execute("DROP TABLE events")
+    db.execute("ALTER TABLE events_v2 RENAME TO events")
+    if last:  # keep the high-water mark so a deleted tail is still noticed
+        db.execute("UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = 'events'", [last[0]])
+    db.execute("CREATE INDEX events_case ON events(case_id, seq)")
+    db.execute("CREATE INDEX events_type ON events(type, seq)")
+    # Office settings: kind (production | demo | test), time zone, first administrator.
+    db.execute("CREATE TABLE office (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID")
+    # Officers: public keys in clear, private keys only under a passphrase-derived key.
+    db.execute(
+        """
+        CREATE TABLE officers (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            unit TEXT NOT NULL,
+            roles TEXT NOT NULL,
+            sign_pk BLOB NOT NULL,
+            box_pk BLOB NOT NULL,
+            salt BLOB NOT NULL,
+            opslimit INTEGER NOT NULL,
+            memlimit INTEGER NOT NULL,
+            wrapped BLOB NOT NULL,
+            disabled INTEGER NOT NULL DEFAULT 0
+        ) WITHOUT ROWID
+        """
+    )
+    # The office private keys, each sealed to a registrar's X25519 key.
+    db.execute(
+        "CREATE TABLE office_key_wraps (key_id TEXT NOT NULL, officer TEXT NOT NULL"
+        " REFERENCES officers(id), sealed BLOB NOT NULL, PRIMARY KEY (key_id, officer))"
+        " WITHOUT ROWID"
+    )
+    # Per-case keys sealed to each officer in scope, and to the office key ('office:KEYID').
+    db.execute(
+        "CREATE TABLE case_keys (case_id INTEGER NOT NULL REFERENCES cases(id), holder TEXT"
+        " NOT NULL, sealed BLOB NOT NULL, PRIMARY KEY (case_id, holder)) WITHOUT ROWID"
+    )
+    db.execute("CREATE INDEX case_keys_holder ON case_keys(holder)")
+    # Report content re-encrypted under its case key at registration.
+    db.execute(
+        "CREATE TABLE case_content (submission_id INTEGER PRIMARY KEY REFERENCES"
+        " submissions(id), case_id INTEGER NOT NULL REFERENCES cases(id), sealed BLOB NOT NULL)"
+    )
+    db.execute("CREATE INDEX case_content_case ON case_content(case_id)")
+    # Recusals (回避): officers who must not hold a case's key.
+    db.execute(
+        "CREATE TABLE recusals (case_id INTEGER NOT NULL REFERENCES cases(id), officer TEXT"
+        " NOT NULL, PRIMARY KEY (case_id, officer)) WITHOUT ROWID"
+    )
+    # Notes sealed under the case key ('case') or, before registration, the office key.
+    db["notes"].add_column("sealed_with", str, not_null_default="office")  # type: ignore[union-attr]
+    # Signed chain heads, one per publish: what `desk verify --against` compares.
+    db.execute(
+        """
+        CREATE TABLE chain_heads (
+            seq INTEGER PRIMARY KEY,
+            hash BLOB NOT NULL,
+            signed_at TEXT NOT NULL,
+            key_id TEXT NOT NULL,
+            sig BLOB NOT NULL
+        )
+        """
+    )

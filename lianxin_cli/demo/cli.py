@@ -5,15 +5,17 @@ from __future__ import annotations
 import signal
 import socket
 import threading
-from datetime import date
 from pathlib import Path
 
 import click
+
+from lianxin.officetime import office_today
 
 from .run import (
     DemoState,
     add_history,
     how_to_repeat,
+    how_to_serve_later,
     make_keys,
     publish_site,
     running_gateway,
@@ -78,7 +80,7 @@ def demo_command(
     state = DemoState(root.resolve())
     for stale in (state.db_path, Path(f"{state.db_path}-wal"), Path(f"{state.db_path}-shm")):
         stale.unlink(missing_ok=True)
-    today = date.today()
+    today = office_today()
     make_keys(state)
     site_port = port or _free_port()
     site_url = f"http://127.0.0.1:{site_port}/"
@@ -87,15 +89,17 @@ def demo_command(
         walk_desk(state, today)
         add_history(state, today)
         site = publish_site(state, today)
+        if no_serve:  # nothing is left running: no URL to offer, only the files
+            how_to_serve_later(state)
+            return
         server = make_server(site, port=site_port)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         say(f"Portal served at {site_url}")
         how_to_repeat(state, site_url)
         try:
-            if not no_serve:
-                print("\nPress Ctrl+C to stop the portal and the gateway.", flush=True)
-                threading.Event().wait()
+            print("\nPress Ctrl+C to stop the portal and the gateway.", flush=True)
+            threading.Event().wait()
         except KeyboardInterrupt:
             pass
         finally:

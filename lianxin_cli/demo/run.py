@@ -158,7 +158,11 @@ def add_history(state: DemoState, today: date) -> None:
         today=today,
         with_events=True,
     )
-    print(f"  {summary}")
+    states = ", ".join(f"{n} {s}" for s, n in sorted(summary.states.items(), key=lambda i: -i[1]))
+    print(f"  {summary.cases} cases ({states}); {summary.warnings} warnings issued")
+
+
+DEMO_LOG = "demo.lianxin.example/log"
 
 
 def publish_site(state: DemoState, today: date) -> Path:
@@ -174,12 +178,13 @@ def publish_site(state: DemoState, today: date) -> Path:
             out=out,
             today=today,
             gateway_url=state.gateway_url,
+            log_origin=DEMO_LOG,
         ),
         progress=lambda message: print(f"  {message}", flush=True),
     )
     print(
         f"  {result.files} files, {result.status['tokens']} tokens in "
-        f"{result.status['shards']} status shards"
+        f"{result.status['shards']} status shards; public log of {result.log['size']} entries"
     )
     return out
 
@@ -195,10 +200,27 @@ Status page:   {site_url}status/        (try a token from {state.root / "demo-to
 Gateway:       {state.gateway_url}
 
 After submitting in the browser, repeat the office's and the publisher's steps in another shell:
-  .venv/bin/lianxin desk inbox --db {db} --key {keys} --officer demo
-  .venv/bin/lianxin desk --help     # register, route, conclude... (portal/docs/desk.en.md)
+  .venv/bin/lianxin desk inbox --db {db} --officer registrar   # passphrase printed above
+  .venv/bin/lianxin desk register CASE --db {db} --officer registrar --item-type accusation \\
+      --problem-type PROBLEM-TYPE     # codes: lianxin/domain/data/*.yaml
+  .venv/bin/lianxin desk route CASE --db {db} --officer approver --assign UNIT --days 15
+      # --days: the default policy (cn-jijian-2020) sets handling deadlines case by case
+  .venv/bin/lianxin desk --help     # conclude, answer... (portal/docs/desk.en.md)
   .venv/bin/lianxin publish --db {db} --keys {keys} --out {state.root / "site"} \\
-      --gateway-url {state.gateway_url}
-then reload the status page with your token.""",
+      --gateway-url {state.gateway_url} --log-origin {DEMO_LOG}
+then reload the status page with your token. Check the public log as anyone can:
+  .venv/bin/lianxin audit {site_url} --state {state.root / "auditor"}""",
+        flush=True,
+    )
+
+
+def how_to_serve_later(state: DemoState) -> None:
+    """With ``--no-serve``: where the built site is, and how to serve it (nothing is running)."""
+    say(f"Site built in {state.root / 'site'} (not served: --no-serve)")
+    print(
+        f"""Nothing is left running. To look at the site:
+  .venv/bin/lianxin publish --db {state.db_path} --keys {state.keys_dir} \\
+      --out {state.root / "site"} --serve
+or run `make demo` (without --no-serve) to serve the portal and the gateway together.""",
         flush=True,
     )

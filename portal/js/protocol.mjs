@@ -53,6 +53,10 @@ const ENVELOPE_FIELDS = {
 const MAX_TITLE = 200;
 const MAX_TEXT = 100_000;
 const MAX_SHORT = 200;
+const MAX_ATTACHMENT_NAME = 255;
+// A media type as RFC 6838 names one (type "/" subtype, 127 characters each), no parameters.
+const MEDIA_TOKEN = "[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}";
+const MEDIA_TYPE = new RegExp(`^${MEDIA_TOKEN}/${MEDIA_TOKEN}$`);
 // Python's str.isspace() set, so that "blank" and "separator" mean the same on both sides
 // (String.prototype.trim() also strips U+FEFF and keeps U+001C..U+001F and U+0085).
 const PY_SPACE = String.raw`\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a`
@@ -392,9 +396,31 @@ export function packPayload(doc, attachments = []) {
   if (!Object.values(SCHEMAS).includes(doc.schema)) {
     throw new PayloadError(`schema must be one of ${Object.values(SCHEMAS).join(", ")}`);
   }
+  attachments.forEach((a, i) => checkAttachment(i, a.name, a.type));
   const described = attachments.map((a) => ({ name: a.name, type: a.type, size: a.data.length }));
   const body = utf8.encode(canonicalJson({ ...doc, attachments: described }));
   return concatBytes(u32be(body.length), body, ...attachments.map((a) => a.data));
+}
+
+/**
+ * Refuse an attachment name or media type outside the protocol's limits (§8.1), as
+ * `lianxin.protocol.payload.check_attachment` does.
+ * @param {number} index
+ * @param {unknown} name
+ * @param {unknown} type
+ * @throws {PayloadError}
+ */
+export function checkAttachment(index, name, type) {
+  const where = `attachments[${index}]`;
+  // Python counts code points, not UTF-16 units.
+  const length = typeof name === "string" ? [...name].length : 0;
+  if (length < 1 || length > MAX_ATTACHMENT_NAME) {
+    throw new PayloadError(`${where}.name: expected 1 to ${MAX_ATTACHMENT_NAME} characters`);
+  }
+  if (/\p{Cc}/u.test(name)) throw new PayloadError(`${where}.name: contains a control character`);
+  if (typeof type !== "string" || !MEDIA_TYPE.test(type)) {
+    throw new PayloadError(`${where}.type: expected a media type such as application/pdf`);
+  }
 }
 
 /** @param {unknown} entry */
@@ -431,6 +457,7 @@ export function unpackPayload(data) {
     if (!isAttachmentEntry(entry)) {
       throw new PayloadError(`attachments[${i}] must have name, type and size`);
     }
+    checkAttachment(i, entry.name, entry.type);
     if (offset + entry.size > rest.length) {
       throw new PayloadError(`attachments[${i}] runs past the end of the payload`);
     }
@@ -526,7 +553,12 @@ export function validateFollowup(doc) {
       throw new PayloadError(`rating: expected one of ${RATINGS.join(", ")}`);
     }
     out.rating = doc.rating;
-  } else if (doc.type !== "material") {
+  } else if (doc.type === "material") {
+    // A material follow-up carries no rating: a given one must still be valid, and is dropped.
+    if (doc.rating != null && !RATINGS.includes(doc.rating)) {
+      throw new PayloadError(`rating: expected one of ${RATINGS.join(", ")}, or none`);
+    }
+  } else {
     throw new PayloadError("type: expected 'material' or 'satisfaction'");
   }
   out.text = text(doc, "", "text", MAX_TEXT, false);
@@ -979,10 +1011,19 @@ export function createProtocol(sodium) {
   /** BLAKE2b-256 of a raw public key, hex. @param {Uint8Array} publicKey */
   const fingerprint = (publicKey) => toHex(blake2b(publicKey));
 
-  /** One key of keys.json, checked: its kind, and key id and fingerprint against the key. */
+  /**
+   * One key of keys.json, checked as `lianxin.keys.PublicKeyInfo.from_json` does: its kind and
+   * algorithm, its serial, and its key id and fingerprint against the key.
+   */
   function publishedKey(doc, kind, where) {
     if (!isObject(doc) || doc.kind !== kind) {
       throw new MalformedError(`${where}: expected a ${kind} key`);
+    }
+    const alg = kind === "office" ? "x25519" : "ed25519";
+    if (doc.alg !== alg) throw new MalformedError(`${where}: alg: a ${kind} key is ${alg}`);
+    const serial = doc.serial ?? 0;
+    if (!Number.isSafeInteger(serial) || serial < 0) {
+      throw new MalformedError(`${where}: serial: expected an integer of at least 0`);
     }
     const publicKey = b64d(doc.public_key, `${where}.public_key`, 32);
     const fp = fingerprint(publicKey);
@@ -990,7 +1031,7 @@ export function createProtocol(sodium) {
     if (doc.key_id !== fp.slice(0, 16) || !fpShown) {
       throw new MalformedError(`${where}: key_id or fingerprint does not match the key`);
     }
-    return { keyId: doc.key_id, publicKey, fingerprint: fp, serial: doc.serial ?? 0 };
+    return { keyId: doc.key_id, publicKey, fingerprint: fp, serial };
   }
 
   /**
@@ -1028,7 +1069,15 @@ export function createProtocol(sodium) {
       throw new SignatureError("keys.json: the publisher's signature does not verify");
     }
     const offices = ring.office.map((k, i) => publishedKey(k, "office", `office[${i}]`));
-    const office = offices.reduce((best, k) => (k.serial > best.serial ? k : best));
+    const serials = offices.map((k) => k.serial);
+    if (new Set(serials).size !== serials.length) {
+      throw new MalformedError("keys.json: two office keys share a serial");
+    }
+    // Newest first is part of the format, as in Python: office[0] is the current key.
+    if (serials.some((serial, i) => i > 0 && serial > serials[i - 1])) {
+      throw new MalformedError("keys.json: office keys are not listed newest (highest serial) first");
+    }
+    const office = offices[0];
     if (ring.current_office_key_id !== undefined && ring.current_office_key_id !== office.keyId) {
       throw new MalformedError("keys.json: current_office_key_id is not the newest office key");
     }
@@ -1047,7 +1096,7 @@ export function createProtocol(sodium) {
     // crypto-free helpers, for convenience
     parseToken, normalizeToken, checkSymbol, formatToken, bucket, pad, unpad, padBlock,
     unpadBlock, lp,
-    packPayload, unpackPayload, canonicalJson, validateReport, validateFollowup,
+    packPayload, unpackPayload, checkAttachment, canonicalJson, validateReport, validateFollowup,
     envelopeSigningMessage, receiptMessage, keyringSigningMessage, leadingZeroBits,
     toHex, fromHex,
   });

@@ -41,12 +41,13 @@ export function shardOf(lookupId, shards) {
 }
 
 /**
- * The row of `lookupId` in a shard, or null.
+ * Every row of `lookupId` in a shard, in shard order (usually none or one; a dummy row may share
+ * the id by chance, so a reader tries each until one opens, as `lianxin.status` does).
  * @param {Uint8Array} shard
  * @param {Uint8Array} lookupId
- * @returns {{ status: Uint8Array, answers: Uint8Array[] } | null}
+ * @returns {{ status: Uint8Array, answers: Uint8Array[] }[]}
  */
-export function findRow(shard, lookupId) {
+export function findRows(shard, lookupId) {
   if (shard.length < 8 || MAGIC.some((b, i) => shard[i] !== b)) {
     throw new ShardError("the shard is not Lianxin status data");
   }
@@ -56,6 +57,7 @@ export function findRow(shard, lookupId) {
   const need = (n) => {
     if (pos + n > shard.length) throw new ShardError("the shard is truncated");
   };
+  const found = [];
   for (let r = 0; r < rows; r++) {
     need(18);
     const id = shard.subarray(pos, pos + 16);
@@ -75,8 +77,8 @@ export function findRow(shard, lookupId) {
       pos += 2 + length;
     }
     if (id.every((b, i) => b === lookupId[i])) {
-      return { status: status.slice(), answers: answers.map((x) => x.slice()) };
+      found.push({ status: status.slice(), answers: answers.map((x) => x.slice()) });
     }
   }
-  return null;
+  return found;
 }

@@ -12,14 +12,15 @@
 import { formatBytes, pageLang, translator } from "./i18n.mjs";
 import { TokenError, normalizeToken, parseToken } from "./protocol.mjs";
 import {
-  LoadError, fetchSiteBytes, fetchSiteJson, loadConfig, loadProtocol, loadTrustedKeys,
+  LoadError, SITE_ROOT, fetchSiteBytes, fetchSiteJson, loadConfig, loadProtocol, loadTrustedKeys,
 } from "./site.mjs";
 import { GatewayError, fetchLimits, sendEnvelope } from "./gateway.mjs";
-import { ShardError, checkIndex, findRow, shardOf } from "./shards.mjs";
+import { ShardError, checkIndex, findRows, shardOf } from "./shards.mjs";
 import {
   announce, byId, clearErrors, downloadBytes, downloadJson, h, hideMessage, showErrors,
   showMessage,
 } from "./ui.mjs";
+import { checkEntries } from "./tlog.mjs";
 import { SendPanel, fileKey, nextFrame, readAttachments } from "./sending.mjs";
 import { checkAttachments, length, LIMITS, receiptFilename } from "./forms.mjs";
 
@@ -167,7 +168,7 @@ class FollowupForm {
     const sealed = lx.sealFollowup(doc, attachments, {
       officeKey: keys.office.publicKey, officeKeyId: keys.office.keyId, token,
     });
-    this.sealed = { key, ...sealed, officeKeyId: keys.office.keyId };
+    this.sealed = { key, ...sealed, officeKeyId: keys.office.keyId, rating: doc.rating };
     return this.sealed;
   }
 
@@ -186,12 +187,17 @@ class FollowupForm {
     const download = h("button", { type: "button", class: "md-button" }, t("done.download"));
     download.addEventListener("click", () => downloadJson(receiptFilename(receipt), receipt));
     const what = t(this.kind === "satisfaction" ? "followup.rating" : "followup.material");
+    const rating = this.kind === "satisfaction" ? this.sealed?.rating : null;
+    const recorded = rating
+      ? t("followup.ratingRecorded", { rating: label("rating", rating) })
+      : t("followup.materialRecorded");
     const box = this.form.querySelector(".lx-send-message");
     showMessage(box, warning ? "warning" : "success",
       t("followup.sent", {
         what, date: receipt.received ?? "?",
         receipt: String(receipt.receipt_id ?? "").slice(0, 16),
       }),
+      h("p", {}, recorded),
       ...(warning ? [warning] : []),
       h("p", {}, download));
     box.focus();
@@ -230,6 +236,9 @@ const material = new FollowupForm("lx-material-form", "material");
 // --- loading ---------------------------------------------------------------------------------
 
 async function init() {
+  // The command-line hint names the address this page was actually served from.
+  const cliHint = byId("lx-cli-hint");
+  if (cliHint) cliHint.textContent = `lianxin status --site ${SITE_ROOT.href} -`;
   page.tokenForm.addEventListener("submit", onCheck);
   page.clear.addEventListener("click", forget);
   try {
@@ -333,23 +342,31 @@ async function lookUp(text) {
     page.message.focus();
     return;
   }
-  let found;
+  let rows;
   try {
-    found = findRow(shard, keys.lookupId);
+    rows = findRows(shard, keys.lookupId);
   } catch (err) {
     announce(page.live, "");
     showMessage(page.message, "error", t("status.badData", { detail: err.message }));
     return;
   }
+  // Try every row with the token's id: one that does not open is a dummy sharing the id by
+  // chance, and the scan goes on (as lianxin.status does).
+  let found = null;
   let status = null;
-  if (found) {
+  for (const row of rows) {
     try {
-      status = JSON.parse(utf8.decode(lx.openWithReplyKey(found.status, text)));
-    } catch {
-      status = null; // a dummy row that happens to share the id: not this token's
+      status = JSON.parse(utf8.decode(lx.openWithReplyKey(row.status, text)));
+    } catch (err) {
+      if (err?.name === "DecryptionError") continue;
+      announce(page.live, "");
+      showMessage(page.message, "error", t("status.badData", { detail: err.message }));
+      return;
     }
+    found = row;
+    break;
   }
-  if (!status) {
+  if (!found) {
     announce(page.live, t("status.notFound", { date: index.asOf }));
     return;
   }
@@ -363,6 +380,18 @@ async function lookUp(text) {
   state.token = keys.token;
   announce(page.live, "");
   showCase(status, answers);
+  showLogEntries(status.log);
+}
+
+/** The public log's proof of the token's receipts (portal/js/tlog.mjs). */
+async function showLogEntries(entries) {
+  const key = state.keys?.publisher?.publicKey;
+  if (!key) return;
+  const lines = await checkEntries(entries, key, fetchSiteBytes,
+    pageLang());
+  if (!lines.length) return;
+  page.case.append(h("div", { id: "lx-log", class: "lx-log" }, lines.map((l) =>
+    h("p", { class: l.ok ? "lx-log-ok" : "lx-log-bad", role: l.ok ? null : "alert" }, l.text))));
 }
 
 // --- showing the case ------------------------------------------------------------------------
@@ -383,14 +412,21 @@ function showCase(status, answers) {
     : h("dd", {}, t("status.noDue"),
       status.colour && h("span", { class: `lx-badge lx-badge--${status.colour}` },
         label("colour", status.colour)));
-  const steps = (status.steps ?? []).map((s) => h("li", {}, dateNode(s.date), " ",
-    label("step", s.step)));
+  // The office's steps and the reporter's own follow-ups (ratings, material), by date.
+  const events = [
+    ...(status.steps ?? []).map((s) => ({ date: s.date, text: label("step", s.step) })),
+    ...(status.followups ?? []).map((date) => ({ date, text: t("step.followup") })),
+  ].sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
+  const steps = events.map((e) => h("li", {}, dateNode(e.date), " ", e.text));
   const readable = answers.filter((a) => !a.error);
   page.case.replaceChildren(
     h("h2", { id: "lx-case-title" }, t("status.title")),
     h("dl", { class: "lx-facts" },
       h("dt", {}, t("status.state")), h("dd", {}, h("strong", {}, label("state", status.state))),
-      h("dt", {}, t("status.due")), due),
+      h("dt", {}, t("status.due")), due,
+      ...(status.satisfaction ? [h("dt", {}, t("status.satisfaction")),
+        h("dd", {}, t("status.satisfactionRecorded",
+          { rating: label("rating", status.satisfaction) }))] : [])),
     h("p", { class: "lx-hint" }, t("status.asOf", { date: status.as_of })),
     h("h3", {}, t("status.timeline")),
     h("ol", { class: "lx-timeline" }, steps),

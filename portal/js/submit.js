@@ -14,7 +14,7 @@ import {
 } from "./site.mjs";
 import { GatewayError, fetchLimits, sendEnvelope } from "./gateway.mjs";
 import {
-  announce, byId, clearErrors, copyText, downloadJson, h, hideMessage, showErrors, showMessage,
+  announce, byId, clearErrors, clearFieldError, copyText, downloadJson, h, hideMessage, showErrors, showMessage,
   tokenElement,
 } from "./ui.mjs";
 import { SendPanel, fileKey, nextFrame, readAttachments } from "./sending.mjs";
@@ -108,7 +108,11 @@ async function refreshLimits() {
 
 function showKeyInfo(keys) {
   const keysPage = "../keys/";
+  // For those who want to check: behind a disclosure, so that a long hexadecimal fingerprint
+  // does not stand between an ordinary reporter and the form.
   page.keyInfo.replaceChildren(
+    h("summary", {}, t("keys.summary")),
+    h("p", {}, t("keys.plain")),
     h("p", {}, t("keys.verified", { keyId: keys.office.keyId })),
     h("p", { class: "lx-fingerprint", translate: "no" }, groupFingerprint(keys.office.fingerprint)),
     h("p", { class: "lx-hint" }, t("keys.publisher"), " ",
@@ -154,6 +158,9 @@ function fillSubtypes() {
 function wireForm() {
   page.form.addEventListener("submit", onSubmit);
   page.form.addEventListener("input", () => { state.dirty = true; });
+  // A field's error goes as soon as the field is fixed, not only at the next send.
+  page.form.addEventListener("input", clearFixedErrors);
+  page.form.addEventListener("change", clearFixedErrors);
   for (const radio of page.form.querySelectorAll('input[name="lx-mode"]')) {
     radio.addEventListener("change", () => {
       page.identity.hidden = valueOf("mode") !== "real";
@@ -198,6 +205,7 @@ function renderFiles() {
   page.fileList.replaceChildren(...items);
   page.fileList.hidden = items.length === 0;
   if (problem) announce(page.filesStatus, attachmentMessage(problem));
+  clearFixedErrors(); // an attachment problem may be gone
 }
 
 function attachmentMessage(problem) {
@@ -240,6 +248,22 @@ function formValues() {
     lang,
     acknowledged: byId("lx-acknowledge").checked,
   };
+}
+
+function currentProblems() {
+  const values = formValues();
+  const ids = new Set(checkReport(values).map((p) => p.id));
+  const docBytes = new TextEncoder().encode(JSON.stringify(reportDocument(values))).length + 4;
+  if (checkAttachments(state.files, state.limits, docBytes)) ids.add("lx-files");
+  return ids;
+}
+
+function clearFixedErrors() {
+  if (!page.form.querySelector("[aria-invalid]")) return;
+  const open = currentProblems();
+  for (const node of [...page.form.querySelectorAll("[aria-invalid]")]) {
+    if (!open.has(node.id)) clearFieldError(page.summary, node.id);
+  }
 }
 
 function fieldName(id) {
@@ -410,7 +434,9 @@ function showResult(answer, envelope) {
   fillSubtypes();
   page.form.hidden = true;
   page.result.hidden = false;
-  page.result.focus();
+  // Below the sticky header (the result's scroll-margin-top), heading and token in view.
+  page.result.focus({ preventScroll: true });
+  page.result.scrollIntoView({ block: "start" });
 }
 
 init();

@@ -60,6 +60,27 @@ export function clearErrors(form, summary) {
   summary.replaceChildren();
 }
 
+/**
+ * Remove one field's error (it has been fixed) and its line in the summary; the summary goes
+ * when its last line does.
+ * @param {HTMLElement} summary @param {string} id
+ */
+export function clearFieldError(summary, id) {
+  const node = document.getElementById(id);
+  if (!node) return;
+  document.getElementById(`${id}-error`)?.remove();
+  node.removeAttribute("aria-invalid");
+  describedBy(node, `${id}-error`, false);
+  (node.closest(".lx-field") ?? node.parentElement)?.classList.remove("lx-field--error");
+  for (const link of summary.querySelectorAll("a")) {
+    if (link.getAttribute("href") === `#${id}`) link.closest("li")?.remove();
+  }
+  if (!summary.querySelector("li")) {
+    summary.hidden = true;
+    summary.replaceChildren();
+  }
+}
+
 /** The control to focus for a field id: the element, or a fieldset's first input. */
 function focusTarget(id) {
   const node = document.getElementById(id);

@@ -11,7 +11,7 @@ import { MESSAGES, formatBytes, problemKey, translator } from "../../portal/js/i
 import {
   LIMITS, checkAttachments, checkReport, problemCode, reportDocument,
 } from "../../portal/js/forms.mjs";
-import { ShardError, checkIndex, findRow, shardOf } from "../../portal/js/shards.mjs";
+import { ShardError, checkIndex, findRows, shardOf } from "../../portal/js/shards.mjs";
 import { fromHex, validateReport } from "../../portal/js/protocol.mjs";
 
 describe("messages", () => {
@@ -144,16 +144,28 @@ describe("status shards", () => {
       { id: id(1), status: new Uint8Array([9, 9]), answers: [] },
       { id: id(2), status: new Uint8Array([7]), answers: [new Uint8Array([5, 5, 5])] },
     ]);
-    const row = findRow(data, id(2));
+    const [row, ...others] = findRows(data, id(2));
     assert.deepEqual(row.status, new Uint8Array([7]));
     assert.deepEqual(row.answers, [new Uint8Array([5, 5, 5])]);
-    assert.equal(findRow(data, id(3)), null);
+    assert.deepEqual(others, []);
+    assert.deepEqual(findRows(data, id(3)), []);
+  });
+
+  test("every row that shares the id is returned, in shard order, for the reader to try", () => {
+    const data = shard([
+      { id: id(2), status: new Uint8Array([1]), answers: [] },
+      { id: id(2), status: new Uint8Array([2]), answers: [new Uint8Array([3])] },
+      { id: id(4), status: new Uint8Array([4]), answers: [] },
+    ]);
+    const rows = findRows(data, id(2));
+    assert.deepEqual(rows.map((r) => [...r.status]), [[1], [2]]);
+    assert.deepEqual(rows[1].answers, [new Uint8Array([3])]);
   });
 
   test("foreign or truncated data is refused", () => {
-    assert.throws(() => findRow(new Uint8Array(100), id(1)), ShardError);
+    assert.throws(() => findRows(new Uint8Array(100), id(1)), ShardError);
     const data = shard([{ id: id(1), status: new Uint8Array(50), answers: [] }]);
-    assert.throws(() => findRow(data.slice(0, 40), id(9)), /truncated/);
+    assert.throws(() => findRows(data.slice(0, 40), id(9)), /truncated/);
     assert.throws(() => checkIndex({ v: 2, shards: 1 }), ShardError);
     assert.deepEqual(checkIndex({ v: 1, shards: 3, shard_bytes: 1024, as_of: "2026-11-23" }),
       { shards: 3, shardBytes: 1024, asOf: "2026-11-23" });

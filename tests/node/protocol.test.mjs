@@ -107,6 +107,19 @@ describe("padding, lp, payloads, documents", () => {
     });
   }
 
+  for (const v of V.payload_errors) {
+    test(`refuses an attachment entry: ${v.reason}`, () => {
+      const packed = b64(v.packed);
+      const isField = (err) => err instanceof P.PayloadError
+        && err.message.split(":")[0] === v.error_field;
+      assert.throws(() => P.unpackPayload(packed), isField);
+      const doc = JSON.parse(new TextDecoder().decode(packed.subarray(4, packed.length - 1)));
+      const [entry] = doc.attachments;
+      const files = [{ name: entry.name, type: entry.type, data: new Uint8Array([120]) }];
+      assert.throws(() => P.packPayload(doc, files), isField);
+    });
+  }
+
   const documentCases = [
     ...V.documents.reports.map((v) => [P.validateReport, v]),
     ...V.documents.followups.map((v) => [P.validateFollowup, v]),
@@ -198,6 +211,17 @@ describe("envelopes and receipts", () => {
       { name: "SignatureError" },
     );
   });
+
+  for (const v of V.receipt.shapes) {
+    test(`receipt shape: ${v.reason}`, () => {
+      const gatewayKey = sodium.crypto_sign_seed_keypair(P.fromHex(V.receipt.gateway_seed))
+        .publicKey;
+      const gatewayKeyId = V.receipt.gateway_key_id;
+      const check = () => lx.verifyReceipt(v.receipt, { gatewayKey, gatewayKeyId });
+      if (v.accepted) check();
+      else assert.throws(check, { name: "MalformedError" });
+    });
+  }
 });
 
 describe("proof of work", () => {
@@ -284,6 +308,17 @@ describe("data sealed to the reply key, published keys", () => {
       { name: "SignatureError" },
     );
   });
+
+  for (const bad of V.keyring.refused) {
+    test(`refuses a signed keyring: ${bad.reason}`, () => {
+      assert.throws(
+        () => lx.verifyPublishedKeys(b64(bad.keys_json), bad.keys_json_sig, {
+          publisherFingerprint: V.keyring.publisher_fingerprint,
+        }),
+        { name: "MalformedError" },
+      );
+    });
+  }
 });
 
 // --- against a running gateway -------------------------------------------------------------

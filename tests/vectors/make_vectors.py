@@ -42,7 +42,7 @@ from lianxin.protocol import (
 from lianxin.protocol import pow as pow_
 from lianxin.protocol.documents import ANSWER, validate_followup, validate_report
 from lianxin.protocol.encoding import b64e, blake2b, lp
-from lianxin.protocol.errors import PayloadError
+from lianxin.protocol.errors import MalformedError, PayloadError
 from lianxin.protocol.padding import (
     MIN_BUCKET,
     STATUS_BLOCK,
@@ -52,7 +52,7 @@ from lianxin.protocol.padding import (
     unpad,
     unpad_block,
 )
-from lianxin.protocol.payload import Attachment, pack
+from lianxin.protocol.payload import Attachment, pack, unpack
 from lianxin.protocol.sealing import open_with_reply_key, seal_for_reply_key
 
 OUT = Path(__file__).with_name("protocol-v1.json")
@@ -272,11 +272,54 @@ def payload_vectors() -> list[dict[str, Any]]:
         Attachment("empty.txt", "text/plain", b""),
         Attachment("notes.txt", "text/plain", "账目 ledger\n".encode()),
     ]
-    cases = [(tricky, []), (report, files)]
+    longest = [Attachment("文" * 255, "application/vnd.lianxin.test+json", b"{}")]
+    material = {"schema": "lianxin/followup/v1", "type": "material", "text": ""}
+    cases = [(tricky, []), (report, files), (material, longest)]
     return [
         {"doc": doc, "attachments": attachments_json(items), "packed": b64e(pack(doc, items))}
         for doc, items in cases
     ]
+
+
+def payload_errors() -> list[dict[str, str]]:
+    """Packed payloads whose attachment entry breaks a limit of §8.1; pack refuses them too."""
+    bad = [
+        ("name empty", "", "text/plain"),
+        ("name of 256 characters", "文" * 256, "text/plain"),
+        ("name with a line break", "a\nb.txt", "text/plain"),
+        ("name with a C1 control", "a\x85b.txt", "text/plain"),
+        ("type empty", "a.txt", ""),
+        ("type without a subtype", "a.txt", "text"),
+        ("type with a parameter", "a.txt", "text/plain; charset=utf-8"),
+        ("type with a space", "a.txt", "text/ plain"),
+        ("type not ASCII", "a.txt", "text/plaîn"),
+        ("type subtype of 128 characters", "a.txt", "text/" + "x" * 128),
+    ]
+    out = []
+    for reason, name, media_type in bad:
+        doc = {
+            "attachments": [{"name": name, "size": 1, "type": media_type}],
+            "schema": "lianxin/followup/v1",
+            "text": "",
+            "type": "material",
+        }
+        body = json.dumps(doc, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+        packed = struct.pack(">I", len(body)) + body + b"x"
+        fields = []
+        for attempt in (unpack, pack):
+            try:
+                if attempt is unpack:
+                    unpack(packed)
+                else:
+                    pack(doc, [Attachment(name, media_type, b"x")])
+            except PayloadError as exc:
+                fields.append(exc.detail.split(":")[0])
+            else:
+                raise SystemExit(f"{attempt.__name__} accepts {reason!r}")
+        assert fields[0] == fields[1], fields
+        field = fields[0]
+        out.append({"reason": reason, "packed": b64e(packed), "error_field": field})
+    return out
 
 
 def document_vectors() -> dict[str, Any]:
@@ -318,11 +361,15 @@ def document_vectors() -> dict[str, Any]:
         {"schema": followup, "type": "material", "text": "more"},
         {"schema": followup, "type": "material"},
         {"schema": followup, "type": "satisfaction", "rating": "basically"},
+        {"schema": followup, "type": "material", "rating": "not"},  # valid, and dropped
+        {"schema": followup, "type": "material", "rating": None},
     ]
     invalid_followups = [
         {"schema": followup, "type": "satisfaction", "rating": "great"},
         {"schema": followup, "type": "complaint", "text": "x"},
         {"schema": followup, "type": "material", "rating": "not", "extra": True},
+        {"schema": followup, "type": "material", "rating": "great"},
+        {"schema": followup, "type": "material", "rating": 5},
     ]
 
     def outcome(validate: Any, doc: dict[str, Any]) -> dict[str, Any]:
@@ -418,7 +465,30 @@ def receipt_vector(report: dict[str, Any]) -> dict[str, Any]:
         key_id=report["key_id"],
     )
     tampered = dict(receipt.to_json(), received="2025-01-16")
+    wire = receipt.to_json()
+    shapes = [
+        ("an extra member is ignored", dict(wire, note="not signed"), True),
+        ("v is 2", dict(wire, v=2), False),
+        ("receipt_id in upper case", dict(wire, receipt_id=wire["receipt_id"].upper()), False),
+        ("receipt_id of 31 bytes", dict(wire, receipt_id=wire["receipt_id"][:62]), False),
+        ("kind not a string", dict(wire, kind=1), False),
+        ("received not YYYY-MM-DD", dict(wire, received="2025-1-15"), False),
+        ("gateway_key_id missing", {k: x for k, x in wire.items() if k != "gateway_key_id"}, False),
+        ("sig padded", dict(wire, sig=wire["sig"] + "=="), False),
+    ]
+    checked = []
+    for reason, doc, accepted in shapes:
+        try:
+            Receipt.from_json(doc).verify(gateway.verify_key)
+        except MalformedError:
+            ok = False
+        else:
+            ok = True
+        if ok != accepted:
+            raise SystemExit(f"Receipt.from_json: {reason!r} accepted={ok}")
+        checked.append({"reason": reason, "receipt": doc, "accepted": accepted})
     return {
+        "shapes": checked,
         "gateway_seed": seed("gateway").hex(),
         "gateway_public_key": b64e(gateway_pk),
         "gateway_key_id": keys_.key_id_of(gateway_pk),
@@ -540,6 +610,7 @@ def keyring_vector() -> dict[str, Any]:
     publisher_pk = bytes(SigningKey(seed("publisher")).verify_key)
     current = bytes(PrivateKey(seed("office-2")).public_key)
     return {
+        "refused": refused_keyrings(data),
         "keys_json": b64e(data),
         "keys_json_sig": sig,
         "signing_message": b64e(keys_.keyring_signing_message(data)),
@@ -548,6 +619,43 @@ def keyring_vector() -> dict[str, Any]:
         "current_office_public_key": b64e(current),
         "gateway_public_key": b64e(bytes(SigningKey(seed("gateway")).verify_key)),
     }
+
+
+def refused_keyrings(data: bytes) -> list[dict[str, str]]:
+    """Keyrings signed by the right publisher key that a client must still refuse (§5.4 step 4)."""
+    good = json.loads(data)
+    older, newer = good["office"][1], good["office"][0]
+
+    def variant(**changes: Any) -> dict[str, Any]:
+        return json.loads(json.dumps(dict(good, **changes)))
+
+    cases: list[tuple[str, dict[str, Any]]] = [
+        ("office keys oldest first", variant(office=[older, newer])),
+        ("two office keys share a serial", variant(office=[newer, dict(older, serial=2)])),
+        ("a serial that is not an integer", variant(office=[newer, dict(older, serial="1")])),
+        ("a gateway key that is x25519", variant(gateway=dict(good["gateway"], alg="x25519"))),
+        (
+            "an office key listed as a gateway key",
+            variant(office=[newer, dict(older, kind="gateway")]),
+        ),
+        (
+            "current_office_key_id names the older key",
+            variant(current_office_key_id=older["key_id"]),
+        ),
+    ]
+    signer = SigningKey(seed("publisher"))
+    out = []
+    for reason, doc in cases:
+        text = (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
+        try:
+            keys_.Keyring.from_json(json.loads(text), "keys.json")
+        except keys_.KeyFileError:
+            pass
+        else:
+            raise SystemExit(f"Keyring.from_json accepts {reason!r}")
+        sig = b64e(signer.sign(keys_.keyring_signing_message(text)).signature) + "\n"
+        out.append({"reason": reason, "keys_json": b64e(text), "keys_json_sig": sig})
+    return out
 
 
 def build() -> dict[str, Any]:
@@ -568,6 +676,7 @@ def build() -> dict[str, Any]:
         "padding": padding_vectors(),
         "lp": lp_vectors(),
         "payloads": payload_vectors(),
+        "payload_errors": payload_errors(),
         "documents": document_vectors(),
         "envelopes": [report, envelope_vector("followup")],
         "receipt": receipt_vector(report),

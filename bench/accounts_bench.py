@@ -1,0 +1,220 @@
+"""Signed register at scale: ``desk verify`` of a day's events (since the last signed chain
+head) and of everything (shares on both cores), opening one case as its handler, and listing a
+unit's open cases.
+
+Builds a test office (administrator, registrar, approver, a handler in each of two units) and
+N cases of eight events each, all signed by their officers with strictly increasing times:
+received (gateway, unsigned), opened, read, registered, assigned, note-added, read by the
+handler, and concluded for a third of them. Each case has its key wrapped to the registrar, the
+approver and its unit's handler, its report content and a note sealed under it. The publisher
+signs the chain head; then a day's events (N x 8 / 365) follow. Targets at 1,000,000 cases:
+incremental verify < 1 s, full verify < 5 min on both cores, one case opened < 50 ms.
+
+    .venv/bin/python bench/accounts_bench.py [--cases 20000] [--db var/bench/accounts-20000.sqlite]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import nacl.secret  # noqa: E402
+import nacl.utils  # noqa: E402
+from nacl.signing import SigningKey  # noqa: E402
+
+from desk.casekeys import seal_case  # noqa: E402
+from desk.context import open_desk  # noqa: E402
+from desk.listing import Filters, list_cases, show_case  # noqa: E402
+from desk.officekeys import OfficeKeys, pack_note  # noqa: E402
+from desk.officers import NewOfficer, new_officer, seal_to  # noqa: E402
+from desk.registry import add_officer, init_office  # noqa: E402
+from desk.verify_parallel import check_parallel, check_share, check_since_head  # noqa: E402
+from lianxin.domain.workdays import FixedClock  # noqa: E402
+from lianxin.secrets import SigningSecret  # noqa: E402
+from lianxin.store.db import connect  # noqa: E402
+from lianxin.store.events import canonical, chain_head, event_hash_v2  # noqa: E402
+from lianxin.store.heads import sign_head  # noqa: E402
+
+DAY = date(2026, 1, 5)
+UNITS = ("town.dongshan", "town.xihe")
+PHRASE = "benchmark passphrase"
+
+
+def _officers() -> dict[str, NewOfficer]:
+    spec = {
+        "admin": ("office.letters", ("administrator",)),
+        "reg": ("office.letters", ("registrar",)),
+        "appr": ("office.letters", ("approver",)),
+        "hand.a": (UNITS[0], ("handler",)),
+        "hand.b": (UNITS[1], ("handler",)),
+    }
+    return {k: new_officer(k, k, u, r, PHRASE) for k, (u, r) in spec.items()}
+
+
+class _Writer:
+    """Appends signed events in bulk with strictly increasing times."""
+
+    def __init__(self, db: object, start: datetime) -> None:
+        self.db = db
+        seq, prev, _ = chain_head(db)  # type: ignore[arg-type]
+        self.seq, self.prev, self.clock, self.rows = seq, prev, start, []  # type: ignore[var-annotated]
+
+    def add(self, case_id: int, kind: str, actor: str, data: dict, signer: object | None) -> None:  # type: ignore[type-arg]
+        self.seq += 1
+        self.clock += timedelta(seconds=1)
+        t = self.clock.strftime("%Y-%m-%dT%H:%M:%SZ") if signer else None
+        at = self.clock.date().isoformat()
+        body = canonical(data)
+        digest = event_hash_v2(self.prev, self.seq, case_id, at, t, actor, kind, body)
+        sig = signer.sign(digest) if signer else None  # type: ignore[attr-defined]
+        self.rows.append((self.seq, case_id, at, t, actor, kind, body, self.prev, digest, 2, sig))
+        self.prev = digest
+
+    def flush(self) -> None:
+        self.db.conn.executemany(  # type: ignore[attr-defined]
+            "INSERT INTO events (seq, case_id, at, time, actor, type, data, prev_hash, hash, v,"
+            " sig) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self.rows,
+        )
+        self.rows = []
+
+
+def _cases(db: object, w: _Writer, people: dict[str, NewOfficer], first: int, n: int) -> None:
+    reg, appr = people["reg"], people["appr"]
+    for i in range(first, first + n):
+        unit = UNITS[i % 2]
+        hand = people["hand.a" if unit == UNITS[0] else "hand.b"]
+        day = w.clock.date().isoformat()
+        state = "concluded" if i % 3 == 0 else "in_progress"
+        db.execute(  # type: ignore[attr-defined]
+            "INSERT INTO cases (id, channel, received_date, state, number, unit, route)"
+            " VALUES (?, 'online', ?, ?, ?, ?, 'assign')",
+            [i, day, state, f"2026-{i:07d}", unit],
+        )
+        key = nacl.utils.random(nacl.secret.SecretBox.KEY_SIZE)
+        for o in (reg, appr, hand):
+            db.execute(  # type: ignore[attr-defined]
+                "INSERT INTO case_keys (case_id, holder, sealed) VALUES (?, ?, ?)",
+                [i, o.record.id, seal_to(o.record, key)],
+            )
+        note = seal_case(key, pack_note({"kind": "step", "text": f"调查步骤 {i}"}, b""))
+        db.execute(  # type: ignore[attr-defined]
+            "INSERT INTO notes (id, case_id, key_id, sealed, created_at, officer, sealed_with)"
+            " VALUES (?, ?, 'case', ?, ?, ?, 'case')",
+            [i, i, note, day, hand.record.id],
+        )
+        w.add(i, "received", "gateway", {"channel": "online", "receipt_id": f"{i:064x}"}, None)
+        w.add(i, "opened", "reg", {"submission": i, "kind": "report"}, reg.unlocked)
+        w.add(i, "read", "reg", {"what": "report", "submission": i}, reg.unlocked)
+        w.add(i, "registered", "reg", {"set": {"number": f"2026-{i:07d}"}}, reg.unlocked)
+        w.add(i, "assigned", "appr", {"set": {"unit": unit, "state": "in_progress"}}, appr.unlocked)
+        w.add(i, "note-added", hand.record.id, {"note": i}, hand.unlocked)
+        w.add(i, "read", hand.record.id, {"what": "case"}, hand.unlocked)
+        if state == "concluded":
+            w.add(i, "concluded", hand.record.id, {"set": {"state": "concluded"}}, hand.unlocked)
+        if len(w.rows) > 50_000:
+            w.flush()
+    w.flush()
+
+
+def build(path: Path, n: int) -> dict[str, float]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    people = _officers()
+    desk = open_desk(path if path.exists() else _new(path), officer=people["admin"].unlocked,
+                     clock=FixedClock(DAY))  # fmt: skip
+    init_office(desk, people["admin"], kind="test")
+    for oid, new in people.items():
+        if oid != "admin":
+            add_officer(desk, new)
+    db = desk.db
+    day_events = max(1, n * 8 // 365)
+    history = n - max(1, day_events // 8)
+    w = _Writer(db, datetime(2026, 1, 6, tzinfo=UTC))
+    db.execute("BEGIN")
+    _cases(db, w, people, 1, history)
+    db.execute("COMMIT")
+    publisher = SigningSecret(SigningKey.generate(), "bench")
+    db.execute("BEGIN")
+    sign_head(db, publisher, "2026-12-01")
+    _cases(db, w, people, history + 1, n - history)
+    db.execute("COMMIT")
+    desk.close()
+    return {"build_s": time.perf_counter() - started}
+
+
+def _new(path: Path) -> Path:
+    connect(path).conn.close()
+    return path
+
+
+def measure(path: Path) -> dict[str, object]:
+    out: dict[str, object] = {}
+    t = time.perf_counter()
+    inc = check_since_head(path)
+    out["incremental"] = (time.perf_counter() - t, inc.events, len(inc.problems))
+    t = time.perf_counter()
+    one = check_share(path, 0, None)
+    out["full_one_core"] = (time.perf_counter() - t, one.events, len(one.problems))
+    t = time.perf_counter()
+    two = check_parallel(path, 2)
+    out["full_two_cores"] = (time.perf_counter() - t, two.events, len(two.problems))
+    people_db = connect(path)
+    from desk.officers import unlock
+
+    t = time.perf_counter()
+    handler = unlock(people_db, "hand.a", PHRASE)
+    out["unlock_s"] = time.perf_counter() - t
+    people_db.conn.close()
+    desk = open_desk(path, officer=handler, clock=FixedClock(DAY + timedelta(days=400)))
+    case_id = int(
+        desk.db.execute("SELECT max(id) FROM cases WHERE unit = ?", [UNITS[0]]).fetchone()[0]
+    )
+    t = time.perf_counter()
+    shown = show_case(desk, case_id, OfficeKeys({}, path, None))
+    out["open_case_s"] = time.perf_counter() - t
+    out["open_case_notes"] = len(shown.get("notes", []))
+    t = time.perf_counter()
+    rows = list_cases(desk, Filters(state="in_progress", unit=UNITS[0], limit=200))
+    out["list_unit_s"] = time.perf_counter() - t
+    out["list_rows"] = len(rows)
+    desk.close()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cases", type=int, default=20_000)
+    parser.add_argument("--db", type=Path, default=None)
+    args = parser.parse_args()
+    path = args.db or ROOT / "var" / "bench" / f"accounts-{args.cases}.sqlite"
+    if not path.exists():
+        print(f"building {args.cases:,} cases: {json.dumps(build(path, args.cases))}")
+    else:
+        print(f"reusing {path}")
+    f = measure(path)
+    print(f"{platform.processor() or platform.machine()}, Python {platform.python_version()}")
+    for name in ("incremental", "full_one_core", "full_two_cores"):
+        took, events, problems = f[name]  # type: ignore[misc]
+        print(f"verify {name:<15} {took:8.2f} s  {events:>10,} events  {problems} problem(s)")
+    print(f"unlock handler (Argon2id 64 MiB) {f['unlock_s']:.2f} s")
+    print(
+        f"open one case as its handler     {f['open_case_s'] * 1000:.1f} ms"
+        f" ({f['open_case_notes']} note)"
+    )
+    print(
+        f"list a unit's open cases (200)   {f['list_unit_s'] * 1000:.1f} ms ({f['list_rows']} rows)"
+    )
+    print(f"\nreproduce: .venv/bin/python bench/accounts_bench.py --cases {args.cases} --db {path}")
+
+
+if __name__ == "__main__":
+    main()

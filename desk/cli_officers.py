@@ -1,0 +1,205 @@
+"""``lianxin desk init``, ``desk officers ...``, ``desk reads`` and ``desk recuse``: accounts,
+keys and the read log, thin shells over :mod:`desk.registry`, :mod:`desk.reads` and
+:mod:`desk.scope`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from .casekeys import desk_keys
+from .cli_common import (
+    DeskGroup,
+    Settings,
+    boundary,
+    desk_group,
+    echo,
+    office_key_file,
+    read_passphrase,
+    with_format,
+    with_settings,
+)
+from .context import open_desk
+from .officers import all_officers, load_officer, new_officer
+from .output import emit
+from .reads import list_reads
+from .registry import add_officer, change_passphrase, disable_officer, grant, init_office, set_roles
+from .scope import recuse
+
+_PATH = click.Path(path_type=Path)
+
+
+def _new_passphrase(officer_id: str) -> str:
+    """The new officer's passphrase: LIANXIN_NEW_PASSPHRASE, or typed twice."""
+    value = os.environ.get("LIANXIN_NEW_PASSPHRASE")
+    return value or read_passphrase(f"New passphrase for {officer_id}", confirm=True, env="-")
+
+
+@desk_group.command("init")
+@click.option("--db", type=_PATH, envvar="LIANXIN_DB", required=True, help="The SQLite store.")
+@click.option("--id", "officer_id", required=True, help="The first administrator's officer id.")
+@click.option("--name", required=True, help="Their display name.")
+@click.option("--unit", default="office.letters", show_default=True, help="Their unit.")
+@click.option(
+    "--kind",
+    type=click.Choice(["production", "demo", "test"]),
+    default="production",
+    show_default=True,
+    help="demo and test stores accept --today for changes.",
+)
+def init_command(db: Path, officer_id: str, name: str, unit: str, kind: str) -> None:
+    """Create the office and its first administrator; prints the key fingerprint to publish.
+
+    The passphrase is asked for twice (or read from LIANXIN_NEW_PASSPHRASE)."""
+    with boundary():
+        from .context import open_store
+
+        open_store(db, must_exist=False).conn.close()
+        first = new_officer(officer_id, name, unit, ("administrator",), _new_passphrase(officer_id))
+        desk = open_desk(db, officer=first.unlocked)
+        try:
+            init_office(desk, first, kind=kind)
+        finally:
+            desk.close()
+    echo(f"Office created ({kind}). First administrator {officer_id}.")
+    echo(f"Key fingerprint (publish it): {first.record.fingerprint}")
+
+
+@desk_group.group("officers", cls=DeskGroup)
+def officers_group() -> None:
+    """Officer accounts: add, list, show, disable, roles, passphrase, grant."""
+
+
+@officers_group.command("add")
+@with_settings
+@click.argument("officer_id", metavar="ID")
+@click.option("--name", required=True, help="Display name.")
+@click.option("--unit", required=True, help="Unit code (units.yaml, internal).")
+@click.option("--role", "roles", multiple=True, required=True, help="A role (repeatable).")
+@click.option(
+    "--office-key", type=_PATH, default=None, help="Office private key to grant (from its safe)."
+)
+def add_command(
+    settings: Settings,
+    officer_id: str,
+    name: str,
+    unit: str,
+    roles: tuple[str, ...],
+    office_key: Path | None,
+) -> None:
+    """Add an officer (administrators); their passphrase is asked for twice."""
+    keys = office_key_file(office_key)
+    with settings.desk() as desk:
+        desk.authorize("officers")
+        new = new_officer(officer_id, name, unit, roles, _new_passphrase(officer_id))
+        said = add_officer(desk, new, keys)
+    echo(f"Officer {officer_id} added ({', '.join(new.record.roles)}); {said}.")
+
+
+@officers_group.command("list")
+@with_settings
+@with_format
+def list_command(settings: Settings, fmt: str) -> None:
+    """Every officer: id, name, unit, roles, fingerprint, status."""
+    with settings.desk() as desk:
+        rows = [
+            {**o.public(), "roles": ",".join(o.roles), "fingerprint": o.fingerprint,
+             "status": "disabled" if o.disabled else "active"}
+            for o in all_officers(desk.db)
+        ]  # fmt: skip
+    columns = [(c, c) for c in ("id", "name", "unit", "roles", "status", "fingerprint")]
+    emit(rows, columns, fmt, title="Officers")
+
+
+@officers_group.command("show")
+@with_settings
+@click.argument("officer_id", metavar="ID")
+def show_command(settings: Settings, officer_id: str) -> None:
+    """One officer's public record."""
+    with settings.desk() as desk:
+        o = load_officer(desk.db, officer_id, "ID")
+        cases = desk.db.execute("SELECT count(*) FROM case_keys WHERE holder = ?", [o.id])
+        held = int(cases.fetchone()[0])
+    echo(f"{o.id}: {o.name} · {o.unit} · {', '.join(o.roles)}")
+    echo(f"  status {'disabled' if o.disabled else 'active'} · holds keys of {held} case(s)")
+    echo(f"  signing key fingerprint {o.fingerprint}")
+
+
+@officers_group.command("disable")
+@with_settings
+@click.argument("officer_id", metavar="ID")
+def disable_command(settings: Settings, officer_id: str) -> None:
+    """Disable an officer and remove every key wrapped to them."""
+    with settings.desk() as desk:
+        removed = disable_officer(desk, officer_id)
+    echo(
+        f"Officer {officer_id} disabled; {removed} key wrap(s) removed. What they already "
+        "read cannot be unread: see 'lianxin desk reads --officer'."
+    )
+
+
+@officers_group.command("roles")
+@with_settings
+@click.argument("officer_id", metavar="ID")
+@click.option("--role", "roles", multiple=True, required=True, help="A role (repeatable).")
+@click.option("--unit", default=None, help="Move them to this unit.")
+@click.option(
+    "--office-key", type=_PATH, default=None, help="Office private key to grant (from its safe)."
+)
+def roles_command(
+    settings: Settings,
+    officer_id: str,
+    roles: tuple[str, ...],
+    unit: str | None,
+    office_key: Path | None,
+) -> None:
+    """Set an officer's roles (and unit); keys out of their new scope are removed."""
+    keys = office_key_file(office_key)
+    with settings.desk() as desk:
+        said = set_roles(desk, officer_id, roles, unit, keys)
+    echo(f"Officer {officer_id}: {', '.join(roles)}; {said}.")
+
+
+@officers_group.command("passphrase")
+@with_settings
+def passphrase_command(settings: Settings) -> None:
+    """Change your own passphrase (the new one is asked for twice)."""
+    with settings.desk() as desk:
+        change_passphrase(desk, _new_passphrase(desk.actor()))
+    echo("Passphrase changed.")
+
+
+@officers_group.command("grant")
+@with_settings
+@click.argument("officer_id", metavar="ID")
+def grant_command(settings: Settings, officer_id: str) -> None:
+    """Registrars: give an officer the keys their roles put in scope."""
+    with settings.desk() as desk:
+        echo(grant(desk, officer_id, desk_keys(desk)) + ".")
+
+
+@desk_group.command("reads")
+@with_settings
+@with_format
+@click.option("--case", default=None, help="Only this case.")
+@click.option("--of", "of_officer", default=None, metavar="ID", help="Only this officer's reads.")
+def reads_command(settings: Settings, fmt: str, case: str | None, of_officer: str | None) -> None:
+    """The read log (auditors): who read which case's what, and when."""
+    with settings.desk() as desk:
+        rows = list_reads(desk, case, of_officer)
+    columns = [(c, c) for c in ("seq", "time", "officer", "case", "what", "detail")]
+    emit(rows, columns, fmt, title="Read log")
+
+
+@desk_group.command("recuse")
+@with_settings
+@click.argument("case")
+@click.option("--recused", required=True, metavar="ID", help="The officer who must not read it.")
+@click.option("--reason", required=True, help="Why (sealed as a note).")
+def recuse_command(settings: Settings, case: str, recused: str, reason: str) -> None:
+    """回避: remove an officer from a case's scope (approvers); their key wrap is deleted."""
+    with settings.desk() as desk:
+        result = recuse(desk, case, recused, reason)
+    echo(f"Officer {recused} recused from case {result.label}; their case key is removed.")
