@@ -28,6 +28,7 @@ from .client import (
 )
 from .protocol import ProtocolError, Token
 from .protocol.documents import RATINGS
+from .protocol.encoding import loads_strict
 
 
 @contextmanager
@@ -285,10 +286,10 @@ def status_command(site: str, token_text: str) -> None:
 
 def _load_json(path: Path) -> dict[str, Any]:
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = loads_strict(path.read_text(encoding="utf-8"))  # a repeated key: refused
     except OSError as exc:
         raise click.ClickException(f"{path}: {exc.strerror}") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError too
         raise click.ClickException(f"{path}: not valid JSON ({exc})") from exc
     if not isinstance(doc, dict):
         raise click.ClickException(f"{path}: expected a JSON object")

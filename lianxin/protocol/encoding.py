@@ -4,6 +4,7 @@
 - ``lp``: length-prefixed encoding, ``u32be(len(x)) || x`` per item, used for every signature
   and hash preimage so that no two different field lists encode to the same bytes.
 - ``blake2b``: BLAKE2b (libsodium ``crypto_generichash``), optionally keyed.
+- ``loads_strict``: JSON as the gateway reads it (no repeated member, no NaN or Infinity).
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 import re
 import struct
 from collections.abc import Iterable
+from typing import Any
 
 from .errors import MalformedError
 
@@ -67,3 +70,26 @@ def lp_all(items: Iterable[bytes]) -> bytes:
 def blake2b(data: bytes, *, size: int = 32, key: bytes = b"") -> bytes:
     """BLAKE2b with the given digest size and optional key (= libsodium crypto_generichash)."""
     return hashlib.blake2b(data, digest_size=size, key=key).digest()
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    doc = dict(pairs)
+    if len(doc) != len(pairs):
+        seen: set[str] = set()
+        duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
+        raise ValueError(f"duplicate member {ascii(duplicate)[:40]}")
+    return doc
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+_STRICT = json.JSONDecoder(
+    object_pairs_hook=_refuse_duplicate_keys, parse_constant=_refuse_constant
+)
+
+
+def loads_strict(text: str) -> Any:
+    """Parse JSON, refusing a repeated member and NaN/Infinity (``ValueError`` says which)."""
+    return _STRICT.decode(text)
