@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import click
@@ -125,6 +126,8 @@ def serve_command(
     try:
         load_gateway_keys(keys)  # keys first: they are the commoner mistake
         _check_store(db, create)
+        if settings.metrics_port is not None:
+            _check_port(settings.metrics_port)
         serve(settings, host, port)
     except KeyError_ as exc:
         raise click.ClickException(str(exc)) from exc
@@ -143,6 +146,17 @@ def _check_store(db: Path, create: bool) -> None:
         connect(db, create=create).conn.close()
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def _check_port(port: int) -> None:
+    # A port already taken is one line here, not a failed start of the application.
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise click.BadParameter(
+                f"cannot listen on 127.0.0.1:{port} ({exc.strerror})", param_hint="--metrics-port"
+            ) from exc
 
 
 @gateway_group.command("openapi")

@@ -236,3 +236,14 @@ def test_submit_refuses_a_report_file_with_a_repeated_key(tmp_path: Path, keys_d
     )  # fmt: skip
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
     assert "r.json" in result.stderr and "duplicate member 'text'" in result.stderr
+
+
+def test_a_metrics_port_in_use_is_one_clear_line(tmp_path: Path, keys_dir: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = _serve("--db", str(tmp_path / "s.sqlite"), "--create", "--keys", str(keys_dir),
+                        "--metrics-port", str(port))  # fmt: skip
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"127.0.0.1:{port}" in result.stderr and "--metrics-port" in result.stderr
