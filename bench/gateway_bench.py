@@ -527,8 +527,8 @@ def main() -> None:
     try:
         gateway = start_server(
             "gateway",
-            [sys.executable, "-m", "lianxin_cli", "gateway", "serve", "--db", str(db_path),
-             "--keys", str(keys_dir), "--host", "127.0.0.1",
+            [sys.executable, "-m", "lianxin_cli", "gateway", "serve", "--create",
+             "--db", str(db_path), "--keys", str(keys_dir), "--host", "127.0.0.1",
              "--pow-difficulty", str(POW_DIFFICULTY), "--pow-ttl", str(POW_TTL)],
             work,
         )  # fmt: skip

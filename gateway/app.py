@@ -7,6 +7,7 @@ Routes (all under ``/v1``): ``GET /health``, ``GET /keys``, ``POST /challenges``
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
@@ -14,6 +15,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from lianxin import __version__
@@ -21,7 +23,8 @@ from lianxin.keys import load_gateway_keys
 from lianxin.protocol import ProtocolError
 from lianxin.store.db import connect
 
-from .middleware import BodyLimit, ProblemCORS, SecurityHeaders
+from .metrics import CountAnswers, Metrics, serve_metrics
+from .middleware import BodyLimit, HeadAsGet, ProblemCORS, SecurityHeaders
 from .openapi import (
     CHALLENGE_ANSWER,
     FOLLOWUP_ANSWER,
@@ -38,6 +41,7 @@ from .worker import config_for
 from .worker_client import IntakeWorker, WorkerUnavailable
 
 JSON_TYPES = ("application/json",)
+log = logging.getLogger("lianxin.gateway")
 
 
 def _gateway(request: Request) -> Gateway:
@@ -73,7 +77,7 @@ async def _submit(request: Request, kind: str) -> Response:
     if slug not in PROBLEMS:  # the worker met a bug, not a bad input
         return Response("Internal Server Error", status_code=500, media_type="text/plain")
     response = problem(slug, detail, status=status)
-    if slug == "store-unavailable":
+    if slug == "store-unavailable":  # busy: retrying soon works ("store-failing" will not)
         response.headers["retry-after"] = "5"
     return response
 
@@ -89,8 +93,19 @@ def build_routes(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 405:
-            return problem("method-not-allowed", f"{request.method} is not allowed here")
+            response = problem("method-not-allowed", f"{request.method} is not allowed here")
+            allowed = [m.strip() for m in (exc.headers or {}).get("Allow", "").split(",") if m]
+            if "GET" in allowed:
+                allowed.append("HEAD")  # HeadAsGet answers HEAD wherever GET is allowed
+            response.headers["allow"] = ", ".join(allowed)
+            return response
         return problem("not-found", f"no resource at {request.url.path}")
+
+    @app.exception_handler(ClientDisconnect)
+    async def disconnected(request: Request, exc: ClientDisconnect) -> Response:
+        # One line, without the body or the address; nobody is left to read the answer.
+        log.info("lianxin gateway: a client disconnected before sending its whole body")
+        return problem("bad-request", "the client disconnected")
 
     @app.exception_handler(WorkerUnavailable)
     async def restarting(request: Request, exc: WorkerUnavailable) -> Response:
@@ -102,10 +117,10 @@ def build_routes(app: FastAPI) -> None:
         response.headers["retry-after"] = "2"
         return response
 
-    @app.get("/v1/health", summary="Health check")
+    @app.get("/v1/health", summary="Whether the gateway can accept reports (503 if not)")
     async def health(request: Request) -> Response:
-        ok = _gateway(request).healthy()
-        return _json({"status": "ok" if ok else "degraded", "version": __version__})
+        state = _gateway(request).health()
+        return _json({**state.to_json(), "version": __version__}, 200 if state.accepting else 503)
 
     @app.get(
         "/v1/keys",
@@ -146,16 +161,24 @@ def build_routes(app: FastAPI) -> None:
 def create_app(settings: GatewaySettings) -> FastAPI:
     """Build the gateway application for ``settings``."""
     keys = load_gateway_keys(settings.keys_dir)  # fail at build time, not at the first request
+    counters = Metrics()  # shared by the answer-counting middleware and the gateway
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker = IntakeWorker(config_for(settings, keys))
         await worker.start()  # opens and migrates the store before readers connect
         reader = connect(settings.db_path, migrate=False)
-        app.state.gateway = Gateway.create(settings, keys, worker, reader)
+        gateway = Gateway.create(settings, keys, worker, reader, counters)
+        app.state.gateway = gateway
+        gateway.health()  # says in the log at once if the store cannot take reports
+        exporter = None
+        if settings.metrics_port is not None:
+            exporter = await serve_metrics(settings.metrics_port, gateway.render_metrics)
         try:
             yield
         finally:
+            if exporter is not None:
+                exporter.close()
             await worker.stop()
             reader.conn.close()
 
@@ -167,6 +190,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url="/v1/openapi.json",
+        redirect_slashes=False,  # a redirect would be built from the Host header
     )
 
     build_routes(app)
@@ -181,6 +205,10 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             allow_credentials=False,
             max_age=600,
         )
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit, limit=settings.max_body_bytes, timeout=settings.body_timeout_seconds
+    )
+    app.add_middleware(HeadAsGet)
+    app.add_middleware(CountAnswers, metrics=counters)
     app.add_middleware(SecurityHeaders)
     return app

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import click
 
-from lianxin.keys import KeyError_
+from lianxin.keys import KeyError_, load_gateway_keys
 from lianxin.officetime import DEFAULT_ZONE, ENV_VAR
+from lianxin.store.db import StoreError, connect
 
 from .settings import GatewaySettings, SettingsError
 
@@ -27,6 +29,12 @@ def _settings(db: Path, keys: Path, **options: object) -> GatewaySettings:
 
 @gateway_group.command("serve")
 @click.option("--db", type=click.Path(path_type=Path), required=True, help="SQLite store.")
+@click.option(
+    "--create",
+    is_flag=True,
+    help="Create the store (and its folder) if it does not exist; without it a missing store"
+    " is refused.",
+)
 @click.option(
     "--keys",
     type=click.Path(path_type=Path, file_okay=False),
@@ -82,15 +90,76 @@ def _settings(db: Path, keys: Path, **options: object) -> GatewaySettings:
     metavar="YYYY-MM-DD",
     help="Stamp this office date instead of the clock's (demo and test gateways only).",
 )
-def serve_command(db: Path, keys: Path, host: str, port: int, **options: object) -> None:
+@click.option(
+    "--metrics-port",
+    type=int,
+    default=None,
+    help="Serve Prometheus metrics at http://127.0.0.1:PORT/metrics (loopback only).",
+)
+@click.option(
+    "--header-timeout",
+    "header_timeout_seconds",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="Seconds a connection has to send a request's headers.",
+)
+@click.option(
+    "--body-timeout",
+    "body_timeout_seconds",
+    type=float,
+    default=30.0,
+    show_default=True,
+    help="Seconds a request has to send its whole body.",
+)
+@click.option(
+    "--max-connections",
+    type=int,
+    default=None,
+    help="Most open connections (default: the file descriptor limit less 64); the oldest"
+    " idle one is closed to admit another.",
+)
+def serve_command(
+    db: Path, keys: Path, create: bool, host: str, port: int, **options: object
+) -> None:
     """Serve the gateway on HOST:PORT (no access log, no cookies)."""
     from .serve import serve
 
     settings = _settings(db, keys, **options)
     try:
+        load_gateway_keys(keys)  # keys first: they are the commoner mistake
+        _check_store(db, create)
+        if settings.metrics_port is not None:
+            _check_port(settings.metrics_port)
         serve(settings, host, port)
     except KeyError_ as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def _check_store(db: Path, create: bool) -> None:
+    # Open, migrate and check the schema here, so that a missing, foreign or newer store is
+    # one line on the terminal rather than a failed start of the intake worker.
+    if create:
+        db.parent.mkdir(parents=True, exist_ok=True)
+    elif not db.is_file():
+        raise click.BadParameter(
+            f"no store at {db} (pass --create to start a new, empty store)", param_hint="--db"
+        )
+    try:
+        connect(db, create=create).conn.close()
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _check_port(port: int) -> None:
+    # A port already taken is one line here, not a failed start of the application.
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise click.BadParameter(
+                f"cannot listen on 127.0.0.1:{port} ({exc.strerror})", param_hint="--metrics-port"
+            ) from exc
 
 
 @gateway_group.command("openapi")

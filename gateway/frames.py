@@ -10,6 +10,9 @@ and the worker answers each request exactly once, in any order,
 
     answer:   u32 request id · u16 HTTP status · u8 form (0 answer JSON, 1 problem JSON) · JSON
 
+and after each batch a statistics frame, an answer with request id 0 (never a request's), status
+0 and form 2: ``{"commit_seconds": float, "error": null or the SQLite error name}``.
+
 The first frame each way is the handshake: the HTTP process sends the worker's configuration
 (JSON, secrets included: the socket is a private socketpair, never a file or a port), the worker
 answers ``{"ready": true}`` once the store is open, or ``{"error": "..."}``.
@@ -26,7 +29,8 @@ ANSWER = struct.Struct(">IHB")
 KINDS = {"report": 1, "followup": 2}
 KIND_NAMES = {value: name for name, value in KINDS.items()}
 TOKEN_ROW = struct.Struct(">16s32s32s")
-ANSWER_JSON, PROBLEM_JSON = 0, 1
+ANSWER_JSON, PROBLEM_JSON, STATS_JSON = 0, 1, 2
+STATS_ID = 0
 
 
 class FrameError(ValueError):

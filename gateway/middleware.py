@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
@@ -42,35 +45,76 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class HeadAsGet:
+    """Answer HEAD as GET without the body (FastAPI routes GET only; HEAD must not be 405).
+
+    The server (uvicorn) sends no body for a HEAD request; its headers stay GET's."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "HEAD":
+            scope = {**scope, "method": "GET"}
+        await self.app(scope, receive, send)
+
+
 class BodyTooLarge(Exception):
     """Raised from ``receive`` when a body passes the limit."""
 
 
-class BodyLimit:
-    """Refuse bodies over ``limit`` bytes with 413, by Content-Length or while streaming."""
+class BodyTimeout(Exception):
+    """Raised from ``receive`` when a body is not complete in time."""
 
-    def __init__(self, app: ASGIApp, limit: int):
+
+# After refusing a body, read and discard at most this much of the rest (for at most DRAIN_SECONDS)
+# so that a client still sending reads the refusal instead of a connection reset.
+DRAIN_BYTES = 1024 * 1024
+DRAIN_SECONDS = 2.0
+# Routes that take no body (POST /v1/challenges): a body is refused without reading it.
+NO_BODY_PATHS = frozenset({"/v1/challenges"})
+
+
+class BodyLimit:
+    """Refuse bodies over ``limit`` bytes (413), bodies slower than ``timeout`` seconds (408),
+    and any body on a route that takes none (400); by the headers or while streaming."""
+
+    def __init__(self, app: ASGIApp, limit: int, timeout: float = 30.0):
         self.app = app
         self.limit = limit
+        self.timeout = timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        declared = 0
+        chunked = False
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:
                     declared = -1
-                if declared > self.limit:
-                    await self._refuse(scope, receive, send)
-                    return
+            elif name == b"transfer-encoding":
+                chunked = True
+        if scope["path"] in NO_BODY_PATHS and (declared or chunked):
+            refusal = problem("body-not-allowed", f"{scope['path']} takes no body; send none")
+            await refuse_and_drain(refusal, receive, send)
+            return
+        if declared > self.limit:
+            await refuse_and_drain(self._too_large(), receive, send)
+            return
         seen = 0
+        deadline = asyncio.get_running_loop().time() + self.timeout
 
         async def counted() -> Message:
             nonlocal seen
-            message = await receive()
+            try:
+                async with asyncio.timeout_at(deadline):  # no task per call, unlike wait_for
+                    message = await receive()
+            except TimeoutError:
+                raise BodyTimeout from None
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
@@ -89,12 +133,41 @@ class BodyLimit:
             await self.app(scope, counted, tracking_send)
         except BodyTooLarge:
             if not started:
-                await self._refuse(scope, receive, send)
+                await refuse_and_drain(self._too_large(), receive, send)
+        except BodyTimeout:
+            if not started:
+                slow = problem("body-timeout", f"the body did not arrive within {self.timeout:g} s")
+                await refuse_and_drain(slow, receive, send, drain=False)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = problem("body-too-large", f"the body is larger than {self.limit} bytes")
-        response.headers["connection"] = "close"
-        await response(scope, receive, send)
+    def _too_large(self) -> Response:
+        return problem("body-too-large", f"the body is larger than {self.limit} bytes")
+
+
+async def refuse_and_drain(
+    response: Response, receive: Receive, send: Send, *, drain: bool = True
+) -> None:
+    """Send ``response`` whole, then read and discard a bounded part of the unread body, then
+    close. A client that is still sending can read the answer: closing a socket with unread
+    data would reset the connection and lose the answer in the client's buffer."""
+    response.headers["connection"] = "close"
+    await send(
+        {"type": "http.response.start", "status": response.status_code,
+         "headers": response.raw_headers}
+    )  # fmt: skip
+    await send({"type": "http.response.body", "body": bytes(response.body), "more_body": True})
+    drained = 0
+    deadline = time.monotonic() + DRAIN_SECONDS
+    while drain and drained < DRAIN_BYTES:
+        try:
+            message = await asyncio.wait_for(receive(), deadline - time.monotonic())
+        except TimeoutError:
+            break
+        if message["type"] != "http.request":
+            break
+        drained += len(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 class ProblemCORS(CORSMiddleware):

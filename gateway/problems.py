@@ -15,6 +15,8 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "bad-json": (400, "Body is not JSON"),
     "bad-content-type": (415, "Content type must be application/json"),
     "body-too-large": (413, "Request body too large"),
+    "body-not-allowed": (400, "This route takes no request body"),
+    "body-timeout": (408, "Request body not received in time"),
     "bad-request": (400, "Request body has the wrong shape"),
     "bad-version": (422, "Unsupported protocol version"),
     "bad-kind": (422, "Unknown envelope kind"),
@@ -36,7 +38,8 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "method-not-allowed": (405, "Method not allowed"),
     "cors-refused": (403, "Cross-origin request refused"),
     "unavailable": (503, "Gateway temporarily unavailable"),
-    "store-unavailable": (503, "Store busy or unavailable"),
+    "store-unavailable": (503, "Store busy; retry shortly"),
+    "store-failing": (503, "Store failing; retrying will not help until an operator acts"),
 }
 
 

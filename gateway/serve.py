@@ -5,6 +5,7 @@ from __future__ import annotations
 import uvicorn
 
 from .app import create_app
+from .connections import default_max_connections, guarded_protocol
 from .settings import GatewaySettings
 
 # Only uvicorn's own start/stop messages, never per-request lines.
@@ -23,6 +24,7 @@ LOG_CONFIG = {
         "uvicorn": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
         "uvicorn.error": {"level": "INFO"},
         "uvicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
+        "lianxin": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
     },
 }
 
@@ -30,8 +32,12 @@ LOG_CONFIG = {
 def serve(settings: GatewaySettings, host: str, port: int) -> None:
     """Serve until interrupted."""
     app = create_app(settings)
+    max_connections = settings.max_connections or default_max_connections()
     uvicorn.run(
         app,
+        http=guarded_protocol(settings.header_timeout_seconds, max_connections),
+        timeout_keep_alive=5,  # idle keep-alive connections close after 5 s
+        h11_max_incomplete_event_size=16 * 1024,  # request line and headers: 16 KiB at most
         host=host,
         port=port,
         access_log=False,

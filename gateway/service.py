@@ -7,8 +7,8 @@ the proof-of-work key that issues challenges. It never holds the store's write c
 
 from __future__ import annotations
 
-import sqlite3
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,7 +19,10 @@ from lianxin.protocol import Token
 from lianxin.protocol import pow as pow_
 
 from .frames import TOKEN_ROW
+from .health import MIN_FREE_BYTES, Health, check_health, log_change
+from .metrics import Metrics
 from .settings import GatewaySettings
+from .worker import is_busy
 from .worker_client import Answer, IntakeWorker
 
 
@@ -32,6 +35,9 @@ class Gateway:
     worker: IntakeWorker
     reader: sqlite_utils.Database
     pow_key: bytes
+    metrics: Metrics = field(default_factory=Metrics)
+    store_error: tuple[str, float] | None = None  # the last failed commit's error, and when
+    last_health: Health | None = None
 
     @classmethod
     def create(
@@ -40,9 +46,14 @@ class Gateway:
         keys: GatewayKeys,
         worker: IntakeWorker,
         reader: sqlite_utils.Database,
+        metrics: Metrics | None = None,
     ) -> Gateway:
         """Assemble the service."""
-        return cls(settings, keys, worker, reader, keys.secret.derive("pow"))
+        gateway = cls(
+            settings, keys, worker, reader, keys.secret.derive("pow"), metrics or Metrics()
+        )
+        worker.on_stats = gateway.observe_commit
+        return gateway
 
     def public_info(self) -> dict[str, Any]:
         """Published keys and limits (GET /v1/keys)."""
@@ -85,10 +96,42 @@ class Gateway:
         """Have the intake worker check and store a follow-up."""
         return await self.worker.submit("followup", body)
 
-    def healthy(self) -> bool:
-        """Whether the store answers and the intake worker runs."""
-        try:
-            store_ok = self.reader.execute("SELECT 1").fetchone() == (1,)
-        except sqlite3.Error:
-            return False
-        return bool(store_ok) and self.worker.running
+    def health(self) -> Health:
+        """Whether the gateway can accept reports now, and if not, why (GET /v1/health)."""
+        health = check_health(
+            self.settings.db_path,
+            self.reader,
+            self.worker.running,
+            self.store_error,
+            min_free_bytes=max(MIN_FREE_BYTES, 4 * self.settings.max_body_bytes),
+        )
+        log_change(self.last_health, health, self.settings.db_path)
+        self.last_health = health
+        return health
+
+    def render_metrics(self) -> str:
+        """The Prometheus text for the metrics port."""
+        return self.metrics.render(
+            {
+                "lianxin_gateway_queue_depth": (
+                    "Submissions handed to the intake worker and not yet answered.",
+                    self.worker.queue_depth,
+                ),
+                "lianxin_gateway_pow_difficulty_bits": (
+                    "Proof-of-work difficulty asked of clients.",
+                    self.settings.pow_difficulty,
+                ),
+                "lianxin_gateway_accepting": (
+                    "1 if the gateway can accept reports now, else 0 (see /v1/health).",
+                    1 if self.health().accepting else 0,
+                ),
+            }
+        )
+
+    def observe_commit(self, seconds: float, error: str | None) -> None:
+        """The intake worker's statistics after a batch: remember a failing store."""
+        self.metrics.observe_commit(seconds, error)
+        if error and not is_busy(error):
+            self.store_error = (error, time.monotonic())
+        elif error is None:
+            self.store_error = None

@@ -42,6 +42,14 @@ class GatewaySettings:
     # A fixed office date instead of the clock's, for demo and test gateways only (tests must not
     # depend on the day they run).
     today: str | None = None
+    # Operator metrics (Prometheus text) on 127.0.0.1:metrics_port; None: not served.
+    metrics_port: int | None = None
+    # Slow clients: whole request headers within header_timeout_seconds of connecting (or of
+    # the previous answer), the whole body within body_timeout_seconds of the headers.
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 30.0
+    # Open connections at most (None: derived from the process's file descriptor limit).
+    max_connections: int | None = None
 
     def __post_init__(self) -> None:
         if not 1 <= self.pow_difficulty <= 40:
@@ -59,6 +67,14 @@ class GatewaySettings:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise SettingsError(f"timezone: unknown time zone {self.timezone!r}") from exc
+        if self.metrics_port is not None and not 1 <= self.metrics_port <= 65535:
+            raise SettingsError("metrics_port: must be between 1 and 65535")
+        if not 1 <= self.header_timeout_seconds <= 300:
+            raise SettingsError("header_timeout_seconds: must be between 1 and 300")
+        if not 1 <= self.body_timeout_seconds <= 3600:
+            raise SettingsError("body_timeout_seconds: must be between 1 and 3600")
+        if self.max_connections is not None and not 16 <= self.max_connections <= 1_000_000:
+            raise SettingsError("max_connections: must be between 16 and 1000000")
         if self.today is not None:
             try:
                 date.fromisoformat(self.today)

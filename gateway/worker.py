@@ -22,6 +22,7 @@ import contextlib
 import ctypes
 import json
 import os
+import select
 import signal
 import socket
 import sqlite3
@@ -58,6 +59,8 @@ from .frames import (
     KIND_NAMES,
     PROBLEM_JSON,
     REQUEST,
+    STATS_ID,
+    STATS_JSON,
     TOKEN_ROW,
     FrameError,
     FrameReader,
@@ -71,7 +74,13 @@ PRUNE_EVERY_SECONDS = 60
 RECV_BYTES = 1 << 20
 HANDSHAKE_MAX = 64 * 1024
 CACHE_KIB = 64 * 1024
-CHECKPOINT_PAGES = 10_000  # about 40 MB of WAL between checkpoints (SQLite's default: 1,000)
+# What lives only in the WAL is bounded by pages and by time: the main file is brought up to date
+# (a PASSIVE checkpoint, which never waits for readers) once the WAL holds CHECKPOINT_PAGES pages
+# (about 4 MB), and at least every CHECKPOINT_SECONDS while anything was committed since the last
+# one, traffic or not. A copy of the main file alone is then at most that far behind; the
+# supported backup is still the online backup API (`lianxin desk backup`), which copies both.
+CHECKPOINT_PAGES = 1_000
+CHECKPOINT_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -112,6 +121,22 @@ class Intake:
         self.signer = SigningKey(b64d(config.receipt_seed, "receipt_seed", size=32))
         self.zone = ZoneInfo(config.timezone)
         self.last_prune = 0.0
+        self.dirty = False  # committed since the last timed checkpoint
+        self.last_checkpoint = time.monotonic()
+        self.last_logged: tuple[str, float] = ("", 0.0)
+
+    def report_store_error(self, name: str) -> None:
+        """One log line naming the error class and the store (never a request's content); the
+        same error again is logged at most once a minute."""
+        now = time.monotonic()
+        if is_busy(name) or (name == self.last_logged[0] and now - self.last_logged[1] < 60):
+            return
+        self.last_logged = (name, now)
+        print(
+            f"lianxin intake worker: cannot write the store {self.config.db_path}: {name}",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def parse(self, body: bytes, kind: str) -> tuple[Envelope, pow_.Challenge, bytes]:
         """Everything that needs neither a signature check nor the store."""
@@ -230,12 +255,25 @@ class Worker:
         """Serve until the HTTP process closes the socket."""
         size = self.intake.config.batch_max
         while True:
+            self._checkpoint_if_due()
+            # Wake up when idle too, to checkpoint; the socket itself stays blocking.
+            readable, _, _ = select.select([self.sock], [], [], CHECKPOINT_SECONDS)
+            if not readable:
+                continue
             data = self.sock.recv(RECV_BYTES)
             if not data:
                 return
             pending = self.reader.feed(data) + self._drain()
             for start in range(0, len(pending), size):
                 self.sock.sendall(b"".join(self.handle(pending[start : start + size])))
+
+    def _checkpoint_if_due(self) -> None:
+        intake = self.intake
+        if intake.dirty and time.monotonic() - intake.last_checkpoint >= CHECKPOINT_SECONDS:
+            with contextlib.suppress(sqlite3.Error):  # busy readers: the next one catches up
+                intake.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            intake.dirty = False
+            intake.last_checkpoint = time.monotonic()
 
     def _drain(self) -> list[bytes]:
         # Whatever else has already arrived joins this batch; never wait for more.
@@ -262,14 +300,36 @@ class Worker:
         if now - intake.last_prune > PRUNE_EVERY_SECONDS:
             intake.last_prune = now
             writes.append(lambda db: prune_spent(db, int(now)))  # outcome not needed
+        started = time.perf_counter()
         outcomes = transaction(intake.db, writes)
+        elapsed = time.perf_counter() - started
+        intake.dirty = True
         for (request_id, job), (ok, value) in zip(jobs, outcomes, strict=False):
             if ok:
                 status, doc = intake.answer(job, value)
                 answers.append(answer_frame(request_id, status, ANSWER_JSON, doc))
             else:
                 answers.append(answer_frame(request_id, *refusal(value)))
+        if writes:
+            error = store_error(outcomes)
+            if error:
+                intake.report_store_error(error)
+            stats = {"commit_seconds": round(elapsed, 6), "error": error}
+            answers.append(answer_frame(STATS_ID, 0, STATS_JSON, json.dumps(stats).encode()))
         return answers
+
+
+def store_error(outcomes: list[tuple[bool, Any]]) -> str | None:
+    """The SQLite error name if the batch's writes failed in the store (not a refusal)."""
+    for ok, value in outcomes:
+        if not ok and isinstance(value, sqlite3.Error):
+            return getattr(value, "sqlite_errorname", None) or type(value).__name__
+    return None
+
+
+def is_busy(name: str) -> bool:
+    """Whether a SQLite error means "another writer holds the lock": retrying will work."""
+    return name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
 
 
 def refusal(exc: BaseException) -> tuple[int, int, bytes]:
@@ -278,9 +338,17 @@ def refusal(exc: BaseException) -> tuple[int, int, bytes]:
         doc = {"slug": exc.slug, "detail": exc.detail, "status": exc.status}
         return exc.status or 400, PROBLEM_JSON, json.dumps(doc, ensure_ascii=True).encode()
     if isinstance(exc, sqlite3.Error):
-        # Another writer held the lock past busy_timeout, or the disk failed: the batch was
-        # rolled back, nothing of this request is stored, and a retry is safe.
-        doc = {"slug": "store-unavailable", "detail": "the store is busy; try again shortly"}
+        # The batch was rolled back: nothing of this request is stored, a retry is safe. Another
+        # writer holding the lock past busy_timeout is "busy, retry"; anything else (read-only,
+        # full disk, I/O error, damaged file) is a failing store that needs its operator.
+        name = getattr(exc, "sqlite_errorname", None) or type(exc).__name__
+        if is_busy(name):
+            doc = {"slug": "store-unavailable", "detail": "the store is busy; try again shortly"}
+        else:
+            doc = {
+                "slug": "store-failing",
+                "detail": f"the gateway cannot write its store ({name}); its operator must act",
+            }
         return 503, PROBLEM_JSON, json.dumps(doc).encode()
     # A bug, not a bad input: say so without the request's content, and keep serving.
     print(f"lianxin intake worker: {type(exc).__name__} while handling a request", file=sys.stderr)

@@ -15,9 +15,18 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from .frames import ANSWER, PROBLEM_JSON, FrameError, FrameReader, frame, request_frame
+from .frames import (
+    ANSWER,
+    PROBLEM_JSON,
+    STATS_ID,
+    FrameError,
+    FrameReader,
+    frame,
+    request_frame,
+)
 from .worker import HANDSHAKE_MAX, WorkerConfig
 
 START_TIMEOUT_SECONDS = 30.0
@@ -83,6 +92,13 @@ class IntakeWorker:
         self._closing = False
         self._restarting: asyncio.Task[None] | None = None
         self._outbox: list[bytes] = []
+        # Called with each batch's commit time and SQLite error name (None when it committed).
+        self.on_stats: Callable[[float, str | None], None] = lambda seconds, error: None
+
+    @property
+    def queue_depth(self) -> int:
+        """Requests handed to the worker and not answered yet."""
+        return len(self._waiting)
 
     @property
     def running(self) -> bool:
@@ -128,7 +144,7 @@ class IntakeWorker:
         channel = self._channel
         if channel is None or channel.transport is None or not self.running:
             raise WorkerUnavailable("the intake worker is restarting")
-        request_id = next(self._ids) & 0xFFFFFFFF
+        request_id = next(self._ids) % 0xFFFFFFFF + 1  # never STATS_ID (0)
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         self._waiting[request_id] = future
         if not self._outbox:  # the first request of this loop turn: flush at the turn's end
@@ -161,6 +177,10 @@ class IntakeWorker:
             self._handshake.set_result(payload)
             return
         request_id, status, form = ANSWER.unpack_from(payload)
+        if request_id == STATS_ID:
+            stats = json.loads(payload[ANSWER.size :])
+            self.on_stats(float(stats["commit_seconds"]), stats.get("error"))
+            return
         future = self._waiting.get(request_id)
         if future is not None and not future.done():
             future.set_result(Answer(status, form == PROBLEM_JSON, payload[ANSWER.size :]))

@@ -28,6 +28,7 @@ from .client import (
 )
 from .protocol import ProtocolError, Token
 from .protocol.documents import RATINGS, REPORT, validate_report
+from .protocol.strict_json import loads_strict
 
 
 @contextmanager
@@ -300,11 +301,13 @@ def _show_log_entries(site: str, entries: list[dict[str, Any]]) -> None:
 
 def _load_json(path: Path) -> dict[str, Any]:
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
     except OSError as exc:
         raise click.ClickException(f"{path}: {exc.strerror}") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise click.ClickException(f"{path}: not valid JSON ({exc})") from exc
+    try:
+        doc = loads_strict(data)  # strict as the gateway reads it: a repeated key is refused
+    except ProtocolError as exc:
+        raise click.ClickException(f"{path}: {exc}") from exc
     if not isinstance(doc, dict):
         raise click.ClickException(f"{path}: expected a JSON object")
     return doc

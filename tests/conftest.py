@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -38,6 +39,7 @@ class GatewayProcess:
     log_path: Path
     extra_args: list[str] = field(default_factory=list)
     process: subprocess.Popen[bytes] | None = None
+    nofile: int | None = None  # the gateway's file-descriptor limit (RLIMIT_NOFILE)
 
     @property
     def url(self) -> str:
@@ -60,21 +62,29 @@ class GatewayProcess:
             str(self.port),
             "--pow-difficulty",
             str(TEST_POW_DIFFICULTY),
+            "--create",
             *self.extra_args,
         ]
         log = self.log_path.open("ab")
-        self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        self.process = subprocess.Popen(
+            args, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, preexec_fn=self._limits
+        )
         log.close()
-        deadline = time.monotonic() + 60  # generous: a loaded CI machine
+        deadline = time.monotonic() + 60  # a loaded shared machine can take 30 s to import
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gateway exited: {self.log_path.read_text()}")
             try:
-                if httpx.get(self.url + "/v1/health", timeout=1).status_code == 200:
+                # 503: up, but its store cannot take reports (tests of a failing store)
+                if httpx.get(self.url + "/v1/health", timeout=1).status_code in (200, 503):
                     return self
             except httpx.HTTPError:
                 time.sleep(0.05)
         raise RuntimeError("gateway did not start in 60 s")
+
+    def _limits(self) -> None:
+        if self.nofile is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -112,13 +122,16 @@ def start_gateway(tmp_path: Path, keys_dir: Path) -> Iterator[Callable[..., Gate
     """Start gateways (stopped at teardown): ``start_gateway(*extra_cli_args)``."""
     started: list[GatewayProcess] = []
 
-    def start(*extra: str, db_path: Path | None = None) -> GatewayProcess:
+    def start(
+        *extra: str, db_path: Path | None = None, nofile: int | None = None
+    ) -> GatewayProcess:
         gw = GatewayProcess(
             db_path=db_path or tmp_path / "lianxin.sqlite",
             keys_dir=keys_dir,
             port=free_port(),
             log_path=tmp_path / "gateway.log",
             extra_args=list(extra),
+            nofile=nofile,
         )
         started.append(gw)
         return gw.start()

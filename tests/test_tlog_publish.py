@@ -14,7 +14,6 @@ import pytest
 from click.testing import CliRunner
 
 from lianxin import keys as keys_mod
-from lianxin.cli import main
 from lianxin.keys import export_published, load_publisher_signer
 from lianxin.store.db import connect
 from lianxin.store.events import append_event
@@ -26,6 +25,7 @@ from lianxin.tlog.note import sign
 from lianxin.tlog.proof import verify_proof
 from lianxin.tlog.site import Site
 from lianxin.tlog.tiles import encode_bundle, tile_path, tiles_of
+from lianxin_cli.main import main
 from publisher.log import LogRefused, append_batch, write_log
 
 ORIGIN = "office.example/log"

@@ -13,6 +13,7 @@ from pathlib import Path
 import sqlite_utils
 
 from .migrations import MIGRATIONS
+from .schema import SchemaError, check_current, check_versions
 
 
 class StoreError(Exception):
@@ -20,14 +21,19 @@ class StoreError(Exception):
 
 
 def connect(
-    path: Path | str, *, migrate: bool = True, readonly: bool = False
+    path: Path | str, *, migrate: bool = True, readonly: bool = False, create: bool = True
 ) -> sqlite_utils.Database:
-    """Open (and by default migrate) the store at ``path``."""
+    """Open (and by default migrate) the store at ``path``; check its schema version.
+
+    ``create=False`` refuses a missing file instead of starting an empty store (a typo in a
+    path must not look like an office with no reports). A store written by a newer Lianxin or
+    altered by hand raises ``StoreError`` with one line saying which.
+    """
     path = Path(path)
+    if (readonly or not create) and not path.is_file():
+        raise StoreError(f"{path}: no such store")
     try:
         if readonly:
-            if not path.exists():
-                raise StoreError(f"{path}: no such database")
             conn = sqlite3.connect(
                 f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
             )
@@ -42,9 +48,15 @@ def connect(
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path}: cannot open as a SQLite database ({exc})") from exc
     db = sqlite_utils.Database(conn)
-    if migrate and not readonly:
-        try:
+    try:
+        check_versions(db)  # before migrating: never write into a newer schema
+        if migrate and not readonly:
             MIGRATIONS.apply(db)
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{path}: cannot migrate ({exc})") from exc
+        check_current(db)
+    except SchemaError as exc:
+        conn.close()
+        raise StoreError(f"{path}: {exc}") from exc
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise StoreError(f"{path}: cannot migrate ({exc})") from exc
     return db

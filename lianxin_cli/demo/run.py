@@ -89,6 +89,7 @@ def running_gateway(
         str(pow_difficulty),
         "--portal-origin",
         portal_origin,
+        "--create",
     ]
     log = (state.root / "gateway.log").open("ab")
     process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603 - own argv
