@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
-from lianxin.demo.run import DEMO_LOG
+from lianxin_cli.demo.run import DEMO_LOG
 from test_tlog_publish import rewrite_log
 
 from lianxin.protocol import Token
