@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
-from lianxin_cli.demo.run import DEMO_LOG
 from test_tlog_publish import rewrite_log
 
 from lianxin.protocol import Token
 from lianxin.status import read_status
 from lianxin.store.db import connect
 from lianxin.store.events import verify_chain
+from lianxin_cli.demo.run import DEMO_LOG
 from publisher.manifest import verify_site
 
 
