@@ -20,9 +20,19 @@ from desk.deadlines import Manual
 from desk.register import Registration, register
 from desk.routing import Route, route
 from lianxin.status import CaseStatus
-from tests.desk_support import OFFICER, ROOT, intake_letter, make_desk, new_store, office_keys
+from tests.desk_support import (
+    OFFICER,
+    ROOT,
+    intake_letter,
+    make_desk,
+    new_store,
+    office_keys,
+    officer_env,
+    setup_office,
+)
 
 DAY = date(2026, 2, 10)
+ADMIN = "admin"
 FORM = Registration("accusation", "legal.dereliction", region="county", real_name="verified")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -46,7 +56,7 @@ def store(tmp_path: Path, keys_dir: Path) -> Path:
 
 
 def desk_cli(db: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    env = {"LIANXIN_DB": str(db), "LIANXIN_OFFICER": OFFICER, **(env or {})}
+    env = {"LIANXIN_DB": str(db), **officer_env(OFFICER), **(env or {})}
     result = CliRunner().invoke(desk_group, list(args), env=env)
     assert result.exit_code == 0, (result.output, result.exception)
     return result.stdout
@@ -84,8 +94,9 @@ def test_the_register_listing_fits_80_columns(store: Path) -> None:
 
 def test_the_token_slip_has_both_borders(tmp_path: Path, keys_dir: Path) -> None:
     db = new_store(tmp_path / "desk.sqlite")
+    setup_office(db, DAY, keys_dir=keys_dir)  # the registrar holds the office key, wrapped
     out = desk_cli(
-        db, "intake", "--key", str(keys_dir), "--channel", "visit", "--today", "2026-02-10",
+        db, "intake", "--channel", "visit", "--today", "2026-02-10",
         "--title", "征地补偿款未足额发放", "--text", "反映某村征地补偿款未足额发放到户。",
         "--reported-name", "吴某",
     )  # fmt: skip
@@ -107,10 +118,11 @@ def test_the_token_slip_has_both_borders(tmp_path: Path, keys_dir: Path) -> None
 def test_a_wrong_key_file_says_what_it_is_and_what_is_needed(
     store: Path, keys_dir: Path, name: str, said: str
 ) -> None:
+    # An administrator grants the office key to a registrar from the key's safe (--office-key).
     result = CliRunner().invoke(
         desk_group,
-        ["inbox", "--key", str(keys_dir / name)],
-        env={"LIANXIN_DB": str(store), "LIANXIN_OFFICER": OFFICER},
+        ["officers", "roles", "reg", "--role", "registrar", "--office-key", str(keys_dir / name)],
+        env={"LIANXIN_DB": str(store), **officer_env(ADMIN)},
     )
     assert result.exit_code != 0 and result.stderr.count("\n") == 1, result.stderr
     assert said in result.stderr
