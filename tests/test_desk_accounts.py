@@ -30,10 +30,19 @@ from desk.scope import recuse
 from desk.verify import verify_register
 from lianxin.domain.workdays import FixedClock
 from lianxin.store.events import event_hash_v2
-from tests.desk_support import TEST_OFFICERS, intake_letter, make_desk, new_store, office_keys
+from tests.desk_support import (
+    ROOT,
+    TEST_OFFICERS,
+    intake_letter,
+    make_desk,
+    new_store,
+    office_keys,
+)
 from tests.desk_support import unlocked as key_of
 
 DAY = date(2026, 3, 2)
+# The last release before staff accounts: the migration test builds a store with its code.
+PREVIOUS_RELEASE = "d36ca4c58765236d5130f286de473927fbf9bb2f"
 FORM = Registration(
     "accusation", "legal.embezzlement_bribery", "township_section", "town.dongshan", "anonymous"
 )
@@ -405,22 +414,29 @@ def test_a_whole_chain_rewrite_is_caught_by_the_signed_head(
 
 
 def test_a_store_made_by_the_current_release_migrates(tmp_path: Path, keys_dir: Path) -> None:
-    """A store written by main's code (before accounts): its events stay as legacy events,
-    the office created afterwards follows (and so covers) them, and they still verify."""
+    """A store written by the release before staff accounts (its code taken from git history):
+    its events stay as legacy events, the office created afterwards follows (and so covers)
+    them, and they still verify."""
+    import io
     import os
     import subprocess
     import sys
+    import tarfile
 
-    main = Path("/work/main")
-    if not (main / "desk" / "cli.py").is_file():
-        main = Path(__file__).resolve().parent.parent  # fallback: (not reached in this repo)
+    main = tmp_path / "release"
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", PREVIOUS_RELEASE],
+        capture_output=True, check=True, timeout=120,
+    ).stdout  # fmt: skip
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(main, filter="data")
     db = tmp_path / "old.sqlite"
     env = {**os.environ, "PYTHONPATH": str(main), "LIANXIN_DB": str(db)}
     env.update(LIANXIN_OFFICE_KEY=str(keys_dir), LIANXIN_OFFICER="老科员")
 
     def old(*args: str) -> None:
         done = subprocess.run(
-            [sys.executable, "-m", "lianxin_cli", "desk", *args],
+            [sys.executable, "-m", "lianxin", "desk", *args],
             env=env, cwd=main, capture_output=True, text=True, timeout=120,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
