@@ -13,10 +13,18 @@ from conftest import ROOT
 
 
 def test_make_test_installs_the_system_packages_before_anything_else() -> None:
-    # -n: print the commands without running them (no venv is built).
+    # -n: print the commands without running them (no venv is built). As a top-level make, even
+    # when this suite itself runs under `make test` (a sub-make would print "Entering directory").
+    outer = ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES")
+    env = {name: value for name, value in os.environ.items() if name not in outer}
     for target in ("test", "demo"):
         planned = subprocess.run(
-            ["make", "-n", target], capture_output=True, text=True, cwd=ROOT, timeout=60
+            ["make", "-n", "--no-print-directory", target],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=env,
+            timeout=60,
         )
         assert planned.returncode == 0, planned.stderr
         lines = planned.stdout.splitlines()
