@@ -17,7 +17,8 @@ from typing import Any
 from lianxin.protocol import seal_answer_for_reporter
 from lianxin.protocol.documents import RATINGS
 
-from .cases import Case, change, clear_tags, load_case
+from .cases import Case, load_case
+from .changes import change, clear_tags
 from .context import Desk
 from .deadlines import Manual, rule_deadline, stage_rule
 from .lifecycle import REVIEW_KINDS, require

@@ -14,7 +14,8 @@ from typing import Any
 
 from lianxin.domain.taxonomy import Catalogue, E
 
-from .cases import Case, change, clear_tags, find_case_id, load_case, set_tags
+from .cases import Case, find_case_id, load_case
+from .changes import change, clear_tags, set_tags
 from .context import Desk
 from .deadlines import rule_deadline, stage_rule, uncertain
 from .lifecycle import require

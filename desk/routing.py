@@ -14,7 +14,8 @@ from typing import Any
 
 from lianxin.domain.workdays import Deadline
 
-from .cases import Case, change, load_case
+from .cases import Case, load_case
+from .changes import change
 from .context import Desk
 from .deadlines import Manual, rule_deadline, stage_rule, uncertain
 from .lifecycle import require
