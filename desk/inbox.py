@@ -4,7 +4,9 @@ Each envelope's signature is checked again at the desk (the report's own client 
 follow-up, the follow-up key registered for its token), then it is opened with the office
 private key. A key that cannot open a submission refuses the whole command and changes nothing;
 a signature that no longer verifies (data altered after the gateway accepted it) is shown as a
-problem and the submission stays unopened. Satisfaction answers are recorded on their case.
+problem and the submission stays unopened. Satisfaction answers are recorded on their case, and
+every submission opened is recorded for its reporter (``sent``: what they sent, sealed to their
+token).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from .context import Desk
 from .officekeys import OfficeKeys
 from .refusals import BadValue, WrongKey
 from .roles import desk_action
+from .sent import record_sent
 
 
 @dataclass(frozen=True)
@@ -136,7 +139,8 @@ def read_inbox(
 
 @desk_action("inbox")
 def mark_opened(desk: Desk, items: list[Opened], keys: OfficeKeys | None = None) -> list[Opened]:
-    """Mark new, verified submissions opened and record satisfaction answers; one transaction.
+    """Mark new, verified submissions opened, record satisfaction answers and, for each
+    reporter, what they sent (sealed to their tokens); one transaction.
     With the office keys, a follow-up to a registered case is copied under its case key (so
     the case's handlers read it too). Returns the items with a notice where staff have
     something to do."""
@@ -161,6 +165,7 @@ def mark_opened(desk: Desk, items: list[Opened], keys: OfficeKeys | None = None)
             desk.event(
                 item.case_id, "opened", {"submission": item.submission_id, "kind": item.kind}
             )
+            record_sent(desk, item.case_id, item.doc, item.received_date)
             if keys is not None:
                 _to_case_key(desk, item.case_id, keys)
             out.append(_followup(desk, item))

@@ -350,3 +350,24 @@ def _accounts(db: sqlite_utils.Database) -> None:
         )
         """
     )
+
+
+@MIGRATIONS(name="0007_reporter_items")
+def _reporter_items(db: sqlite_utils.Database) -> None:
+    """Items sealed to a token's reply key, other than the office's answers, that the publisher
+    adds to the token's status row (protocol §13.2): for now the records of what the reporter
+    sent (``kind`` report, material or satisfaction; ``lianxin/sent/v1``). Like ``answers``,
+    sealed once and published unchanged; nothing in clear but the kind and the date."""
+    db.execute(
+        """
+        CREATE TABLE reporter_items (
+            id INTEGER PRIMARY KEY,
+            case_id INTEGER NOT NULL REFERENCES cases(id),
+            lookup_id BLOB NOT NULL REFERENCES tokens(lookup_id),
+            kind TEXT NOT NULL,
+            sealed BLOB NOT NULL,
+            created_date TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX reporter_items_lookup ON reporter_items(lookup_id, id)")
