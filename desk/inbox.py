@@ -162,10 +162,12 @@ def mark_opened(desk: Desk, items: list[Opened], keys: OfficeKeys | None = None)
                 "UPDATE submissions SET opened_at = ? WHERE id = ?",
                 [desk.today.isoformat(), item.submission_id],
             )
+            sent = record_sent(desk, item.case_id, item.doc, item.received_date)
             desk.event(
-                item.case_id, "opened", {"submission": item.submission_id, "kind": item.kind}
+                item.case_id,
+                "opened",
+                {"submission": item.submission_id, "kind": item.kind, "sent": sent},
             )
-            record_sent(desk, item.case_id, item.doc, item.received_date)
             if keys is not None:
                 _to_case_key(desk, item.case_id, keys)
             out.append(_followup(desk, item))

@@ -107,11 +107,18 @@ def intake(
         insert_submission(desk.db, envelope, case_id, received_iso, opened_at=today)
         bind_token_keys(desk.db, case_id, derived, today)
         files = [a.describe() for a in attachments]
-        record_sent(desk, case_id, validate_report(full) | {"attachments": files}, received_iso)
+        sent = record_sent(
+            desk, case_id, validate_report(full) | {"attachments": files}, received_iso
+        )
         desk.event(
             case_id,
             "received",
-            {"channel": channel, "receipt_id": envelope.receipt_id.hex(), "received": received_iso},
+            {
+                "channel": channel,
+                "receipt_id": envelope.receipt_id.hex(),
+                "received": received_iso,
+                "sent": sent,
+            },
         )
     return Slip(case_id, channel, received_iso, token)
 

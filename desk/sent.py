@@ -5,7 +5,8 @@ in (``intake``), it seals ``lianxin/sent/v1`` — the kind, the day received, th
 report's title, the start of a material's text) and the number of files; a rating — to the
 reply key of every token of the case, as answers are (``answers.seal_answer``). The publisher
 adds these items to the token's status row, so that the status page and ``lianxin status``
-list "what you sent". Nothing is kept in clear but the kind and the date.
+list "what you sent". Nothing is kept in clear but the kind and the date; the event that opens
+the submission records each sealed copy's row id and hash, as answers do.
 """
 
 from __future__ import annotations
@@ -16,26 +17,31 @@ from lianxin.protocol import seal_sent_for_reporter
 from lianxin.protocol.documents import sent_record
 
 from .context import Desk
+from .officekeys import digest
 
 
-def record_sent(desk: Desk, case_id: int, doc: dict[str, Any], received: str) -> int:
+def record_sent(desk: Desk, case_id: int, doc: dict[str, Any], received: str) -> list[list[Any]]:
     """Seal the record of an opened report or follow-up ``doc`` to every token of its case,
-    inside the caller's transaction; the number of tokens it was sealed to."""
+    inside the caller's transaction; returns what the caller's event records, ``[row id,
+    hash]`` of each sealed copy (never the title), so that ``verify`` notices an edit."""
     record = sent_record(doc, received)
     tokens = desk.db.execute(
         "SELECT lookup_id, reply_pk FROM tokens WHERE case_id = ? ORDER BY issued_date, lookup_id",
         [case_id],
     ).fetchall()
+    rows = []
     for lookup_id, reply_pk in tokens:
-        desk.db.execute(
+        sealed = seal_sent_for_reporter(record, bytes(reply_pk))
+        cursor = desk.db.execute(
             "INSERT INTO reporter_items (case_id, lookup_id, kind, sealed, created_date)"
             " VALUES (?, ?, ?, ?, ?)",
             [
                 case_id,
                 bytes(lookup_id),
                 record["kind"],
-                seal_sent_for_reporter(record, bytes(reply_pk)),
+                sealed,
                 desk.today.isoformat(),
             ],
         )
-    return len(tokens)
+        rows.append([int(cursor.lastrowid or 0), digest(sealed)])
+    return rows

@@ -5,8 +5,9 @@ Three checks, each reporting the case and the event position where it can:
 1. the hash chain (:func:`lianxin.store.events.verify_chain`): an edited, reordered or deleted
    event breaks it;
 2. replay: folding every event's recorded changes (``"set"``, tags, cleared ledgers) must give
-   each case row exactly as it is, and every sealed answer and note must be present with the
-   hash its event recorded, so a row edited outside the desk is caught too;
+   each case row exactly as it is, and every sealed answer, note and record of what a reporter
+   sent must be present with the hash its event recorded, so a row edited outside the desk is
+   caught too;
 3. submissions: each stored envelope's receipt id must still be the hash of its contents.
 """
 
@@ -89,7 +90,7 @@ class _Fold:
 
 def _fold_events(db: sqlite_utils.Database) -> tuple[dict[int, _Fold], dict[str, dict[int, Any]]]:
     folds: dict[int, _Fold] = defaultdict(_Fold)
-    sealed: dict[str, dict[int, Any]] = {"answers": {}, "notes": {}}
+    sealed: dict[str, dict[int, Any]] = {"answers": {}, "notes": {}, "reporter_items": {}}
     for seq, case_id, at, kind, data in db.execute(
         "SELECT seq, case_id, at, type, data FROM events ORDER BY seq"
     ):
@@ -109,6 +110,8 @@ def _fold_events(db: sqlite_utils.Database) -> tuple[dict[int, _Fold], dict[str,
             fold.tags = {t: cleared or at for t, cleared in fold.tags.items()}
         for answer_id, answer_hash in doc.get("answers", []):
             sealed["answers"][answer_id] = (case_id, answer_hash, seq)
+        for item_id, item_hash in doc.get("sent", []):  # records of what the reporter sent
+            sealed["reporter_items"][item_id] = (case_id, item_hash, seq)
         if "note" in doc:
             sealed["notes"][doc["note"]] = (case_id, doc["note_hash"], seq)
     return folds, sealed
@@ -143,7 +146,11 @@ def _replay(db: sqlite_utils.Database, report: Report) -> None:
             report.problems.append(
                 Problem("replay", case_id, fold.last, "special-ledger tags differ from its events")
             )
-    for table in ("answers", "notes"):
+    for table, what in (
+        ("answers", "answer"),
+        ("notes", "note"),
+        ("reporter_items", "sent record"),
+    ):
         expected = sealed[table]
         for row_id, case_id, blob in db.execute(
             f"SELECT id, case_id, sealed FROM {table} ORDER BY id"  # noqa: S608 - fixed names
@@ -152,12 +159,10 @@ def _replay(db: sqlite_utils.Database, report: Report) -> None:
             if want is None or want[0] != case_id or want[1] != digest(bytes(blob)):
                 position = want[2] if want else None
                 report.problems.append(
-                    Problem("sealed", case_id, position, f"{table[:-1]} {row_id} was altered")
+                    Problem("sealed", case_id, position, f"{what} {row_id} was altered")
                 )
         for row_id, (case_id, _hash, seq) in expected.items():
-            report.problems.append(
-                Problem("sealed", case_id, seq, f"{table[:-1]} {row_id} was deleted")
-            )
+            report.problems.append(Problem("sealed", case_id, seq, f"{what} {row_id} was deleted"))
 
 
 def _submissions(db: sqlite_utils.Database, report: Report) -> None:

@@ -277,6 +277,7 @@ def test_a_row_changed_outside_the_desk_fails_verify(tmp_path: Path, keys_dir: P
     conn.execute("UPDATE cases SET state = 'closed'")
     conn.execute("UPDATE submissions SET ciphertext = zeroblob(length(ciphertext))")
     conn.execute("DELETE FROM events WHERE seq = (SELECT max(seq) FROM events)")
+    conn.execute("UPDATE reporter_items SET sealed = zeroblob(length(sealed))")
     conn.commit()
     conn.close()
     desk = make_desk(db_path, FEB_10)
@@ -285,3 +286,4 @@ def test_a_row_changed_outside_the_desk_fails_verify(tmp_path: Path, keys_dir: P
     assert any("were deleted" in p for p in problems), problems
     assert any("state is 'closed' but its events say 'received'" in p for p in problems), problems
     assert "submission: case 1: submission 1 was altered" in problems
+    assert any(p.endswith("sent record 1 was altered") for p in problems), problems
