@@ -48,3 +48,25 @@ def test_a_row_keeps_every_answer_the_first_record_and_the_newest_within_255_ite
     assert items[:3] == [b"a1", b"a2", b"s0"]  # the answers, then the report's record
     assert items[3] == b"s48" and items[-1] == b"s299"  # then the newest 252
     assert row_items(answers, others[:10]) == answers + others[:10]  # all fit: unchanged
+
+
+def test_an_item_needs_a_string_schema_but_not_a_known_one() -> None:
+    import json
+    import struct
+
+    import pytest
+
+    from lianxin.protocol import PayloadError
+    from lianxin.protocol.payload import unpack
+
+    def packed(doc: object) -> bytes:
+        body = json.dumps(doc).encode()
+        return struct.pack(">I", len(body)) + body
+
+    later = packed({"schema": "lianxin/message/v9", "attachments": []})
+    with pytest.raises(PayloadError):
+        unpack(later)
+    assert unpack(later, any_schema=True).schema == "lianxin/message/v9"
+    for bad in ({"schema": 9, "attachments": []}, {"attachments": []}, [1]):
+        with pytest.raises(PayloadError):
+            unpack(packed(bad), any_schema=True)
