@@ -24,7 +24,7 @@ from lianxin.protocol.encoding import b64e
 from lianxin.protocol.envelope import Envelope
 from lianxin.protocol.padding import MIN_BUCKET, bucket, pad, unpad
 from lianxin.protocol.payload import pack, unpack
-from lianxin.protocol.token import ALPHABET, DATA_SYMBOLS, check_symbol
+from lianxin.protocol.token import ALPHABET, DATA_SYMBOLS, check_symbol, public_values
 
 tokens = st.text(alphabet=ALPHABET, min_size=DATA_SYMBOLS, max_size=DATA_SYMBOLS).map(Token)
 
@@ -41,6 +41,16 @@ def test_token_round_trips_through_its_written_form(token: Token) -> None:
 def test_crockford_aliases_read_as_their_digits(token: Token) -> None:
     written = str(token).replace("0", "o").replace("1", "l")
     assert Token.parse(written) == token
+
+
+@given(tokens)
+def test_the_gateways_public_values_are_the_token_keys_public_halves(token: Token) -> None:
+    keys = token.keys()
+    assert public_values(token) == (
+        keys.lookup_id,
+        bytes(keys.reply_public),
+        bytes(keys.followup_verify),
+    )
 
 
 @given(tokens, st.integers(0, DATA_SYMBOLS), st.sampled_from(ALPHABET))
