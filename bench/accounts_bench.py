@@ -33,7 +33,7 @@ from nacl.signing import SigningKey  # noqa: E402
 from desk.casekeys import seal_case  # noqa: E402
 from desk.context import open_desk  # noqa: E402
 from desk.listing import Filters, list_cases, show_case  # noqa: E402
-from desk.officekeys import OfficeKeys, pack_note  # noqa: E402
+from desk.officekeys import OfficeKeys, digest, pack_note  # noqa: E402
 from desk.officers import NewOfficer, new_officer, seal_to  # noqa: E402
 from desk.registry import add_officer, init_office  # noqa: E402
 from desk.verify_parallel import check_parallel, check_share, check_since_head  # noqa: E402
@@ -106,23 +106,52 @@ def _cases(db: object, w: _Writer, people: dict[str, NewOfficer], first: int, n:
                 [i, o.record.id, seal_to(o.record, key)],
             )
         note = seal_case(key, pack_note({"kind": "step", "text": f"调查步骤 {i}"}, b""))
+        # the report: its case-key copy, and the envelope row with its ciphertext removed
+        # (desk/envelopes.py), as registration leaves it
+        receipt = nacl.utils.random(32)
+        copy = seal_case(key, _content(i))
+        db.execute(  # type: ignore[attr-defined]
+            "INSERT INTO submissions (id, receipt_id, kind, case_id, key_id, author, ciphertext,"
+            " sig, received_date, opened_at) VALUES (?, ?, 'report', ?, ?, ?, ?, ?, ?, ?)",
+            [i, receipt, i, "0123456789abcdef", nacl.utils.random(32), b"", bytes(64), day, day],
+        )
+        db.execute(  # type: ignore[attr-defined]
+            "INSERT INTO case_content (submission_id, case_id, sealed) VALUES (?, ?, ?)",
+            [i, i, copy],
+        )
         db.execute(  # type: ignore[attr-defined]
             "INSERT INTO notes (id, case_id, key_id, sealed, created_at, officer, sealed_with)"
             " VALUES (?, ?, 'case', ?, ?, ?, 'case')",
             [i, i, note, day, hand.record.id],
         )
-        w.add(i, "received", "gateway", {"channel": "online", "receipt_id": f"{i:064x}"}, None)
+        received = {"channel": "online", "received": day, "receipt_id": receipt.hex()}
+        w.add(i, "received", "gateway", received, None)
         w.add(i, "opened", "reg", {"submission": i, "kind": "report"}, reg.unlocked)
         w.add(i, "read", "reg", {"what": "report", "submission": i}, reg.unlocked)
-        w.add(i, "registered", "reg", {"set": {"number": f"2026-{i:07d}"}}, reg.unlocked)
-        w.add(i, "assigned", "appr", {"set": {"unit": unit, "state": "in_progress"}}, appr.unlocked)
-        w.add(i, "note-added", hand.record.id, {"note": i}, hand.unlocked)
+        registered = {
+            "set": {"number": f"2026-{i:07d}"},
+            "content_sealed": 1,
+            "envelopes_removed": [[i, receipt.hex(), digest(copy)]],
+        }
+        w.add(i, "registered", "reg", registered, reg.unlocked)
+        assigned = {"set": {"unit": unit, "route": "assign", "state": "in_progress"}}
+        w.add(i, "assigned", "appr", assigned, appr.unlocked)
+        w.add(i, "note-added", hand.record.id, {"note": i, "note_hash": digest(note)}, hand.unlocked)
         w.add(i, "read", hand.record.id, {"what": "case"}, hand.unlocked)
         if state == "concluded":
             w.add(i, "concluded", hand.record.id, {"set": {"state": "concluded"}}, hand.unlocked)
         if len(w.rows) > 50_000:
             w.flush()
     w.flush()
+
+
+def _content(i: int) -> bytes:
+    doc = {
+        "kind": "report",
+        "document": {"title": f"反映某单位问题 {i}", "text": "举报内容" * 40},
+        "attachments": [],
+    }
+    return json.dumps(doc, ensure_ascii=False, sort_keys=True).encode()
 
 
 def build(path: Path, n: int) -> dict[str, float]:
@@ -194,12 +223,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cases", type=int, default=20_000)
     parser.add_argument("--db", type=Path, default=None)
+    parser.add_argument("--build-only", action="store_true", help="Build the register and stop.")
     args = parser.parse_args()
     path = args.db or ROOT / "var" / "bench" / f"accounts-{args.cases}.sqlite"
     if not path.exists():
         print(f"building {args.cases:,} cases: {json.dumps(build(path, args.cases))}")
     else:
         print(f"reusing {path}")
+    if args.build_only:
+        return
     f = measure(path)
     print(f"{platform.processor() or platform.machine()}, Python {platform.python_version()}")
     for name in ("incremental", "full_one_core", "full_two_cores"):

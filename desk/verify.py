@@ -7,7 +7,9 @@ Three checks, each reporting the case and the event position where it can:
 2. replay: folding every event's recorded changes (``"set"``, tags, cleared ledgers) must give
    each case row exactly as it is, and every sealed answer and note must be present with the
    hash its event recorded, so a row edited outside the desk is caught too;
-3. submissions: each stored envelope's receipt id must still be the hash of its contents.
+3. submissions: each stored envelope's receipt id must still be the hash of its contents; an
+   envelope removed once its content was held under the case key (:mod:`desk.envelopes`) must
+   be recorded by a signed event, with the hash of its case-key copy.
 """
 
 from __future__ import annotations
@@ -24,10 +26,14 @@ from lianxin.store.events import verify_chain
 
 from .cases import COLUMNS, SELECT
 from .context import store_kind
+from .envelopes import is_removed
 from .officekeys import digest
 from .verify_signed import verify_signatures
 
 MAX_PROBLEMS = 200
+# the (signed) event types that may remove envelopes: registration, opening a follow-up to a
+# registered case, a recusal, and sealing an older store's envelopes
+REMOVING = frozenset({"registered", "opened", "recused", "envelopes-sealed"})
 
 
 @dataclass(frozen=True)
@@ -89,7 +95,7 @@ class _Fold:
 
 def _fold_events(db: sqlite_utils.Database) -> tuple[dict[int, _Fold], dict[str, dict[int, Any]]]:
     folds: dict[int, _Fold] = defaultdict(_Fold)
-    sealed: dict[str, dict[int, Any]] = {"answers": {}, "notes": {}}
+    sealed: dict[str, dict[int, Any]] = {"answers": {}, "notes": {}, "removed": {}}
     for seq, case_id, at, kind, data in db.execute(
         "SELECT seq, case_id, at, type, data FROM events ORDER BY seq"
     ):
@@ -111,10 +117,16 @@ def _fold_events(db: sqlite_utils.Database) -> tuple[dict[int, _Fold], dict[str,
             sealed["answers"][answer_id] = (case_id, answer_hash, seq)
         if "note" in doc:
             sealed["notes"][doc["note"]] = (case_id, doc["note_hash"], seq)
+        for note_id, note_hash in doc.get("notes_resealed", []):
+            sealed["notes"][note_id] = (case_id, note_hash, seq)
+        for sid, receipt, copy_hash in doc.get("envelopes_removed", []) if kind in REMOVING else []:
+            sealed["removed"][sid] = (case_id, receipt, copy_hash, seq)
     return folds, sealed
 
 
-def _replay(db: sqlite_utils.Database, report: Report) -> None:
+def _replay(db: sqlite_utils.Database, report: Report) -> dict[int, Any]:
+    """Check every case row and sealed item against the events; returns the envelopes the
+    events say were removed (for :func:`_submissions`)."""
     folds, sealed = _fold_events(db)
     tags: dict[int, dict[str, str | None]] = defaultdict(dict)
     for case_id, tag, cleared in db.execute("SELECT case_id, tag, cleared_date FROM case_tags"):
@@ -158,27 +170,63 @@ def _replay(db: sqlite_utils.Database, report: Report) -> None:
             report.problems.append(
                 Problem("sealed", case_id, seq, f"{table[:-1]} {row_id} was deleted")
             )
+    return sealed["removed"]
 
 
-def _submissions(db: sqlite_utils.Database, report: Report) -> None:
+def _submissions(db: sqlite_utils.Database, report: Report, removed: dict[int, Any]) -> None:
+    """Each stored envelope's receipt id is still the hash of its contents; an envelope whose
+    ciphertext was removed must be recorded by the signed event that removed it, and its copy
+    under the case key must have the hash that event recorded."""
     logged = {
         (case_id, json.loads(data).get("receipt_id"))
         for case_id, data in db.execute(
             "SELECT case_id, data FROM events WHERE type IN ('received', 'followup-received')"
         )
     }
+    copies = {
+        sid: digest(bytes(blob))
+        for sid, blob in db.execute(
+            "SELECT c.submission_id, CAST(c.sealed AS BLOB) FROM case_content c JOIN submissions s"
+            " ON s.id = c.submission_id WHERE length(s.ciphertext) = 0"
+        )
+    }
     for sid, receipt_id, kind, case_id, key_id, author, ciphertext, sig in db.execute(
         "SELECT id, receipt_id, kind, case_id, key_id, author, ciphertext, sig FROM submissions"
     ):
-        envelope = Envelope(kind, key_id, bytes(author), bytes(ciphertext), bytes(sig))
-        if envelope.receipt_id != bytes(receipt_id):
-            report.problems.append(
-                Problem("submission", case_id, None, f"submission {sid} was altered")
-            )
-        elif (case_id, bytes(receipt_id).hex()) not in logged:
+        receipt = bytes(receipt_id)
+        if not is_removed(bytes(ciphertext)):
+            envelope = Envelope(kind, key_id, bytes(author), bytes(ciphertext), bytes(sig))
+            if envelope.receipt_id != receipt:
+                report.problems.append(
+                    Problem("submission", case_id, None, f"submission {sid} was altered")
+                )
+                continue
+        if (case_id, receipt.hex()) not in logged:
             report.problems.append(
                 Problem("submission", case_id, None, f"submission {sid} has no event receiving it")
             )
+        elif is_removed(bytes(ciphertext)):
+            record = removed.get(sid)
+            if record is None or record[0] != case_id or record[1] != receipt.hex():
+                report.problems.append(
+                    Problem(
+                        "submission",
+                        case_id,
+                        None,
+                        f"submission {sid}'s envelope was removed without a signed event"
+                        " recording it",
+                    )
+                )
+            elif copies.get(sid) != record[2]:
+                what = "deleted" if sid not in copies else "altered"
+                report.problems.append(
+                    Problem(
+                        "sealed",
+                        case_id,
+                        record[3],
+                        f"the case-key copy of submission {sid} was {what}",
+                    )
+                )
 
 
 def verify_register(db: sqlite_utils.Database) -> Report:
@@ -192,7 +240,7 @@ def verify_register(db: sqlite_utils.Database) -> Report:
     report.signed, report.unsigned, report.legacy = signed.signed, signed.unsigned, signed.legacy
     report.first_admin, report.fingerprint = signed.first_admin, signed.fingerprint
     report.problems += [Problem("signature", c, s, m) for s, c, m in signed.problems]
-    _replay(db, report)
-    _submissions(db, report)
+    removed = _replay(db, report)
+    _submissions(db, report, removed)
     del report.problems[MAX_PROBLEMS:]
     return report
