@@ -136,7 +136,9 @@ def _cases(db: object, w: _Writer, people: dict[str, NewOfficer], first: int, n:
         w.add(i, "registered", "reg", registered, reg.unlocked)
         assigned = {"set": {"unit": unit, "route": "assign", "state": "in_progress"}}
         w.add(i, "assigned", "appr", assigned, appr.unlocked)
-        w.add(i, "note-added", hand.record.id, {"note": i, "note_hash": digest(note)}, hand.unlocked)
+        w.add(
+            i, "note-added", hand.record.id, {"note": i, "note_hash": digest(note)}, hand.unlocked
+        )
         w.add(i, "read", hand.record.id, {"what": "case"}, hand.unlocked)
         if state == "concluded":
             w.add(i, "concluded", hand.record.id, {"set": {"state": "concluded"}}, hand.unlocked)

@@ -22,11 +22,11 @@ from .cli_common import (
     with_settings,
 )
 from .context import open_desk
+from .envelopes import envelopes_kept
 from .officers import all_officers, load_officer, new_officer
 from .output import emit
 from .reads import list_reads
 from .registry import add_officer, change_passphrase, disable_officer, grant, init_office, set_roles
-from .envelopes import envelopes_kept
 from .scope import recuse, seal_envelopes
 
 _PATH = click.Path(path_type=Path)
@@ -225,6 +225,4 @@ def seal_envelopes_command(settings: Settings) -> None:
         done, removed, skipped = seal_envelopes(desk, desk_keys(desk))
     echo(f"{done} case(s) sealed, {removed} envelope(s) removed.")
     if skipped:
-        echo(
-            f"Not in your scope (another registrar must run this): {', '.join(skipped)}."
-        )
+        echo(f"Not in your scope (another registrar must run this): {', '.join(skipped)}.")

@@ -84,8 +84,8 @@ def dice(a: frozenset[str], b: frozenset[str]) -> float:
 def opened_reports(desk: Desk, keys: OfficeKeys) -> list[Report]:
     """Open every report that staff have already opened (first report of each case)."""
     rows = desk.db.execute(
-        "SELECT s.id, s.case_id, c.number, s.received_date, s.kind, s.key_id, s.author, s.ciphertext,"
-        " s.sig FROM submissions s JOIN cases c ON c.id = s.case_id"
+        "SELECT s.id, s.case_id, c.number, s.received_date, s.kind, s.key_id, s.author,"
+        " s.ciphertext, s.sig FROM submissions s JOIN cases c ON c.id = s.case_id"
         " WHERE s.kind = 'report' AND s.opened_at IS NOT NULL ORDER BY s.id"
     ).fetchall()
     out: dict[int, Report] = {}

@@ -232,7 +232,9 @@ def test_an_envelope_is_removed_only_with_a_signed_record(office: tuple[Path, in
     ).fetchall()
     assert left == [(0,)]
     (sid,) = conn.execute("SELECT id FROM submissions WHERE case_id = ?", [case_id]).fetchone()
-    conn.execute("UPDATE case_content SET sealed = randomblob(length(sealed)) WHERE submission_id = ?", [sid])
+    conn.execute(
+        "UPDATE case_content SET sealed = randomblob(length(sealed)) WHERE submission_id = ?", [sid]
+    )
     conn.commit()
     seq = _seq(db, "registered")
     assert f"sealed: event {seq}, case 1: the case-key copy of submission {sid} was altered" in (
