@@ -17,6 +17,7 @@ Finally the ``officers`` table must match the registry the events describe.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -129,7 +130,13 @@ def verify_signatures(
     top = until if until is not None else 2**62
     prev, expected, chaining = GENESIS, since + 1, chain
     if since:
-        units = dict(db.execute("SELECT id, unit FROM cases").fetchall())
+        units = dict(  # only the cases the share touches: an incremental pass stays small
+            db.execute(
+                "SELECT id, unit FROM cases WHERE id IN (SELECT case_id FROM events"
+                " WHERE seq > ? AND seq <= ?)",
+                [since, top],
+            ).fetchall()
+        )
         row = db.execute(
             "SELECT max(time) FROM events WHERE seq <= ? AND seq > ? - 1000", [since, since]
         ).fetchone()
@@ -143,10 +150,18 @@ def verify_signatures(
             else:
                 prev = bytes(head[0])
     problem = out.problems.append
-    cursor = db.execute(
-        "SELECT seq, case_id, at, time, actor, type, data, prev_hash, hash, v, sig FROM events"
-        " WHERE (seq > ? AND seq <= ?) OR case_id IS NULL ORDER BY seq",
-        [since, top],
+    # three cursors in sequence order, none needing a sort: the office events before the
+    # share (to replay the registry), the share itself, and (for the first share, which
+    # compares the officers table) the office events after it
+    select = "SELECT seq, case_id, at, time, actor, type, data, prev_hash, hash, v, sig FROM events"
+    cursor = itertools.chain(
+        db.execute(select + " WHERE case_id IS NULL AND seq <= ? ORDER BY seq", [since])
+        if since
+        else (),
+        db.execute(select + " WHERE seq > ? AND seq <= ? ORDER BY seq", [since, top]),
+        db.execute(select + " WHERE case_id IS NULL AND seq > ? ORDER BY seq", [top])
+        if until is not None and not since
+        else (),
     )
     for seq, case_id, at, time, actor, kind_, data, prev_hash, digest, v, sig in cursor:
         check = since < seq <= top
