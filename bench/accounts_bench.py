@@ -26,6 +26,7 @@ import sys
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -199,8 +200,8 @@ def _load() -> str:
     return "load {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
 
 
-def measure(path: Path, one_core: bool) -> dict[str, object]:
-    out: dict[str, object] = {}
+def measure(path: Path, one_core: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     t = time.perf_counter()
     connect(path).conn.close()  # migrate once (indexes added since the build)
     out["migrate_s"] = time.perf_counter() - t
@@ -290,13 +291,13 @@ def main() -> None:
     for name in ("incremental", "full_one_core", "full_two_cores"):
         if name not in f:
             continue
-        took, events, problems, load = f[name]  # type: ignore[misc]
+        took, events, problems, load = f[name]
         print(
             f"verify {name:<15} {took:8.2f} s  {events:>10,} events  {problems} problem(s)"
             f"  ({load} at the end)"
         )
     if "full_one_core" in f:
-        ratio = f["full_one_core"][0] / f["full_two_cores"][0]  # type: ignore[index]
+        ratio = f["full_one_core"][0] / f["full_two_cores"][0]
         print(f"two cores vs one: {ratio:.2f}x faster")
     print(
         f"  CPU time of the two workers together {f['full_cpu_s']:.1f} s: on two idle cores the"
