@@ -3,6 +3,7 @@ listings, verify, backup and restore."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -19,7 +20,6 @@ from .listing import Filters, list_cases, show_case
 from .output import dump_json, emit
 from .refusals import BadValue
 from .supervision import issue_warnings, supervision_csv, supervision_markdown
-from .verify import verify_register
 from .warnings import NO_UNIT, compute_warnings
 
 _OUT = click.Path(path_type=Path, dir_okay=False)
@@ -238,7 +238,7 @@ def verify_command(settings: Settings, fmt: str, against: Path | None, since_hea
     every case is what its events say (auditors and administrators)."""
     from .against import check_against
     from .verify import Problem, Report
-    from .verify_parallel import check_since_head
+    from .verify_parallel import check_since_head, verify_full
 
     with settings.desk() as desk:
         desk.authorize("verify")
@@ -247,7 +247,7 @@ def verify_command(settings: Settings, fmt: str, against: Path | None, since_hea
             report = Report(events=part.events, signed=part.signed, kind=desk.kind)
             report.problems = [Problem(*p) for p in part.problems]
         else:
-            report = verify_register(desk.db)
+            report = verify_full(settings.db, workers=min(2, os.cpu_count() or 1))
         if against is not None:
             report.problems += [
                 Problem("head", None, seq or None, text)

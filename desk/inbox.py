@@ -11,17 +11,17 @@ token).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from nacl.signing import VerifyKey
-
-from lianxin.protocol import Attachment, Envelope, ProtocolError, SignatureError, open_envelope
+from lianxin.protocol import Attachment, Envelope, ProtocolError, open_envelope
 from lianxin.protocol.errors import DecryptionError
 
 from .answers import record_satisfaction
 from .cases import load_case
 from .context import Desk
+from .envelopes import envelope_problem, is_removed
 from .officekeys import OfficeKeys
 from .refusals import BadValue, WrongKey
 from .roles import desk_action
@@ -65,20 +65,28 @@ _SELECT = (
 )
 
 
-def _verify(desk: Desk, envelope: Envelope) -> str:
-    try:
-        if envelope.kind == "report":
-            envelope.verify()
-            return ""
-        row = desk.db.execute(
-            "SELECT followup_vk FROM tokens WHERE lookup_id = ?", [envelope.author]
-        ).fetchone()
-        if row is None:
-            return "no token is registered for this follow-up's lookup id"
-        envelope.verify(VerifyKey(bytes(row[0])))
-    except SignatureError:
-        return "the signature does not verify: the stored envelope was altered"
-    return ""
+def _from_case_key(desk: Desk, base: dict[str, Any], sid: int) -> Opened:
+    """A submission whose envelope was removed: its copy under the case key, if the officer
+    is in the case's scope."""
+    from .casekeys import open_case, open_case_key
+
+    row = desk.db.execute(
+        "SELECT sealed FROM case_content WHERE submission_id = ?", [sid]
+    ).fetchone()
+    if row is None:
+        return Opened(**base, problem="its envelope was removed but no case-key copy is stored")
+    key = open_case_key(desk.db, base["case_id"], desk.me())
+    if key is None:
+        return Opened(
+            **base,
+            problem=f"held under the case key of case {base['case_label']}, which officer"
+            f" {desk.actor()} does not hold (not in the case's scope)",
+        )
+    doc = json.loads(open_case(key, bytes(row[0])))
+    attachments = tuple(
+        Attachment(a["name"], a["type"], bytes.fromhex(a["data"])) for a in doc["attachments"]
+    )
+    return Opened(**base, doc=doc["document"], attachments=attachments)
 
 
 @desk_action("inbox")
@@ -115,7 +123,10 @@ def read_inbox(
             "received_date": received,
             "new": opened_at is None,
         }
-        problem = _verify(desk, envelope)
+        if is_removed(bytes(ciphertext)):  # registered: its content is under the case key
+            items.append(_from_case_key(desk, base, sid))
+            continue
+        problem = envelope_problem(desk.db, envelope)
         if problem:
             items.append(Opened(**base, problem=problem))
             continue
@@ -163,26 +174,28 @@ def mark_opened(desk: Desk, items: list[Opened], keys: OfficeKeys | None = None)
                 [desk.today.isoformat(), item.submission_id],
             )
             sent = record_sent(desk, item.case_id, item.doc, item.received_date)
+            sealed = _to_case_key(desk, item.case_id, keys) if keys is not None else {}
             desk.event(
                 item.case_id,
                 "opened",
-                {"submission": item.submission_id, "kind": item.kind, "sent": sent},
+                {"submission": item.submission_id, "kind": item.kind, "sent": sent, **sealed},
             )
-            if keys is not None:
-                _to_case_key(desk, item.case_id, keys)
             out.append(_followup(desk, item))
     return out
 
 
-def _to_case_key(desk: Desk, case_id: int, keys: OfficeKeys) -> None:
+def _to_case_key(desk: Desk, case_id: int, keys: OfficeKeys) -> dict[str, Any]:
+    """A follow-up to a registered case: copied under its case key, its envelope removed."""
     from .casekeys import has_case_key, open_case_key
     from .scope import seal_content
 
     if not has_case_key(desk.db, case_id):
-        return
+        return {}
     key = open_case_key(desk.db, case_id, desk.me())
-    if key is not None:
-        seal_content(desk, load_case(desk.db, case_id), key, keys)
+    if key is None:
+        return {}
+    sealed = seal_content(desk, load_case(desk.db, case_id), key, keys)
+    return {k: v for k, v in sealed.items() if k != "content_sealed"}
 
 
 def _followup(desk: Desk, item: Opened) -> Opened:

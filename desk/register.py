@@ -177,9 +177,9 @@ def _make_key(desk: Desk, case: Case, keys: OfficeKeys | None) -> dict[str, Any]
 
     key = ensure_case_key(desk, case, case.unit)
     office = keys if keys is not None else desk_keys(desk)
-    copied = seal_content(desk, case, key, office) if office.secrets else 0
+    sealed = seal_content(desk, case, key, office) if office.secrets else {"content_sealed": 0}
     holders = sorted(o.id for o in in_scope(desk.db, case.id, case.unit))
-    return {"case_key": holders, "content_sealed": copied}
+    return {"case_key": holders, **sealed}
 
 
 def _accept(desk: Desk, case: Case, real_name: str | None) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -196,6 +196,15 @@ def test_online_report_full_loop(
         [case_id],
     ).fetchall()
     assert [r[0] for r in copied][-1] == item.submission_id
+    # and the envelopes, sealed to the office key, are gone: the inbox reads the copies
+    left = desk.db.execute(
+        "SELECT length(ciphertext) FROM submissions WHERE case_id = ?", [case_id]
+    ).fetchall()
+    assert left == [(0,), (0,)]
+    shown = read_inbox(desk, keys, case=case_id)
+    assert [(i.kind, i.problem) for i in shown] == [("report", ""), ("followup", "")]
+    assert shown[1].doc["rating"] == "not" and shown[0].doc["title"] == "工程款问题 闭环"
+    assert verify_register(desk.db).ok, verify_register(desk.db).problems
     desk.close()
     rating = {"kind": "satisfaction", "date": read_received_last(gateway.db_path), "title": ""}
     assert _sent(gateway.db_path, token) == [report, rating | {"files": 0, "rating": "not"}]
