@@ -29,12 +29,22 @@ from .roles import desk_action
 from .values import clean_text
 
 
-def _outcome(desk: Desk, code: str, stage: str, argument: str) -> dict[str, str]:
+def outcome_of(desk: Desk, code: str, stage: str, argument: str) -> dict[str, str]:
+    """The outcome ``code`` of ``stage`` with its labels; refused with the valid codes."""
     entry = desk.outcomes.get(code)
     if entry is None or entry.stage != stage:
         codes = ", ".join(o.code for o in desk.outcomes if o.stage == stage)
         raise BadValue(f"{code!r} is not a {stage} outcome ({codes})", argument=argument)
     return {"outcome": code, "outcome_zh": entry.zh, "outcome_en": entry.en}
+
+
+def disposition_of(desk: Desk, code: str) -> str:
+    """``code`` if it is a disposition of the lead (谈话函询, 初步核实, …); else refused."""
+    entry = desk.taxonomy.dispositions.get(code)
+    if entry is None or entry.stage != "disposition":
+        codes = ", ".join(d.code for d in desk.taxonomy.dispositions if d.stage == "disposition")
+        raise BadValue(f"{code!r} is not a disposition ({codes})", "--disposition")
+    return code
 
 
 def _tokens(desk: Desk, case: Case) -> list[tuple[bytes, bytes]]:
@@ -72,7 +82,8 @@ def seal_answer(
     return {"answers": sealed_rows, **note}
 
 
-def _answer_due(desk: Desk, case: Case) -> dict[str, Any]:
+def answer_due_columns(desk: Desk, case: Case) -> dict[str, Any]:
+    """``answer_due`` for a case concluded today (the real-name answer rule, if any)."""
     rule = stage_rule(desk.policy(case.policy), "answer", real_name=case.real_name)
     if rule is None:
         return {"answer_due": None}
@@ -92,16 +103,10 @@ def conclude(
     """办结: record the outcome; with ``answer``, answer the reporter in the same transaction."""
     case = load_case(desk.db, ref)
     require(case, "conclude")
-    result = _outcome(desk, outcome, "conclusion", "--outcome")
+    result = outcome_of(desk, outcome, "conclusion", "--outcome")
     data: dict[str, Any] = {}
     if disposition is not None:
-        entry = desk.taxonomy.dispositions.get(disposition)
-        if entry is None or entry.stage != "disposition":
-            codes = ", ".join(
-                d.code for d in desk.taxonomy.dispositions if d.stage == "disposition"
-            )
-            raise BadValue(f"{disposition!r} is not a disposition ({codes})", "--disposition")
-        data["disposition"] = disposition
+        data["disposition"] = disposition_of(desk, disposition)
     text = clean_text(answer, "--answer", required=False)
     if text:
         desk.authorize("answer")  # concluding with an answer also answers the reporter
@@ -111,7 +116,7 @@ def conclude(
         _tokens(desk, case)
     today = desk.today.isoformat()
     updates = {"state": "concluded", "concluded_date": today, "outcome": outcome}
-    updates.update(_answer_due(desk, case))
+    updates.update(answer_due_columns(desk, case))
     with desk.transaction():
         clear_tags(desk, case)
         change(desk, case, "concluded", updates, {**data, "cleared_tags": True})
@@ -129,7 +134,7 @@ def answer(desk: Desk, ref: int | str, keys: OfficeKeys, text: str) -> Case:
     require(case, "answer")
     body = clean_text(text, "--text", required=True)
     assert case.outcome is not None
-    result = _outcome(desk, case.outcome, "conclusion", "--outcome")
+    result = outcome_of(desk, case.outcome, "conclusion", "--outcome")
     note_ready(desk, case, keys)
     _tokens(desk, case)
     with desk.transaction():
@@ -211,7 +216,7 @@ def second_answer(desk: Desk, ref: int | str, keys: OfficeKeys, text: str, outco
     """Give the second answer or the review answer; the case is answered again."""
     case = load_case(desk.db, ref)
     require(case, "second-answer")
-    result = _outcome(desk, outcome, "review", "--outcome")
+    result = outcome_of(desk, outcome, "review", "--outcome")
     body = clean_text(text, "--text", required=True)
     note_ready(desk, case, keys)
     _tokens(desk, case)

@@ -17,7 +17,7 @@ from rich.cells import cell_len
 
 from lianxin.protocol import Attachment
 
-from . import cli_answers, cli_officers, cli_reports
+from . import cli_answers, cli_loop, cli_officers, cli_reports
 from .casekeys import desk_keys
 from .cli_common import (
     Settings,
@@ -38,7 +38,7 @@ from .refusals import BadValue
 from .register import Registration, not_accepted, register
 from .routing import Route, extend, route
 
-__all__ = ["cli_answers", "cli_officers", "cli_reports", "desk_group"]
+__all__ = ["cli_answers", "cli_loop", "cli_officers", "cli_reports", "desk_group"]
 _FILE = click.Path(path_type=Path, dir_okay=False)
 
 

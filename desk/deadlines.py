@@ -5,6 +5,8 @@ Policies name their rules freely; the desk looks for these codes, in order, for 
 ======================  ============================================================
 intake (register)       register_forward, accept_or_forward, acknowledge
 handle (conclude)       handle, feedback
+sign (sign for)         sign_for (a unit signs for an assigned case)
+rework                  rework (a returned completion report is sent again)
 answer (real-name)      answer_real_name (verified real-name reports only)
 second_answer           second_answer, answer_real_name, review_answer
 review / re_review      review_answer / rereview_answer
@@ -28,6 +30,8 @@ from .refusals import BadValue
 STAGE_RULES: dict[str, tuple[str, ...]] = {
     "intake": ("register_forward", "accept_or_forward", "acknowledge"),
     "handle": ("handle", "feedback"),
+    "sign": ("sign_for",),
+    "rework": ("rework",),
     "answer": ("answer_real_name",),
     "second_answer": ("second_answer", "answer_real_name", "review_answer"),
     "review": ("review_answer",),

@@ -6,6 +6,12 @@ the real-name answer (concluded, ``answer_due``) or the review (``review_due``).
 deadline has passed; yellow: it is within the policy's warning window; green: open, not yet
 close; blue: concluded, answered, closed or not accepted (对账销号).
 
+Slow signing (签收超时) is a list of its own: a case assigned to a unit that has not signed for
+it (签收) is yellow within the policy's ``sign_for`` warning window and red once that deadline
+has passed, whatever its handling deadline; the supervision list carries it in its own section.
+A completion report returned for rework (退回重报) is chased on its new deadline, stage
+``rework``.
+
 Colours depend only on (deadline, window, today), so the register is read grouped by those and
 each distinct deadline is coloured once: the whole register in one indexed pass, not a
 working-day count per case.
@@ -97,6 +103,7 @@ class WarningReport:
     today: date
     units: list[UnitCounts] = field(default_factory=list)
     flagged: list[Flagged] = field(default_factory=list)
+    signing: list[Flagged] = field(default_factory=list)  # slow signing (签收超时)
 
     def totals(self) -> Counter[str]:
         """Counts per colour over all units."""
@@ -217,12 +224,36 @@ def compute_warnings(desk: Desk, today: date | None = None) -> WarningReport:
             units.setdefault(unit, UnitCounts(unit)).blue += count
     report = WarningReport(day, sorted(units.values(), key=lambda u: u.unit))
     report.flagged = _flagged(desk, colourer, policies)
+    report.signing = _slow_signing(desk, colourer, policies)
     return report
+
+
+_SIGNING = """
+SELECT id, number, unit, policy, sign_due FROM cases
+WHERE phase = 'assigned' AND state = 'in_progress' AND sign_due <= :until
+"""
+
+
+def _slow_signing(desk: Desk, colourer: _Colourer, policies: set[str | None]) -> list[Flagged]:
+    """Assigned cases not signed for (签收) near or past their signing deadline."""
+    until = max(colourer.yellow_until(p, "sign") for p in policies)
+    out = []
+    for cid, number, unit, policy, due in desk.db.execute(_SIGNING, {"until": until.isoformat()}):
+        colour = colourer.colour(policy, "sign", due)
+        if colour not in (Colour.RED, Colour.YELLOW):
+            continue
+        days = abs((date.fromisoformat(due) - colourer.today).days)
+        uncertain = colourer.uncertain(policy, due)
+        out.append(
+            Flagged(cid, number, unit, "in_progress", "sign", due, colour.value, days, uncertain)
+        )
+    out.sort(key=lambda f: (f.colour != "red", f.due, f.case_id))
+    return out
 
 
 _FLAGGED = """
 SELECT id, number, COALESCE(unit, forwarded_to, '-'), state, policy, received_date, due_date,
-       answer_due, review_due, due_uncertain
+       answer_due, review_due, due_uncertain, phase
 FROM cases WHERE (state IN ('accepted', 'in_progress', 'forwarded') AND due_date <= :until)
    OR (state = 'concluded' AND answer_due <= :until)
    OR (state = 'reviewing' AND review_due <= :until)
@@ -235,7 +266,9 @@ def _flagged(desk: Desk, colourer: _Colourer, policies: set[str | None]) -> list
     until = max(colourer.yellow_until(p, s) for p in policies for s in stages)
     out = []
     rows = desk.db.execute(_FLAGGED, {"until": until.isoformat()})
-    for cid, number, unit, state, policy, received, due_date, answer_due, review_due, flag in rows:
+    for row in rows:
+        cid, number, unit, state, policy, received, due_date, answer_due, review_due = row[:9]
+        flag, phase = row[9], row[10]
         stage = _STAGE_OF_STATE.get(state, "intake")
         due = {"handle": due_date, "answer": answer_due, "review": review_due}.get(stage)
         uncertain = bool(flag) if stage == "handle" else False
@@ -254,7 +287,7 @@ def _flagged(desk: Desk, colourer: _Colourer, policies: set[str | None]) -> list
                 number,
                 unit,
                 state,
-                stage,
+                "rework" if phase == "rework" else stage,
                 due,
                 colour.value,
                 abs(days),
