@@ -55,9 +55,13 @@ LOOP_COLUMNS = (
     "signed_date",
     "report_date",
     "report_returns",
+    "acknowledged_date",
+    "inquiry_delivered",
+    "inquiry_replied",
 )
 """The office loop's columns of migration 0007: the step within a state (see
-:mod:`desk.lifecycle`), the proposed routing, signing for, and the completion report."""
+:mod:`desk.lifecycle`), the proposed routing, signing for, the completion report, the
+acceptance notice to a real-name reporter and a 谈话函询 letter's delivery and reply."""
 
 COLUMNS = ("id", "channel", "received_date", "state", *REGISTER_COLUMNS, *LOOP_COLUMNS)
 """Every column of ``cases`` that the desk reads."""
@@ -108,6 +112,9 @@ class Case:
     signed_date: str | None = None
     report_date: str | None = None
     report_returns: int | None = None
+    acknowledged_date: str | None = None
+    inquiry_delivered: str | None = None
+    inquiry_replied: str | None = None
     tags: tuple[str, ...] = ()
 
     @property

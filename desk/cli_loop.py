@@ -1,5 +1,6 @@
 """``lianxin desk`` commands of the office loop: screen (甄别), approve (审批), sign-for (签收),
-report (办结报告) and check (审核). Each calls one library function."""
+report (办结报告), check (审核), supervise (督办), letter (转办函), acknowledge (受理告知) and
+inquiry (谈话函询). Each calls one library function."""
 
 from __future__ import annotations
 
@@ -8,10 +9,14 @@ from pathlib import Path
 import click
 
 from .approval import Proposal, approve, return_proposal, screen
+from .cases import load_case
 from .cli_common import Settings, days_option, desk_group, echo, read_text_option, with_settings
 from .deadlines import Manual
+from .duties import acknowledge, inquiry_delivered, inquiry_replied
+from .letters import forwarding_letter
 from .lifecycle import case_stage
 from .refusals import BadValue
+from .supervise import KINDS, supervise
 from .unitwork import accept_report, return_report, sign_for, submit_report
 
 _FILE = click.Path(path_type=Path, dir_okay=False)
@@ -142,3 +147,65 @@ def check_command(
         echo(f"Case {result.label}: {case_stage(result)}, outcome {result.outcome}{due}.")
     else:
         echo(f"Case {result.label}: {case_stage(result)}, new deadline {result.due_date}.")
+
+
+@desk_group.command("supervise")
+@with_settings
+@click.argument("case")
+@click.option("--kind", required=True, help="phone 电话督办, visit 实地督办, letter 督办函.")
+@click.option("--reference", default="", help="E.g. the supervision letter's number.")
+def supervise_command(settings: Settings, case: str, kind: str, reference: str) -> None:
+    """Record a supervision action on an open case (supervisor); counted in the analysis."""
+    with settings.desk() as desk:
+        record = supervise(desk, case, kind, reference)
+        label = load_case(desk.db, case).label
+    zh, en = KINDS[kind]
+    unit = record["unit"] or "the office"
+    echo(f"Case {label}: {zh} ({en}) recorded, chasing {unit} at stage {record['stage']}.")
+
+
+@desk_group.command("letter")
+@with_settings
+@click.argument("case")
+@click.option("--format", "fmt", default="html", help="html (to print) or text.")
+@click.option("--template", type=_FILE, default=None, help="The office's own Jinja2 template.")
+@click.option("--out", type=_FILE, default=None, help="Write the letter here [standard output].")
+def letter_command(
+    settings: Settings, case: str, fmt: str, template: Path | None, out: Path | None
+) -> None:
+    """Print the forwarding letter (转办函) of a case forwarded out of scope."""
+    with settings.desk() as desk:
+        letter = forwarding_letter(desk, case, fmt=fmt, template=template)
+    if out is None:
+        click.echo(letter.text, nl=False)
+        return
+    out.write_text(letter.text, encoding="utf-8")
+    echo(f"Forwarding letter of case {letter.case.label} written to {out}.")
+
+
+@desk_group.command("acknowledge")
+@with_settings
+@click.argument("case")
+@click.option("--how", required=True, help="phone, letter, visit or sms.")
+def acknowledge_command(settings: Settings, case: str, how: str) -> None:
+    """Record the acceptance notice (受理告知) given to a real-name reporter (registrar)."""
+    with settings.desk() as desk:
+        result = acknowledge(desk, case, how)
+    echo(f"Case {result.label}: acceptance notice recorded on {result.acknowledged_date} ({how}).")
+
+
+@desk_group.command("inquiry")
+@with_settings
+@click.argument("case")
+@click.option("--delivered", is_flag=True, help="The 谈话函询 letter reached the person asked.")
+@click.option("--replied", is_flag=True, help="Their written reply arrived.")
+def inquiry_command(settings: Settings, case: str, delivered: bool, replied: bool) -> None:
+    """Record a talk-or-letter inquiry (谈话函询): --delivered, then --replied (approver, or a
+    handler of the case's unit)."""
+    if delivered == replied:
+        raise BadValue("give exactly one of --delivered, --replied", "--delivered")
+    with settings.desk() as desk:
+        result = inquiry_delivered(desk, case) if delivered else inquiry_replied(desk, case)
+    what = "delivered" if delivered else "replied"
+    day = result.inquiry_delivered if delivered else result.inquiry_replied
+    echo(f"Case {result.label}: inquiry {what} on {day}.")

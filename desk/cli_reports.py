@@ -55,6 +55,7 @@ def warnings_command(
             report.units = [u for u in report.units if u.unit == unit]
             report.flagged = [f for f in report.flagged if f.unit == unit]
             report.signing = [f for f in report.signing if f.unit == unit]
+            report.duties = [f for f in report.duties if f.unit == unit]
         issued = []
         if issue or supervision_list is not None:
             issued = issue_warnings(desk, report)
@@ -69,6 +70,7 @@ def warnings_command(
     units = [u.as_dict() for u in report.units]
     flagged = [f.as_dict() for f in report.flagged]
     signing = [f.as_dict() for f in report.signing]
+    duties = [f.as_dict() for f in report.duties]
     if fmt == "json":
         totals = dict(report.totals())
         dump_json(
@@ -78,13 +80,14 @@ def warnings_command(
                 "units": units,
                 "flagged": flagged,
                 "slow_signing": signing,
+                "duties": duties,
                 "issued": len(issued),
             }
         )
         return
     if fmt == "csv":
         emit(
-            [*flagged, *signing],
+            [*flagged, *signing, *duties],
             [
                 (k, k)
                 for k in (
@@ -103,9 +106,9 @@ def warnings_command(
         )
         return
     # For people: unit names instead of codes, each colour in its colour (in a terminal).
-    for row in (*units, *flagged, *signing):
+    for row in (*units, *flagged, *signing, *duties):
         row["unit"] = names.get(row["unit"], row["unit"])
-    for row in (*flagged, *signing):
+    for row in (*flagged, *signing, *duties):
         row["case"] = row["number"] or f"#{row['case_id']}"
     columns = [
         ("unit", "unit 承办单位"),
@@ -129,6 +132,9 @@ def warnings_command(
     if signing:
         title = "Slow signing 签收超时 (assigned, not signed for)"
         emit(signing, flagged_columns, fmt, title=title, value_styled="colour")
+    if duties:
+        title = "Acceptance notices and inquiry replies 受理告知与函询回复"
+        emit(duties, flagged_columns, fmt, title=title, value_styled="colour")
     if issue or supervision_list is not None:
         echo(f"{len(issued)} warning(s) issued.")
     if supervision_list is not None:

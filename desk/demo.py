@@ -10,7 +10,10 @@ office loop (screened, its proposal returned and screened again, approved, assig
 late, its completion report returned for rework and accepted the second time, answered, not
 satisfied, answered a second time, closed), one not accepted, one near its deadline. The online
 reports are screened, approved and assigned; the units with a handler in the demo office sign
-for them. ``synthesize_register`` (from :mod:`desk.synth`) writes large synthetic registers.
+for them. The supervisor then chases the case never signed for (by phone and by letter) and
+visits the environment bureau about the forwarded case, whose forwarding letter (转办函) is
+written beside the database. ``synthesize_register`` (from :mod:`desk.synth`) writes large
+synthetic registers.
 """
 
 from __future__ import annotations
@@ -27,14 +30,17 @@ from .approval import Proposal, approve, return_proposal, screen
 from .casekeys import grant_office_key
 from .context import Desk, open_desk
 from .deadlines import Manual
+from .duties import acknowledge, inquiry_delivered
 from .inbox import mark_opened, read_inbox
 from .intake import intake
+from .letters import forwarding_letter
 from .notes import add_note
 from .officekeys import OfficeKeys, load_office_keys
 from .officers import UnlockedOfficer, new_officer, suggest_passphrase
 from .register import Registration, not_accepted, register
 from .registry import add_officer, init_office, is_initialised
 from .routing import Route, route
+from .supervise import supervise
 from .synth import synthesize_register
 from .unitwork import accept_report, return_report, sign_for, submit_report
 
@@ -124,6 +130,8 @@ def _assign(unit: str, days: int, **changes: Any) -> Step:
         if unit in HANDLERS:  # the unit's handler signs for it and records a first step
             sign_for(as_(desk, HANDLERS[unit]), case_id)
             add_note(as_(desk, HANDLERS[unit]), case_id, keys, text="已签收，开始核查。")
+            if unit == "town.dongshan":  # a 谈话函询 letter, its reply now due
+                inquiry_delivered(as_(desk, HANDLERS[unit]), case_id)
 
     return step
 
@@ -279,6 +287,7 @@ def _offline(db_path: Path, keys: OfficeKeys, officer: str, today: date) -> None
     )
     desk.close()
     desk = _on(db_path, officer, ago(44))
+    acknowledge(as_(desk, "registrar"), visit, "phone")  # 受理告知 to the real-name reporter
     return_proposal(as_(desk, "approver"), visit, "请写明处置方式。")
     plan = Proposal(
         "assign",
@@ -406,3 +415,31 @@ def walk_sample_cases(db_path: Path, office_key_path: Path, office: str, today: 
     _offline(db_path, keys, "", today)
     print("Desk: opening and routing the online reports")
     _online(db_path, keys, "", today)
+    print("Desk: supervision (督办) and forwarding letters (转办函)")
+    _supervise_and_letters(db_path, today)
+
+
+def _supervise_and_letters(db_path: Path, today: date) -> None:
+    """The supervisor chases the slow and the overdue cases; the registrar prints the
+    forwarding letter of each forwarded case beside the database."""
+    desk = _on(db_path, "", today)
+    try:
+        slow = desk.db.execute(
+            "SELECT id FROM cases WHERE phase = 'assigned' AND sign_due < ? ORDER BY id",
+            [today.isoformat()],
+        ).fetchall()
+        forwarded = desk.db.execute(
+            "SELECT id FROM cases WHERE route = 'forward' ORDER BY id"
+        ).fetchall()
+        for (case_id,) in slow:
+            supervise(as_(desk, "supervisor"), case_id, "phone")
+            supervise(as_(desk, "supervisor"), case_id, "letter", reference="督办函（示例）1号")
+            print(f"  case {case_id}: not signed for in time — 电话督办 and 督办函 recorded")
+        for (case_id,) in forwarded:
+            supervise(as_(desk, "supervisor"), case_id, "visit")
+            letter = forwarding_letter(as_(desk, "registrar"), case_id)
+            out = db_path.parent / f"转办函-{letter.case.label}.html"
+            out.write_text(letter.text, encoding="utf-8")
+            print(f"  case {case_id}: forwarded — 实地督办 recorded, forwarding letter {out}")
+    finally:
+        desk.close()

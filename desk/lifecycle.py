@@ -15,8 +15,10 @@ A case that was never screened may still be routed by an approver (the existing 
        │ (out of scope:      │  └─route --forward─▶ forwarded ─conclude──────────────┘    │
        │  stays received)    └─not-accepted─▶ not_accepted                         answer │
        └─route --forward / not-accepted                                                  ▼
-    answered ─close─▶ closed
-    answered (not satisfied) ─review─▶ reviewing ─second-answer─▶ answered
+    answered ─close─▶ closed (not before the policy's review window has passed, unless the
+                             reporter is satisfied)
+    answered or closed (not satisfied, within the window) ─review─▶ reviewing ─second-answer─▶
+    answered
 
 A step is named the way staff type it (``route --assign``), so a refusal can say what to do.
 """
@@ -185,10 +187,13 @@ STEPS: dict[str, Step] = {
         _step("conclude", "forwarded in_progress", _may_conclude),
         _step("answer", "concluded"),
         _step("satisfaction", "answered closed"),
-        _step("review", "answered", _unhappy),
+        _step("review", "answered closed", _unhappy),
         _step("second-answer", "reviewing"),
         _step("close", "answered", _may_close),
         _step("note", " ".join(STATES)),
+        _step("supervise", "accepted forwarded in_progress concluded reviewing"),
+        _step("acknowledge", "received accepted not_accepted forwarded in_progress", _registered),
+        _step("inquiry", "in_progress"),
     )
 }
 

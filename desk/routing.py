@@ -85,7 +85,8 @@ def _deadline(desk: Desk, case: Case, route: Route) -> tuple[dict[str, Any], dic
         return {}, {}  # set at acceptance, or re-routing: the deadline stands
     else:
         policy = desk.policy(case.policy)
-        rule = stage_rule(policy, "handle", real_name=case.real_name)
+        stage = "forward" if route.mode == "forward" else "handle"
+        rule = stage_rule(policy, stage, real_name=case.real_name)
         if rule is None:
             raise BadValue(
                 f"policy {policy.name} sets no handling deadline (it is set case by case): "
@@ -93,8 +94,10 @@ def _deadline(desk: Desk, case: Case, route: Route) -> tuple[dict[str, Any], dic
                 argument="--days",
             )
         start = date.fromisoformat(case.accepted_date) if case.accepted_date else today
-        if route.mode == "forward":
+        if route.mode == "forward":  # the authority's feedback, from the acknowledgement
             start = today
+            if rule.start_event == "acknowledged" and case.acknowledged_date:
+                start = date.fromisoformat(case.acknowledged_date)
         deadline = rule_deadline(rule, start, desk.calendar)
         source = {"rule": rule.code, "start": start.isoformat()}
     columns = {"due_date": deadline.due.isoformat(), "due_uncertain": uncertain(deadline)}

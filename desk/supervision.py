@@ -24,6 +24,8 @@ STAGES = {
     "review": "复查/二次反馈 review",
     "rework": "退回重报 rework",
     "sign": "签收 signing for",
+    "acknowledge": "实名受理告知 acceptance notice",
+    "inquiry": "函询回复 inquiry reply",
 }
 
 
@@ -116,7 +118,19 @@ def supervision_markdown(desk: Desk, report: WarningReport, officer: str) -> str
                 f" {unit_label(desk, item.unit)} | {item.due} | {days} |"
             )
         lines += ["", "请承办单位即日签收。The unit should sign for these cases today.", ""]
-    if not by_unit and not report.signing:
+    if report.duties:
+        lines += ["## 告知与函询 Notices and inquiries", ""]
+        lines += ["| 颜色 Colour | 编号 Number | 事项 Duty | 期限 Due | 天数 Days |"]
+        lines += ["|---|---|---|---|---|"]
+        for item in report.duties:
+            mark = "红 red" if item.colour == "red" else "黄 yellow"
+            days = f"超期 {item.days} overdue" if item.colour == "red" else f"剩 {item.days} left"
+            lines.append(
+                f"| {mark} | {item.number or '#' + str(item.case_id)} |"
+                f" {STAGES[item.stage]} | {item.due} | {days} |"
+            )
+        lines.append("")
+    if not by_unit and not report.signing and not report.duties:
         lines.append("无超期或临近期限的事项。Nothing overdue or near its deadline.")
     return "\n".join(lines) + "\n"
 
@@ -127,7 +141,7 @@ def supervision_csv(report: WarningReport) -> str:
     fields = ["unit", "colour", "case_id", "number", "state", "stage", "due", "days", "uncertain"]
     writer = csv.DictWriter(out, fieldnames=fields)
     writer.writeheader()
-    items = [*report.flagged, *report.signing]
+    items = [*report.flagged, *report.signing, *report.duties]
     for item in sorted(items, key=lambda f: (f.unit, f.colour != "red", f.due, f.stage)):
         writer.writerow({k: v for k, v in item.as_dict().items() if k in fields})
     return out.getvalue()

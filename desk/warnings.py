@@ -9,7 +9,10 @@ close; blue: concluded, answered, closed or not accepted (对账销号).
 Slow signing (签收超时) is a list of its own: a case assigned to a unit that has not signed for
 it (签收) is yellow within the policy's ``sign_for`` warning window and red once that deadline
 has passed, whatever its handling deadline; the supervision list carries it in its own section.
-A completion report returned for rework (退回重报) is chased on its new deadline, stage
+The acceptance notice owed to a verified real-name reporter (受理告知, rule
+``acknowledge_real_name``) and the reply owed to a 谈话函询 letter (rule ``inquiry_reply``) are a
+third list, ``duties``, coloured the same way. A completion report returned for rework (退回重报)
+is chased on its new deadline, stage
 ``rework``.
 
 Colours depend only on (deadline, window, today), so the register is read grouped by those and
@@ -104,6 +107,7 @@ class WarningReport:
     units: list[UnitCounts] = field(default_factory=list)
     flagged: list[Flagged] = field(default_factory=list)
     signing: list[Flagged] = field(default_factory=list)  # slow signing (签收超时)
+    duties: list[Flagged] = field(default_factory=list)  # acceptance notices, inquiry replies
 
     def totals(self) -> Counter[str]:
         """Counts per colour over all units."""
@@ -225,7 +229,40 @@ def compute_warnings(desk: Desk, today: date | None = None) -> WarningReport:
     report = WarningReport(day, sorted(units.values(), key=lambda u: u.unit))
     report.flagged = _flagged(desk, colourer, policies)
     report.signing = _slow_signing(desk, colourer, policies)
+    report.duties = _duties(desk, colourer)
     return report
+
+
+# Verified real-name reporters not yet told whether the report is accepted (repeat reports get
+# no notice), and 谈话函询 letters delivered and not yet answered.
+_DUTIES = """
+SELECT 'acknowledge', id, number, COALESCE(unit, forwarded_to, '-'), state, policy,
+       received_date FROM cases
+WHERE real_name = 'verified' AND acknowledged_date IS NULL AND repeat_of IS NULL
+  AND item_type != 'repeat' AND state != 'closed'
+UNION ALL
+SELECT 'inquiry', id, number, COALESCE(unit, forwarded_to, '-'), state, policy, inquiry_delivered
+FROM cases WHERE inquiry_delivered IS NOT NULL AND inquiry_replied IS NULL
+"""
+
+
+def _duties(desk: Desk, colourer: _Colourer) -> list[Flagged]:
+    """The acceptance notices and inquiry replies near or past their deadlines."""
+    out = []
+    for stage, cid, number, unit, state, policy, start in desk.db.execute(_DUTIES):
+        rule = stage_rule(desk.policy(policy), stage, real_name="verified")
+        if rule is None:
+            continue
+        found = rule_deadline(rule, date.fromisoformat(start), desk.calendar)
+        due = found.due.isoformat()
+        colour = colourer.colour(policy, stage, due)
+        if colour not in (Colour.RED, Colour.YELLOW):
+            continue
+        days = abs((found.due - colourer.today).days)
+        uncertain = not found.certain or colourer.uncertain(policy, due)
+        out.append(Flagged(cid, number, unit, state, stage, due, colour.value, days, uncertain))
+    out.sort(key=lambda f: (f.colour != "red", f.due, f.case_id))
+    return out
 
 
 _SIGNING = """

@@ -72,5 +72,18 @@ def test_walk_sample_cases(
     assert steps["report-submitted handler.supervision"] == 2
     assert steps["signed-for handler.dongshan"] >= 1
     assert [f.colour for f in warnings.signing if f.unit == "town.nanhu"] == ["red"]
+    actions = dict(
+        desk.db.execute("SELECT kind, count(*) FROM supervision_actions GROUP BY kind").fetchall()
+    )
+    assert actions == {"phone": 1, "letter": 1, "visit": 1}
+    acknowledged = desk.db.execute(
+        "SELECT count(*) FROM cases WHERE acknowledged_date IS NOT NULL"
+    ).fetchone()
+    assert acknowledged == (1,)
+    assert desk.db.execute(
+        "SELECT count(*) FROM cases WHERE inquiry_delivered IS NOT NULL"
+    ).fetchone() == (1,)
+    [letter] = gateway.db_path.parent.glob("转办函-*.html")
+    assert "县生态环境局" in letter.read_text(encoding="utf-8")
     assert verify_register(desk.db).ok
     desk.close()

@@ -369,6 +369,10 @@ def _loop(db: sqlite_utils.Database) -> None:
     cases.add_column("signed_date", str)  # type: ignore[union-attr]
     cases.add_column("report_date", str)  # type: ignore[union-attr]
     cases.add_column("report_returns", int)  # type: ignore[union-attr]
+    # The acceptance notice to a real-name reporter (受理告知) and a 谈话函询 letter's reply.
+    cases.add_column("acknowledged_date", str)  # type: ignore[union-attr]
+    cases.add_column("inquiry_delivered", str)  # type: ignore[union-attr]
+    cases.add_column("inquiry_replied", str)  # type: ignore[union-attr]
     db.execute("CREATE INDEX cases_phase ON cases(phase) WHERE phase IS NOT NULL")
     # Supervision actions (电话督办, 实地督办, 督办函), counted in the monthly analysis.
     db.execute(
