@@ -131,7 +131,7 @@ def _may_report(case: Case) -> str | None:
     if case.phase == "reported":
         return "a completion report already awaits the office's check (check)"
     if case.phase is None:
-        return "it is not assigned to a unit (only an assigned unit reports; route --assign)"
+        return "no unit signed for it (a report follows route --assign and sign-for)"
     return None
 
 

@@ -233,33 +233,40 @@ def compute_warnings(desk: Desk, today: date | None = None) -> WarningReport:
     return report
 
 
-# Verified real-name reporters not yet told whether the report is accepted (repeat reports get
-# no notice), and 谈话函询 letters delivered and not yet answered.
+# Verified real-name reporters not yet told whether the report is accepted, while the case is
+# under way (repeat reports get no notice; once concluded, the answer tells them), and 谈话函询
+# letters delivered and not yet answered. Each WHERE is that of a partial index (0007_loop).
 _DUTIES = """
 SELECT 'acknowledge', id, number, COALESCE(unit, forwarded_to, '-'), state, policy,
-       received_date FROM cases
+       received_date FROM cases INDEXED BY cases_notice_owed
 WHERE real_name = 'verified' AND acknowledged_date IS NULL AND repeat_of IS NULL
-  AND item_type != 'repeat' AND state != 'closed'
+  AND state IN ('received', 'accepted', 'forwarded', 'in_progress')
 UNION ALL
 SELECT 'inquiry', id, number, COALESCE(unit, forwarded_to, '-'), state, policy, inquiry_delivered
-FROM cases WHERE inquiry_delivered IS NOT NULL AND inquiry_replied IS NULL
+FROM cases INDEXED BY cases_inquiry_open
+WHERE inquiry_delivered IS NOT NULL AND inquiry_replied IS NULL
 """
 
 
 def _duties(desk: Desk, colourer: _Colourer) -> list[Flagged]:
     """The acceptance notices and inquiry replies near or past their deadlines."""
     out = []
+    dues: dict[tuple[str, str | None, str], tuple[str, bool] | None] = {}
     for stage, cid, number, unit, state, policy, start in desk.db.execute(_DUTIES):
-        rule = stage_rule(desk.policy(policy), stage, real_name="verified")
-        if rule is None:
+        key = (stage, policy, start)
+        if key not in dues:  # one working-day count per (duty, policy, start day)
+            rule = stage_rule(desk.policy(policy), stage, real_name="verified")
+            found = rule_deadline(rule, date.fromisoformat(start), desk.calendar) if rule else None
+            dues[key] = (found.due.isoformat(), not found.certain) if found else None
+        entry = dues[key]
+        if entry is None:
             continue
-        found = rule_deadline(rule, date.fromisoformat(start), desk.calendar)
-        due = found.due.isoformat()
+        due, provisional = entry
         colour = colourer.colour(policy, stage, due)
         if colour not in (Colour.RED, Colour.YELLOW):
             continue
-        days = abs((found.due - colourer.today).days)
-        uncertain = not found.certain or colourer.uncertain(policy, due)
+        days = abs((date.fromisoformat(due) - colourer.today).days)
+        uncertain = provisional or colourer.uncertain(policy, due)
         out.append(Flagged(cid, number, unit, state, stage, due, colour.value, days, uncertain))
     out.sort(key=lambda f: (f.colour != "red", f.due, f.case_id))
     return out

@@ -201,6 +201,16 @@ def test_the_loop_for_a_letter(tmp_path: Path, keys_dir: Path) -> None:
     desk.close()
     day = walk_loop(db, case_id, DAY)
     finish(db, keys_dir, case_id, day)
+    # A loop column edited outside the desk does not verify.
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE cases SET report_returns = 0 WHERE id = ?", [case_id])
+    conn.commit()
+    conn.close()
+    desk = on(db, day, "aud")
+    report = verify_register(desk.db)
+    desk.close()
+    assert not report.ok
+    assert any("report_returns" in str(p) for p in report.problems), report.problems
 
 
 def test_the_loop_for_an_online_report(

@@ -374,6 +374,16 @@ def _loop(db: sqlite_utils.Database) -> None:
     cases.add_column("inquiry_delivered", str)  # type: ignore[union-attr]
     cases.add_column("inquiry_replied", str)  # type: ignore[union-attr]
     db.execute("CREATE INDEX cases_phase ON cases(phase) WHERE phase IS NOT NULL")
+    # The duties the warnings chase, kept small: notices owed, inquiry letters unanswered.
+    db.execute(
+        "CREATE INDEX cases_notice_owed ON cases(policy, received_date) WHERE real_name ="
+        " 'verified' AND acknowledged_date IS NULL AND repeat_of IS NULL AND state IN"
+        " ('received', 'accepted', 'forwarded', 'in_progress')"
+    )
+    db.execute(
+        "CREATE INDEX cases_inquiry_open ON cases(policy, inquiry_delivered) WHERE"
+        " inquiry_delivered IS NOT NULL AND inquiry_replied IS NULL"
+    )
     # Supervision actions (电话督办, 实地督办, 督办函), counted in the monthly analysis.
     db.execute(
         """
