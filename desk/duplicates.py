@@ -22,6 +22,7 @@ from .context import Desk
 from .envelopes import is_removed
 from .officekeys import OfficeKeys
 from .roles import desk_action
+from .values import command_ref
 
 THRESHOLD = 0.6
 SAME_PERSON_THRESHOLD = 0.3
@@ -56,7 +57,8 @@ class Suggestion:
     @property
     def command(self) -> str:
         """The ``register`` command that confirms it."""
-        return f"register {self.later_label} --repeat-of {self.earlier_label}"
+        later = command_ref(self.later_label, self.later)
+        return f"register {later} --repeat-of {command_ref(self.earlier_label, self.earlier)}"
 
     def as_dict(self) -> dict[str, Any]:
         """For JSON and CSV output."""

@@ -26,6 +26,7 @@ from .officekeys import OfficeKeys
 from .refusals import BadValue, WrongKey
 from .roles import desk_action
 from .sent import record_sent
+from .values import command_ref
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class Opened:
     problem: str = ""
     notice: str = ""
     new: bool = True
+    unlisted: tuple[str, ...] = ()  # a region or problem type outside the published lists
 
     def as_dict(self) -> dict[str, Any]:
         """For JSON output (attachments by name, type and size)."""
@@ -56,6 +58,7 @@ class Opened:
             "attachments": [a.describe() for a in self.attachments],
             "problem": self.problem,
             "notice": self.notice,
+            "unlisted": list(self.unlisted),
         }
 
 
@@ -138,7 +141,10 @@ def read_inbox(
         except ProtocolError as exc:
             items.append(Opened(**base, problem=f"opens but is not well formed: {exc}"))
             continue
-        items.append(Opened(**base, doc=payload.doc, attachments=payload.attachments))
+        unlisted = unlisted_codes(desk, payload.doc) if kind == "report" else ()
+        items.append(
+            Opened(**base, doc=payload.doc, attachments=payload.attachments, unlisted=unlisted)
+        )
     with desk.transaction():  # every read of report content is an event
         for item in items:
             if not item.problem:
@@ -217,10 +223,35 @@ def _followup(desk: Desk, item: Opened) -> Opened:
     return replace(item, notice=notice)
 
 
+def unlisted_codes(desk: Desk, doc: dict[str, Any]) -> tuple[str, ...]:
+    """A report's region or problem type that is not in the published lists (an older portal,
+    or a hand-made envelope: the gateway does not know the lists), each with the valid values
+    staff choose from when registering."""
+    tax = desk.taxonomy
+    out = []
+    region = str(doc.get("region", ""))
+    if region and region not in tax.regions:
+        valid = ", ".join(tax.regions.codes())
+        out.append(
+            f"region {region!r} is not in the published list ({tax.regions.source});"
+            f" register with --region, one of: {valid}"
+        )
+    problem = str(doc.get("problem_type", ""))
+    if problem and problem not in tax.problem_types:
+        valid = ", ".join(
+            p.code for p in tax.problem_types if p.parent is not None or not tax.subtypes(p.code)
+        )
+        out.append(
+            f"problem type {problem!r} is not in the published list"
+            f" ({tax.problem_types.source}); register with --problem-type, one of: {valid}"
+        )
+    return tuple(out)
+
+
 def suggest_registration(desk: Desk, item: Opened) -> str:
     """The ``register`` command a report's own fields suggest (staff confirm or correct it)."""
     doc, tax = item.doc, desk.taxonomy
-    parts = [f"register {item.case_label}", "--item-type accusation"]
+    parts = [f"register {command_ref(item.case_label, item.case_id)}", "--item-type accusation"]
     problem = str(doc.get("problem_type", ""))
     if problem in tax.problem_types:
         parts.append(f"--problem-type {problem}")

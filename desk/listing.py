@@ -14,7 +14,7 @@ from .casekeys import has_case_key, open_case_key
 from .cases import SELECT, Case, case_from_row, load_case
 from .context import Desk
 from .deadlines import counts_working_days
-from .lifecycle import STATES, allowed_steps, state_label
+from .lifecycle import STATES, allowed_steps, case_stage
 from .notes import read_notes
 from .officekeys import OfficeKeys
 from .refusals import BadValue, Refused
@@ -148,7 +148,7 @@ def show_case(desk: Desk, ref: int | str, keys: OfficeKeys | None = None) -> dic
     due = current_due(case)
     out: dict[str, Any] = {
         "case": case.as_dict(),
-        "state_label": state_label(case.state),
+        "state_label": case_stage(case),
         "current_due": due,
         "provisional": provisional(desk, case, due),
         "next_steps": allowed_steps(case),
