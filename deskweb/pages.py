@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from desk.context import Desk
+from desk.deadlines import Manual
 from desk.notes import add_note
 from desk.officers import ARGON_MEMLIMIT, ARGON_OPSLIMIT, WrongPassphrase, find_officer, unlock
 from desk.refusals import BadValue, Refused, UnknownCase
@@ -331,8 +332,17 @@ async def assign(request: Request, case_id: int) -> Response:
         request,
         case_id,
         form,
-        lambda desk: route(desk, case_id, Route("assign", unit=form.get("unit") or None)),
+        lambda desk: route(desk, case_id, _route_of(form)),
     )
+
+
+def _route_of(form: dict[str, str]) -> Route:
+    """The assignment a route form asks for: the unit and, if given, its working days."""
+    days = form.get("days", "").strip()
+    if days and not days.isdigit():
+        raise BadValue(f"{days!r} is not a whole number of days", "--days")
+    manual = Manual.parse(int(days), "working") if days else None
+    return Route("assign", unit=form.get("unit") or None, manual=manual)
 
 
 async def _step(

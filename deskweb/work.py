@@ -10,7 +10,7 @@ read. Nothing here decides who may see or do what: the desk refuses, and the pag
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from desk.casekeys import desk_keys
@@ -22,6 +22,7 @@ from desk.officers import all_officers
 from desk.refusals import Refused
 from desk.warnings import CaseColours, UnitCounts, compute_warnings
 from lianxin.domain.workdays import working_days_between
+from lianxin.officetime import office_zone
 
 from .i18n import Labels, step_action
 
@@ -37,6 +38,12 @@ def my_steps(desk: Desk, steps: list[str]) -> list[str]:
         if action is not None and any(me.has(r) for r in action.roles):
             out.append(step)
     return out
+
+
+def office_time(utc: str) -> str:
+    """An event's UTC time as the office's local time (``2026-11-24 12:00``)."""
+    moment = datetime.strptime(utc, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    return moment.astimezone(office_zone()).strftime("%Y-%m-%d %H:%M")
 
 
 def days_left(desk: Desk, due: str | None) -> int | None:
@@ -82,6 +89,8 @@ def my_work(desk: Desk, labels: Labels) -> WorkPage:
     page.for_me.sort(key=lambda r: ({"red": 0, "yellow": 1}.get(r["colour"], 2), r["due"] or ""))
     only = scoped_unit(desk)
     page.units = [u for u in compute_warnings(desk).units if only is None or u.unit == only]
+    if only is not None and not page.units:  # the handler's own unit, even with nothing yet
+        page.units = [UnitCounts(only)]
     return page
 
 
@@ -108,7 +117,7 @@ def case_page(desk: Desk, ref: str, labels: Labels) -> CasePage:
     names = {o.id: o.name for o in all_officers(desk.db)}
     timeline = [
         {
-            "time": e["time"].replace("T", " ").rstrip("Z") + " UTC",
+            "time": office_time(e["time"]),
             "who": names.get(e["actor"], e["actor"]),
             "what": labels.event(e["type"]),
         }
@@ -132,7 +141,9 @@ def case_page(desk: Desk, ref: str, labels: Labels) -> CasePage:
         details=[(k, v) for k, v in details if v],
         timeline=timeline,
         content=shown.get("content"),
-        notes=shown.get("notes"),
+        notes=[{**n, "officer": names.get(n["officer"], n["officer"])} for n in shown["notes"]]
+        if "notes" in shown
+        else None,
         steps=my_steps(desk, shown["next_steps"]),
         colour=colour,
         due=shown["current_due"],

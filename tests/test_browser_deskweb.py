@@ -1,0 +1,378 @@
+"""The web desk in real headless Chromium (issue 14): sign-in, my work, the case page, a step.
+
+A test office (tests/desk_support.py) has two cases: A, registered and assigned to the Dongshan
+town unit; B, registered and waiting to be routed. ``lianxin desk serve``'s server runs in a
+thread on a loopback port with the desk's day fixed and an idle clock the tests move by hand.
+The steps run in file order and share the server:
+
+1. the Dongshan handler signs in → my work lists A with its colour and working days left and
+   the counts of their unit only; the page in Chinese and in English;
+2. the handler opens A → the report (a read event is written) and adds a note with the form;
+3. the Xihe handler neither sees A in their work nor opens it (a page in words, no read event);
+4. a handler's forged route POST is refused in words, nothing changed; a POST without the CSRF
+   token is refused;
+5. the approver routes B with the form (the same ``route`` the CLI calls); a refused step says why;
+6. the approver's session idles past the timeout → signed out, keys wiped;
+7. the fifth wrong passphrase in a row locks the account (even the right one waits);
+8. no request left the origin, no CSP violation, no page error; stopping the server wipes
+   every remaining session's keys.
+
+Screenshots in Chinese and English go to test-artifacts/deskweb/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from conftest import ROOT, free_port
+from desk_support import intake_letter, make_desk, new_store, passphrase, unlocked
+
+from desk.deadlines import Manual
+from desk.officekeys import load_office_keys
+from desk.register import Registration, register
+from desk.routing import Route, route
+from deskweb.desks import WebSettings
+from deskweb.serve import server_config
+from deskweb.sessions import ManualClock, SessionStore
+from lianxin.keys import init_keys
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-gpu",
+    "--disable-quic",
+]
+ARTIFACTS = ROOT / "test-artifacts" / "deskweb"
+DESKTOP = {"width": 1280, "height": 900}
+LAPTOP = {"width": 1366, "height": 768}
+DAY = date(2026, 11, 24)
+IDLE = 600.0
+LOCK = 300.0
+FORM = Registration(
+    "accusation", "legal.embezzlement_bribery", "township_section", "town.dongshan", "verified"
+)
+
+
+@dataclass
+class Office:
+    """The server, its parts, the two cases and what the browser did."""
+
+    db_path: Path
+    url: str
+    server: uvicorn.Server
+    thread: threading.Thread
+    clock: ManualClock
+    sessions: SessionStore
+    case_a: int
+    case_b: int
+    requests: list[str] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    kept: dict[str, Any] = field(default_factory=dict)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=20)
+
+    def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        import sqlite3
+
+        conn = sqlite3.connect(self.db_path)
+        try:
+            return conn.execute(sql, params or []).fetchall()
+        finally:
+            conn.close()
+
+
+def _cases(db_path: Path, keys_dir: Path) -> tuple[int, int]:
+    keys = load_office_keys(keys_dir)
+    desk = make_desk(db_path, DAY, officer="reg", keys_dir=keys_dir)
+    try:
+        a = intake_letter(desk, keys, "甲案").case_id
+        register(desk, a, FORM, keys)
+        b = intake_letter(desk, keys, "乙案").case_id
+        register(desk, b, FORM, keys)
+        desk.officer = unlocked("appr")
+        route(desk, a, Route("assign", unit="town.dongshan", manual=Manual.parse(3, "working")))
+    finally:
+        desk.close()
+    return a, b
+
+
+@pytest.fixture(scope="module")
+def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Office]:
+    if not CHROMIUM.exists():
+        pytest.fail("/usr/bin/chromium is missing: apt-get install chromium fonts-noto-cjk")
+    root = tmp_path_factory.mktemp("deskweb")
+    init_keys(root / "keys")
+    db_path = new_store(root / "lianxin.sqlite")
+    a, b = _cases(db_path, root / "keys")
+    clock = ManualClock()
+    settings = WebSettings(
+        db=db_path, today=DAY, idle_seconds=IDLE, lock_seconds=LOCK, monotonic=clock
+    )
+    port = free_port()
+    config = server_config(settings, "127.0.0.1", port)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail("the web desk did not start")
+        time.sleep(0.05)
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)
+    ARTIFACTS.mkdir(parents=True)
+    app = config.loaded_app if hasattr(config, "loaded_app") else config.app
+    sessions = _app_state(app).sessions
+    o = Office(db_path, f"http://127.0.0.1:{port}", server, thread, clock, sessions, a, b)
+    try:
+        yield o
+    finally:
+        o.stop()
+
+
+def _app_state(app: Any) -> Any:
+    while not hasattr(app, "state"):  # uvicorn wraps the app in its middleware
+        app = app.app
+    return app.state
+
+
+@pytest.fixture(scope="module")
+def browser(office: Office) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        yield launched
+        launched.close()
+
+
+def new_page(browser: Any, office: Office, viewport: dict[str, int] = DESKTOP) -> Any:
+    """A page in its own browser context (its own cookies), every request recorded."""
+    context = browser.new_context(viewport=viewport)
+    context.on("request", lambda request: office.requests.append(request.url))
+    context.expose_function("lxViolation", lambda text: office.violations.append(text))
+    context.add_init_script(
+        "document.addEventListener('securitypolicyviolation', e => "
+        "window.lxViolation(`${location.pathname}: ${e.violatedDirective} ${e.blockedURI}`))"
+    )
+    page = context.new_page()
+    page.on("pageerror", lambda error: office.page_errors.append(str(error)))
+    return page
+
+
+def sign_in(page: Any, office: Office, officer_id: str, phrase: str | None = None) -> Any:
+    page.goto(office.url + "/login")
+    page.fill("#lx-officer", officer_id)
+    page.fill("#lx-passphrase", phrase if phrase is not None else passphrase(officer_id))
+    with page.expect_navigation():
+        page.click("#lx-sign-in")
+    return page
+
+
+def shot(page: Any, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def reads(office: Office, officer_id: str, case_id: int) -> int:
+    rows = office.query(
+        "SELECT count(*) FROM events WHERE type = 'read' AND actor = ? AND case_id = ?",
+        [officer_id, case_id],
+    )
+    return int(rows[0][0])
+
+
+def test_handler_signs_in_to_my_work_in_chinese_and_english(browser: Any, office: Office) -> None:
+    page = new_page(browser, office)
+    sign_in(page, office, "hand1")
+    assert page.url == office.url + "/work"
+    assert page.locator("html").get_attribute("lang") == "zh-CN"
+    assert page.locator("h1").inner_text().startswith("我的工作")
+    row = page.locator(f"#lx-for-me tr[data-case='{office.case_a}']")
+    assert row.count() == 1
+    text = row.inner_text()
+    assert "东山镇" in text and "办理中" in text and "办结" in text and "记录" in text
+    assert "town.dongshan" not in page.content().replace('data-unit="town.dongshan"', "")
+    assert row.locator(".dot").count() == 1 and row.locator("td.days").inner_text().strip()
+    units = page.locator("#lx-units tbody tr")
+    assert units.count() == 1 and "东山镇" in units.inner_text()
+    assert page.locator(f"tr[data-case='{office.case_b}']").count() == 0
+    shot(page, "work-zh")
+    page.set_viewport_size(LAPTOP)
+    shot(page, "work-zh-laptop")
+    page.click("#lx-lang")
+    assert page.locator("h1").inner_text().startswith("My work")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert "Waiting for you" in page.content()
+    shot(page, "work-en")
+    page.goto(office.url + "/work")  # the language is remembered
+    assert page.locator("h1").inner_text().startswith("My work")
+    page.click("#lx-lang")
+    office.kept["hand1"] = page
+
+
+def test_handler_reads_the_case_and_adds_a_note(office: Office) -> None:
+    page = office.kept["hand1"]
+    before = reads(office, "hand1", office.case_a)
+    page.click(f"#lx-for-me tr[data-case='{office.case_a}'] a")
+    assert page.url == f"{office.url}/case/{office.case_a}"
+    assert "甲案" in page.locator("#lx-report-1").inner_text()
+    assert reads(office, "hand1", office.case_a) == before + 1
+    assert "分流" in page.locator("#lx-timeline").inner_text()
+    assert "赵主任" in page.locator("#lx-timeline").inner_text()  # who, by name
+    page.fill("#lx-note-text", "已电话联系举报人核实情况。")
+    with page.expect_navigation():
+        page.click("#lx-note-save")
+    assert page.locator("#lx-done").is_visible()
+    assert "已电话联系举报人核实情况。" in page.locator("#lx-notes").inner_text()
+    added = office.query(
+        "SELECT count(*) FROM events WHERE type = 'note-added' AND actor = 'hand1'"
+        " AND case_id = ?",
+        [office.case_a],
+    )
+    assert added[0][0] == 1
+    shot(page, "case-zh")
+    page.goto(f"{office.url}/case/{office.case_a}?lang=en")
+    assert "The report" in page.content() and "Timeline" in page.content()
+    shot(page, "case-en")
+    page.goto(f"{office.url}/case/{office.case_a}?lang=zh")
+
+
+def test_another_units_handler_neither_sees_nor_opens_the_case(
+    browser: Any, office: Office
+) -> None:
+    page = sign_in(new_page(browser, office), office, "hand2")
+    assert page.url == office.url + "/work"
+    assert page.locator(f"tr[data-case='{office.case_a}']").count() == 0
+    assert "东山镇" not in page.locator("#lx-units").inner_text()
+    response = page.goto(f"{office.url}/case/{office.case_a}")
+    assert response.status == 403
+    assert "您无权查看此案件" in page.locator("#lx-message").inner_text()
+    assert "甲案" not in page.content()
+    assert reads(office, "hand2", office.case_a) == 0
+    shot(page, "cannot-open-zh")
+    page.context.close()
+
+
+def test_forged_route_and_a_post_without_csrf_are_refused(office: Office) -> None:
+    page = office.kept["hand1"]
+    csrf = page.locator("input[name=csrf]").first.get_attribute("value")
+    assert csrf
+    forged = page.context.request.post(
+        f"{office.url}/case/{office.case_b}/route",
+        form={"csrf": csrf, "unit": "town.dongshan"},
+        max_redirects=0,
+    )
+    assert forged.status == 403
+    assert "此操作未能完成" in forged.text() and "approver" in forged.text()
+    state = office.query("SELECT state, unit FROM cases WHERE id = ?", [office.case_b])
+    assert state == [("accepted", None)]
+    notes = office.query("SELECT count(*) FROM notes WHERE case_id = ?", [office.case_a])
+    bare = page.context.request.post(
+        f"{office.url}/case/{office.case_a}/note", form={"text": "无令牌"}, max_redirects=0
+    )
+    assert bare.status == 403 and "表单已过期" in bare.text()
+    assert office.query("SELECT count(*) FROM notes WHERE case_id = ?", [office.case_a]) == notes
+
+
+def test_approver_routes_with_the_form_and_a_refusal_says_why(
+    browser: Any, office: Office
+) -> None:
+    page = sign_in(new_page(browser, office, LAPTOP), office, "appr")
+    row = page.locator(f"#lx-for-me tr[data-case='{office.case_b}']")
+    assert "分流" in row.inner_text()
+    row.locator("a").click()
+    page.wait_for_url(f"{office.url}/case/{office.case_b}")
+    shot(page, "case-route-zh-laptop")
+    page.select_option("#lx-route-unit", "town.xihe")
+    page.fill("#lx-route-days", "20")
+    with page.expect_navigation():
+        page.click("#lx-route-save")
+    assert page.locator("#lx-done").is_visible()
+    assert office.query("SELECT state, unit FROM cases WHERE id = ?", [office.case_b]) == [
+        ("in_progress", "town.xihe")
+    ]
+    assert page.locator("#lx-route-form").count() == 1  # rerouting stays possible
+    page.fill("#lx-note-text", "   ")  # only blanks: the desk refuses, in words
+    page.click("#lx-note-save")
+    page.wait_for_selector("#lx-refused")
+    assert "此操作未能完成" in page.locator("#lx-refused").inner_text()
+    assert "--text" in page.locator("#lx-refused").inner_text()
+    shot(page, "refused-zh-laptop")
+    office.kept["appr"] = page
+
+
+def test_an_idle_session_is_signed_out_and_its_keys_wiped(office: Office) -> None:
+    page = office.kept["appr"]
+    held = [s.officer for s in office.sessions._sessions.values() if s.officer.id == "appr"]
+    assert len(held) == 1 and not held[0].forgotten
+    office.clock.advance(IDLE - 5)
+    page.goto(office.url + "/work")  # activity restarts the idle clock
+    office.clock.advance(IDLE - 5)
+    page.goto(office.url + "/work")
+    assert page.url == office.url + "/work"
+    office.clock.advance(IDLE + 1)
+    page.goto(office.url + "/work")
+    assert page.url == office.url + "/login?why=idle"
+    assert "长时间未操作" in page.locator("#lx-notice").inner_text()
+    assert held[0].forgotten
+    assert "appr" not in office.sessions.officers()
+    with pytest.raises(Exception, match="sign in again"):
+        held[0].sign(b"x")
+    shot(page, "idle-zh")
+    page.context.close()
+
+
+def test_the_fifth_wrong_passphrase_locks_the_account(browser: Any, office: Office) -> None:
+    page = new_page(browser, office)
+    for attempt in range(1, 5):
+        sign_in(page, office, "reg", f"wrong passphrase {attempt}")
+        assert "工号或口令不正确" in page.locator("#lx-error").inner_text()
+    sign_in(page, office, "unknown.officer", "wrong passphrase")  # another account's count
+    assert "工号或口令不正确" in page.locator("#lx-error").inner_text()
+    sign_in(page, office, "reg", "wrong passphrase 5")
+    assert "已暂时锁定" in page.locator("#lx-error").inner_text()
+    sign_in(page, office, "reg")  # the right passphrase waits too
+    assert "已暂时锁定" in page.locator("#lx-error").inner_text()
+    assert "reg" not in office.sessions.officers()
+    shot(page, "locked-zh")
+    office.clock.advance(LOCK + 1)
+    sign_in(page, office, "reg")
+    assert page.url == office.url + "/work"
+    assert "reg" in office.sessions.officers()
+    page.context.close()
+
+
+def test_no_request_left_the_origin_and_nothing_broke(office: Office) -> None:
+    assert office.requests
+    foreign = [u for u in office.requests if not u.startswith(office.url + "/")]
+    assert foreign == []
+    assert office.violations == []
+    assert office.page_errors == []
+
+
+def test_stopping_the_server_wipes_every_session(office: Office) -> None:
+    held = [s.officer for s in office.sessions._sessions.values()]
+    assert [o.id for o in held] == ["reg"]  # hand1 idled out with the approver
+    office.stop()
+    assert not office.thread.is_alive()
+    assert len(office.sessions) == 0
+    assert all(o.forgotten for o in held)
