@@ -52,9 +52,7 @@ def create_app(settings: WebSettings) -> FastAPI:
     """The web desk for ``settings``; refuses to start on a missing store or bad lists."""
     factory = DeskFactory(settings)
     sessions = SessionStore(settings.idle_seconds, settings.monotonic)
-    throttle = Throttle(
-        settings.failures_before_lock, settings.lock_seconds, settings.monotonic
-    )
+    throttle = Throttle(settings.failures_before_lock, settings.lock_seconds, settings.monotonic)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -15,26 +15,65 @@ from .desks import WebSettings
 
 
 @click.command("serve", cls=DeskCommand)
-@click.option("--db", type=click.Path(path_type=Path), envvar="LIANXIN_DB", required=True,
-              help="The SQLite store.")
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on (keep loopback behind the office's TLS proxy).")
+@click.option(
+    "--db",
+    type=click.Path(path_type=Path),
+    envvar="LIANXIN_DB",
+    required=True,
+    help="The SQLite store.",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on (keep loopback behind the office's TLS proxy).",
+)
 @click.option("--port", type=int, default=8700, show_default=True, help="Port to listen on.")
-@click.option("--idle-minutes", type=float, default=15.0, show_default=True,
-              help="Sign an idle officer out (and wipe their keys) after this many minutes.")
-@click.option("--lock-minutes", type=float, default=5.0, show_default=True,
-              help="Lock an account this long after the fifth wrong passphrase in a row.")
-@click.option("--secure-cookies", is_flag=True,
-              help="Mark cookies Secure: required when served over HTTPS by the proxy.")
-@click.option("--today", default=None, metavar="YYYY-MM-DD",
-              help="Fix the desk's day (demo and test stores only).")
-@click.option("--policy", envvar="LIANXIN_POLICY", default=None,
-              help="Deadline policy (preset or file) [default cn-jijian-2020].")
-@click.option("--data-dir", type=click.Path(path_type=Path), envvar="LIANXIN_DATA_DIR",
-              default=None, help="Folder of replacement data files.")
-@click.option("--calendar-override", type=click.Path(path_type=Path),
-              envvar="LIANXIN_CALENDAR_OVERRIDE", default=None,
-              help="Holiday override file for a new year's State Council notice.")
+@click.option(
+    "--idle-minutes",
+    type=float,
+    default=15.0,
+    show_default=True,
+    help="Sign an idle officer out (and wipe their keys) after this many minutes.",
+)
+@click.option(
+    "--lock-minutes",
+    type=float,
+    default=5.0,
+    show_default=True,
+    help="Lock an account this long after the fifth wrong passphrase in a row.",
+)
+@click.option(
+    "--secure-cookies",
+    is_flag=True,
+    help="Mark cookies Secure: required when served over HTTPS by the proxy.",
+)
+@click.option(
+    "--today",
+    default=None,
+    metavar="YYYY-MM-DD",
+    help="Fix the desk's day (demo and test stores only).",
+)
+@click.option(
+    "--policy",
+    envvar="LIANXIN_POLICY",
+    default=None,
+    help="Deadline policy (preset or file) [default cn-jijian-2020].",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    envvar="LIANXIN_DATA_DIR",
+    default=None,
+    help="Folder of replacement data files.",
+)
+@click.option(
+    "--calendar-override",
+    type=click.Path(path_type=Path),
+    envvar="LIANXIN_CALENDAR_OVERRIDE",
+    default=None,
+    help="Holiday override file for a new year's State Council notice.",
+)
 def serve_command(
     db: Path,
     host: str,
@@ -72,6 +111,5 @@ def serve_command(
             )
         except ValueError as exc:
             raise BadValue(str(exc).split(": ", 1)[-1], str(exc).split(":")[0]) from exc
-        click.echo(f"web desk on http://{host}:{port}/ (Ctrl-C stops it; keys are wiped)",
-                   err=True)
+        click.echo(f"web desk on http://{host}:{port}/ (Ctrl-C stops it; keys are wiped)", err=True)
         serve(settings, host, port)

@@ -136,9 +136,7 @@ async def on_desk(request: Request, session: Session, work: Callable[[Desk], T])
 def refused_page(request: Request, session: Session, exc: Refused, case_id: int | None) -> Response:
     """A step the desk refused: why, in words; nothing was changed."""
     status = 404 if isinstance(exc, UnknownCase) else 400 if isinstance(exc, BadValue) else 403
-    return render(
-        request, "refused.html.j2", status, session, message=str(exc), case_id=case_id
-    )
+    return render(request, "refused.html.j2", status, session, message=str(exc), case_id=case_id)
 
 
 def bad_form(request: Request, session: Session | None) -> Response:

@@ -244,8 +244,7 @@ def test_handler_reads_the_case_and_adds_a_note(office: Office) -> None:
     assert page.locator("#lx-done").is_visible()
     assert "已电话联系举报人核实情况。" in page.locator("#lx-notes").inner_text()
     added = office.query(
-        "SELECT count(*) FROM events WHERE type = 'note-added' AND actor = 'hand1'"
-        " AND case_id = ?",
+        "SELECT count(*) FROM events WHERE type = 'note-added' AND actor = 'hand1' AND case_id = ?",
         [office.case_a],
     )
     assert added[0][0] == 1
@@ -293,9 +292,7 @@ def test_forged_route_and_a_post_without_csrf_are_refused(office: Office) -> Non
     assert office.query("SELECT count(*) FROM notes WHERE case_id = ?", [office.case_a]) == notes
 
 
-def test_approver_routes_with_the_form_and_a_refusal_says_why(
-    browser: Any, office: Office
-) -> None:
+def test_approver_routes_with_the_form_and_a_refusal_says_why(browser: Any, office: Office) -> None:
     page = sign_in(new_page(browser, office, LAPTOP), office, "appr")
     row = page.locator(f"#lx-for-me tr[data-case='{office.case_b}']")
     assert "分流" in row.inner_text()
