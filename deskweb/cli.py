@@ -93,7 +93,7 @@ def serve_command(
     after --idle-minutes without activity and when the server stops. Serve it on loopback
     behind the office's TLS reverse proxy with --secure-cookies (see the staff guide).
     """
-    from .serve import serve
+    from .serve import make_server
 
     with boundary():
         if not 0 < port < 65536:
@@ -111,5 +111,6 @@ def serve_command(
             )
         except ValueError as exc:
             raise BadValue(str(exc).split(": ", 1)[-1], str(exc).split(":")[0]) from exc
+        server = make_server(settings, host, port)  # refuses a bad store or list first
         click.echo(f"web desk on http://{host}:{port}/ (Ctrl-C stops it; keys are wiped)", err=True)
-        serve(settings, host, port)
+        server.run()

@@ -45,6 +45,7 @@ def server_config(settings: WebSettings, host: str, port: int) -> uvicorn.Config
     )
 
 
-def serve(settings: WebSettings, host: str, port: int) -> None:
-    """Serve until interrupted; every session's keys are wiped on the way out."""
-    uvicorn.Server(server_config(settings, host, port)).run()
+def make_server(settings: WebSettings, host: str, port: int) -> uvicorn.Server:
+    """The server; its ``run()`` serves until interrupted and wipes every session's keys on
+    the way out."""
+    return uvicorn.Server(server_config(settings, host, port))
