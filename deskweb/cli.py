@@ -28,7 +28,7 @@ from .desks import WebSettings
     show_default=True,
     help="Address to listen on (keep loopback behind the office's TLS proxy).",
 )
-@click.option("--port", type=int, default=8700, show_default=True, help="Port to listen on.")
+@click.option("--port", type=int, default=8800, show_default=True, help="Port to listen on.")
 @click.option(
     "--idle-minutes",
     type=float,
