@@ -225,6 +225,7 @@ async def login(request: Request) -> Response:
         return login_page(request, 401, labels.t("login_failed"), officer_id)
     throttle.succeeded(officer_id)
     store: SessionStore = request.app.state.sessions
+    store.end(request.cookies.get(SESSION_COOKIE))  # a session already open in this browser
     token, _ = store.create(outcome)
     log.info("officer %s signed in", officer_id)
     response = RedirectResponse("/work", 303)

@@ -202,6 +202,14 @@ def reads(office: Office, officer_id: str, case_id: int) -> int:
 
 def test_handler_signs_in_to_my_work_in_chinese_and_english(browser: Any, office: Office) -> None:
     page = new_page(browser, office)
+    page.goto(office.url + "/work")
+    assert page.url == office.url + "/login?why=need"
+    assert page.locator("label[for=lx-officer]").inner_text() == "工号"
+    shot(page, "login-zh")
+    page.goto(office.url + "/login?lang=en")
+    assert page.locator("label[for=lx-officer]").inner_text() == "Officer id"
+    shot(page, "login-en")
+    page.goto(office.url + "/login?lang=zh")
     sign_in(page, office, "hand1")
     assert page.url == office.url + "/work"
     assert page.locator("html").get_attribute("lang") == "zh-CN"
@@ -268,6 +276,18 @@ def test_another_units_handler_neither_sees_nor_opens_the_case(
     assert "甲案" not in page.content()
     assert reads(office, "hand2", office.case_a) == 0
     shot(page, "cannot-open-zh")
+    held = [s.officer for s in office.sessions._sessions.values() if s.officer.id == "hand2"]
+    cookies = page.context.cookies()
+    session_cookie = next(c for c in cookies if c["name"] == "lx_session")
+    assert session_cookie["httpOnly"] and session_cookie["sameSite"] == "Strict"
+    with page.expect_navigation():
+        page.click("#lx-logout")
+    assert page.url == office.url + "/login?why=out"
+    assert "密钥已从内存中清除" in page.locator("#lx-notice").inner_text()
+    assert len(held) == 1 and held[0].forgotten and "hand2" not in office.sessions.officers()
+    page.context.add_cookies([session_cookie])  # the old cookie, kept: it opens nothing
+    page.goto(f"{office.url}/case/{office.case_a}")
+    assert page.url == office.url + "/login?why=need"
     page.context.close()
 
 
