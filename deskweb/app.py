@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -83,7 +84,10 @@ def create_app(settings: WebSettings) -> FastAPI:
     async def security_headers(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
+        started = time.perf_counter()
         response = await call_next(request)
+        took = (time.perf_counter() - started) * 1000
+        response.headers["Server-Timing"] = f"app;dur={took:.1f}"  # for the operator's bench
         for name, value in HEADERS.items():
             response.headers[name] = value
         if not request.url.path.startswith("/static/"):

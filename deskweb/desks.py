@@ -17,6 +17,7 @@ from desk.officers import UnlockedOfficer
 from lianxin.domain.workdays import Clock, FixedClock, SystemClock
 
 from .sessions import Monotonic
+from .work import UnitCountsCache
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class WebSettings:
     calendar_override: Path | None = None
     monotonic: Monotonic = field(default=time.monotonic)
     parallel_unlocks: int = 2  # each Argon2id derivation takes 64 MiB
+    counts_seconds: float = 60.0  # how long the per-unit warning counts are kept
 
     def __post_init__(self) -> None:
         if self.idle_seconds <= 0:
@@ -56,6 +58,7 @@ class DeskFactory:
         template.close()
         self.template = template
         self.clock: Clock = FixedClock(settings.today) if settings.today else SystemClock()
+        self.counts = UnitCountsCache(settings.counts_seconds)
 
     def open(self, officer: UnlockedOfficer | None) -> Desk:
         """A desk on a fresh connection (close it after the request)."""

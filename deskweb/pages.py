@@ -289,7 +289,8 @@ async def work(request: Request) -> Response:
     """My work: the cases with a step for me, colours and working days left, unit counts."""
     session = session_of(request)
     labels = labels_of(request)
-    page = await on_desk(request, session, lambda desk: (my_work(desk, labels), desk.today))
+    counts = request.app.state.desks.counts
+    page = await on_desk(request, session, lambda desk: (my_work(desk, labels, counts), desk.today))
     return render(request, "work.html.j2", 200, session, page=page[0], today=page[1])
 
 
@@ -356,4 +357,5 @@ async def _step(
         await on_desk(request, session, work)
     except Refused as exc:
         return refused_page(request, session, exc, case_id)
+    request.app.state.desks.counts.clear()
     return RedirectResponse(f"/case/{case_id}?done=1", 303)
