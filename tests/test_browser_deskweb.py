@@ -188,7 +188,16 @@ def sign_in(page: Any, office: Office, officer_id: str, phrase: str | None = Non
     return page
 
 
+UNLABELLED = """
+[...document.querySelectorAll('input:not([type=hidden]), select, textarea, button')]
+  .filter((el) => !(el.labels?.length || el.getAttribute('aria-label') || el.textContent.trim()))
+  .map((el) => el.id || el.outerHTML.slice(0, 80))
+"""
+
+
 def shot(page: Any, name: str) -> None:
+    """A full-page screenshot; every control on the page has a label."""
+    assert page.evaluate(UNLABELLED) == [], name
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
@@ -276,6 +285,10 @@ def test_another_units_handler_neither_sees_nor_opens_the_case(
     assert "甲案" not in page.content()
     assert reads(office, "hand2", office.case_a) == 0
     shot(page, "cannot-open-zh")
+    page.goto(f"{office.url}/case/{office.case_a}?lang=en")
+    assert "You cannot open this case" in page.locator("#lx-message").inner_text()
+    shot(page, "cannot-open-en")
+    page.goto(f"{office.url}/work?lang=zh")
     held = [s.officer for s in office.sessions._sessions.values() if s.officer.id == "hand2"]
     cookies = page.context.cookies()
     session_cookie = next(c for c in cookies if c["name"] == "lx_session")
@@ -334,6 +347,10 @@ def test_approver_routes_with_the_form_and_a_refusal_says_why(browser: Any, offi
     assert "此操作未能完成" in page.locator("#lx-refused").inner_text()
     assert "--text" in page.locator("#lx-refused").inner_text()
     shot(page, "refused-zh-laptop")
+    page.goto(f"{office.url}/case/{office.case_b}?lang=en")
+    assert "Assign to a unit" in page.locator("#lx-route-save").inner_text()
+    shot(page, "case-route-en-laptop")
+    page.goto(f"{office.url}/case/{office.case_b}?lang=zh")
     office.kept["appr"] = page
 
 
