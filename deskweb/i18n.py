@@ -114,7 +114,7 @@ class Labels:
         """A step's name from the roles file."""
         if action is None:
             return ""
-        return action.zh if self.lang == "zh" else action.en
+        return action.zh if self.lang == "zh" else action.en[:1].upper() + action.en[1:]
 
     def step(self, step: str) -> str:
         """A lifecycle step's name."""

@@ -81,7 +81,6 @@ def render(
         L=labels,
         lang=labels.lang,
         other="en" if labels.lang == "zh" else "zh",
-        path=request.url.path,
         officer=officer,
         csrf=session.csrf if session else "",
         **values,
@@ -301,7 +300,7 @@ async def case(request: Request, ref: str) -> Response:
     labels = labels_of(request)
     try:
         page = await on_desk(request, session, lambda desk: case_page(desk, ref, labels))
-    except UnknownCase:
+    except (UnknownCase, BadValue):  # no such case, or not a case id or number at all
         return render(request, "message.html.j2", 404, session, message_key="no_case")
     except Refused as exc:
         return render(

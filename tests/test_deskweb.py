@@ -17,6 +17,7 @@ import pytest
 from conftest import ROOT, free_port
 from desk_support import cli, new_store, passphrase, setup_office, unlocked
 
+from desk.officers import UnlockedOfficer, new_officer
 from deskweb.i18n import load_words
 from deskweb.sessions import ManualClock, SessionStore, Throttle
 
@@ -48,12 +49,18 @@ def test_the_throttle_forgets_the_oldest_account_beyond_its_capacity() -> None:
     assert throttle.failed("d") == 2
 
 
+def _fresh(officer_id: str) -> UnlockedOfficer:
+    """Keys of their own (the shared test officers' keys must not be wiped here)."""
+    record = unlocked(officer_id).record
+    return new_officer(officer_id, record.name, record.unit, record.roles, "x" * 12).unlocked
+
+
 def test_sessions_wipe_keys_on_sign_out_idleness_and_shutdown() -> None:
     clock = ManualClock()
     store = SessionStore(idle_seconds=60, monotonic=clock)
-    t1, s1 = store.create(unlocked("hand1"))
-    t2, s2 = store.create(unlocked("hand2"))
-    _, s3 = store.create(unlocked("appr"))
+    t1, s1 = store.create(_fresh("hand1"))
+    t2, s2 = store.create(_fresh("hand2"))
+    _, s3 = store.create(_fresh("appr"))
     assert t1 not in repr(store._sessions)  # kept by digest, not by token
     clock.advance(50)
     assert store.get(t1) == (s1, False)  # activity restarts t1's idle clock
@@ -151,6 +158,10 @@ def test_serve_signs_in_with_strict_cookies_and_logs_no_address_or_token(
         assert client.get(url + "/work?lang=en").text.count("My work") >= 1
         assert client.get(url + "/static/desk.css").status_code == 200
         assert client.get(url + "/no-such-page").status_code == 404
+        assert client.get(url + "/case/not-a-case").status_code == 404
+        assert client.get(url + "/case/999").status_code == 404
+        odd = client.get(url + "//example.org/x")  # the language link stays on this site
+        assert 'href="?lang=' in odd.text and "//example.org" not in odd.text
         wrong = _sign_in(httpx.Client(), url, "reg", "not the passphrase")
         assert wrong.status_code == 401
     process.send_signal(signal.SIGTERM)
