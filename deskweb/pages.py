@@ -1,4 +1,5 @@
-"""The pages: sign in and out, my work, the case page and its step forms.
+"""The pages: sign in and out, my work, the case page and its step forms (note, conclude,
+assign).
 
 Every desk call runs in a worker thread on its own connection and calls the same function the
 CLI calls; a :class:`~desk.refusals.Refused` becomes a page that says why, in words. Every
@@ -20,6 +21,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from desk.answers import conclude
+from desk.casekeys import desk_keys
 from desk.context import Desk
 from desk.deadlines import Manual
 from desk.notes import add_note
@@ -318,8 +321,6 @@ async def note(request: Request, case_id: int) -> Response:
 
 
 def _note(desk: Desk, case_id: int, form: dict[str, str]) -> int:
-    from desk.casekeys import desk_keys
-
     return add_note(desk, case_id, desk_keys(desk), text=form.get("text", ""))
 
 
@@ -333,6 +334,20 @@ async def assign(request: Request, case_id: int) -> Response:
         form,
         lambda desk: route(desk, case_id, _route_of(form)),
     )
+
+
+@router.post("/case/{case_id}/conclude")
+async def conclude_step(request: Request, case_id: int) -> Response:
+    """Conclude with an outcome (``desk conclude --outcome CODE``; the answer is a later step)."""
+    form = await form_of(request)
+
+    def work(desk: Desk) -> object:
+        outcome = form.get("outcome", "")
+        if not outcome:
+            raise BadValue("choose the outcome", "--outcome")
+        return conclude(desk, case_id, desk_keys(desk), outcome)
+
+    return await _step(request, case_id, form, work)
 
 
 def _route_of(form: dict[str, str]) -> Route:

@@ -139,6 +139,7 @@ class CasePage:
     due: str | None
     days_left: int | None
     units: list[tuple[str, str]]
+    outcomes: list[tuple[str, str]]
 
 
 def case_page(desk: Desk, ref: str, labels: Labels) -> CasePage:
@@ -165,6 +166,7 @@ def case_page(desk: Desk, ref: str, labels: Labels) -> CasePage:
         (labels.t("region"), labels.region(case["region"])),
         (labels.t("unit"), labels.unit(case["unit"] or case["forwarded_to"])),
         (labels.t("tags"), "、".join(labels.tag(t) for t in case["tags"])),
+        (labels.t("outcome"), labels.entry(desk.outcomes.get(case["outcome"] or ""))),
     ]
     internal = [(u.code, labels.entry(u)) for u in desk.taxonomy.units if u.kind == "internal"]
     return CasePage(
@@ -180,4 +182,5 @@ def case_page(desk: Desk, ref: str, labels: Labels) -> CasePage:
         due=shown["current_due"],
         days_left=days_left(desk, shown["current_due"]) if colour != "blue" else None,
         units=internal,
+        outcomes=[(o.code, labels.entry(o)) for o in desk.outcomes if o.stage == "conclusion"],
     )

@@ -7,7 +7,8 @@ The steps run in file order and share the server:
 
 1. the Dongshan handler signs in → my work lists A with its colour and working days left and
    the counts of their unit only; the page in Chinese and in English;
-2. the handler opens A → the report (a read event is written) and adds a note with the form;
+2. the handler opens A → the report (a read event is written), adds a note and concludes it
+   with the forms;
 3. the Xihe handler neither sees A in their work nor opens it (a page in words, no read event);
 4. a handler's forged route POST is refused in words, nothing changed; a POST without the CSRF
    token is refused;
@@ -270,6 +271,16 @@ def test_handler_reads_the_case_and_adds_a_note(office: Office) -> None:
     assert "The report" in page.content() and "Timeline" in page.content()
     shot(page, "case-en")
     page.goto(f"{office.url}/case/{office.case_a}?lang=zh")
+    page.select_option("#lx-outcome", "partly")  # 办结, the handler's own step
+    with page.expect_navigation():
+        page.click("#lx-conclude-save")
+    assert page.locator("#lx-done").is_visible()
+    assert "已办结" in page.locator("#lx-meta").inner_text()
+    assert "部分属实" in page.locator("#lx-meta").inner_text()
+    assert office.query("SELECT state, outcome FROM cases WHERE id = ?", [office.case_a]) == [
+        ("concluded", "partly")
+    ]
+    assert page.locator("#lx-conclude-form").count() == 0  # no longer a step here
 
 
 def test_another_units_handler_neither_sees_nor_opens_the_case(
