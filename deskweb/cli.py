@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 import click
@@ -12,6 +13,13 @@ from desk.refusals import BadValue
 from desk.values import parse_day
 
 from .desks import WebSettings
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 @click.command("serve", cls=DeskCommand)
@@ -98,6 +106,13 @@ def serve_command(
     with boundary():
         if not 0 < port < 65536:
             raise BadValue(f"{port} is not a port (1-65535)", "--port")
+        if not _loopback(host) and not secure_cookies:
+            raise BadValue(
+                f"{host} is reachable from other machines: passphrases would cross the network"
+                " in clear; serve on 127.0.0.1 behind the office's TLS proxy, or give"
+                " --secure-cookies once TLS is in front",
+                "--host",
+            )
         try:
             settings = WebSettings(
                 db=db,

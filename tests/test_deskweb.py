@@ -192,5 +192,7 @@ def test_serve_refuses_bad_settings_in_one_line(tmp_path: Path, office_db: Path)
     idle = cli("serve", "--db", str(office_db), "--idle-minutes", "0")
     assert idle.returncode == 2
     assert idle.stderr.strip() == "Error: --idle-minutes: give a positive number of minutes"
+    lan = cli("serve", "--db", str(office_db), "--host", "0.0.0.0")
+    assert lan.returncode == 2 and lan.stderr.startswith("Error: --host: 0.0.0.0 is reachable")
     port = cli("serve", "--db", str(office_db), "--port", "70000")
     assert port.returncode == 2 and "--port" in port.stderr
