@@ -19,7 +19,7 @@ from .listing import Filters, list_cases, show_case
 from .output import dump_json, emit
 from .refusals import BadValue
 from .supervision import issue_warnings, supervision_csv, supervision_markdown
-from .verify import verify_register
+from .verify import verify_desk
 from .warnings import NO_UNIT, compute_warnings
 
 _OUT = click.Path(path_type=Path, dir_okay=False)
@@ -247,7 +247,7 @@ def verify_command(settings: Settings, fmt: str, against: Path | None, since_hea
             report = Report(events=part.events, signed=part.signed, kind=desk.kind)
             report.problems = [Problem(*p) for p in part.problems]
         else:
-            report = verify_register(desk.db)
+            report = verify_desk(desk)
         if against is not None:
             report.problems += [
                 Problem("head", None, seq or None, text)

@@ -23,8 +23,9 @@ from lianxin.protocol import Envelope
 from lianxin.store.events import verify_chain
 
 from .cases import COLUMNS, SELECT
-from .context import store_kind
+from .context import Desk, store_kind
 from .officekeys import digest
+from .roles import desk_action
 from .verify_signed import verify_signatures
 
 MAX_PROBLEMS = 200
@@ -196,3 +197,9 @@ def verify_register(db: sqlite_utils.Database) -> Report:
     _submissions(db, report)
     del report.problems[MAX_PROBLEMS:]
     return report
+
+
+@desk_action("verify")
+def verify_desk(desk: Desk) -> Report:
+    """``desk verify`` for the acting officer (auditors and administrators)."""
+    return verify_register(desk.db)

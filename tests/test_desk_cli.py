@@ -134,6 +134,13 @@ def test_main_commands(tmp_path: Path, keys_dir: Path) -> None:
         ("handling", "concluded")
     ] == "1"
     assert json.loads(ok("verify", "--json"))["ok"] is True
+    logged = json.loads(ok("events", "--case", "2026-000001", "--type", "assigned", "--json"))
+    assert [(e["type"], e["date"]) for e in logged] == [("assigned", "2026-02-10")]
+    assert len(json.loads(ok("events", "--since", "2026-03-11", "--json"))) >= 1
+    reads = json.loads(ok("reads", "--until", "2026-03-02", "--json"))
+    assert {r["date"] for r in reads} <= {"2026-02-10", "2026-03-02"} and reads
+    bad = cli("events", "--since", "11.3.2026", env=env)
+    assert bad.returncode == 2 and "--since" in bad.stderr
     assert json.loads(ok("duplicates", "--json")) == []
     assert "it verifies" in ok("backup", str(tmp_path / "backup.sqlite"))
 
