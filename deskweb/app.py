@@ -21,6 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException
 
+from . import audit
 from .desks import DeskFactory, WebSettings
 from .pages import NeedLogin, render, router
 from .sessions import SessionStore, Throttle
@@ -107,4 +108,5 @@ def create_app(settings: WebSettings) -> FastAPI:
     app.add_exception_handler(HTTPException, http_error)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(router)
+    app.include_router(audit.router)
     return app

@@ -120,9 +120,33 @@ class Labels:
         """A lifecycle step's name."""
         return self.action(step_action(step)) or step
 
+    def read_what(self, what: str) -> str:
+        """What a read event read (the report, a case page, saved attachments)."""
+        key = f"read_{what}"
+        return self.t(key) if key in WORDS else what
+
     def event(self, kind: str) -> str:
         """What an event records, named by the step that writes it."""
         if kind in EVENT_ACTION:
             return self.action(ROLEBOOK.action(EVENT_ACTION[kind]))
         writers = ROLEBOOK.actions_writing(kind)
         return self.action(writers[0]) if writers else kind
+
+
+# The pages in the header, each shown to officers holding a role for its desk action (the
+# desk itself refuses the others: the link is only a convenience).
+NAV: tuple[tuple[str, str, str | None], ...] = (
+    ("/work", "my_work", None),
+    ("/audit/verify", "nav_verify", "verify"),
+    ("/audit/reads", "nav_reads", "reads"),
+    ("/audit/events", "nav_events", "events"),
+)
+
+
+def nav_for(roles: tuple[str, ...]) -> list[tuple[str, str]]:
+    """The header's links (path, word key) for an officer with ``roles``."""
+    out = []
+    for path, key, action in NAV:
+        if action is None or any(r in roles for r in ROLEBOOK.action(action).roles):
+            out.append((path, key))
+    return out

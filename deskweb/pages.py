@@ -31,7 +31,7 @@ from desk.refusals import BadValue, Refused, UnknownCase
 from desk.routing import Route, route
 
 from .desks import DeskFactory
-from .i18n import LANGS, Labels
+from .i18n import LANGS, Labels, nav_for
 from .sessions import Session, SessionStore, Throttle
 from .work import case_page, my_work
 
@@ -85,6 +85,8 @@ def render(
         lang=labels.lang,
         other="en" if labels.lang == "zh" else "zh",
         officer=officer,
+        nav=nav_for(officer.roles) if officer else [],
+        here=request.url.path,
         csrf=session.csrf if session else "",
         **values,
     )

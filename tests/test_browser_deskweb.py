@@ -406,6 +406,104 @@ def test_the_fifth_wrong_passphrase_locks_the_account(browser: Any, office: Offi
     page.context.close()
 
 
+def both(page: Any, office: Office, path: str, name: str) -> None:
+    """Screenshots of ``path`` in Chinese and English, desktop and laptop (back to Chinese)."""
+    for lang in ("zh", "en"):
+        page.goto(f"{office.url}{path}{'&' if '?' in path else '?'}lang={lang}")
+        for size, suffix in ((DESKTOP, ""), (LAPTOP, "-laptop")):
+            page.set_viewport_size(size)
+            shot(page, f"{name}-{lang}{suffix}")
+    page.goto(f"{office.url}{path}{'&' if '?' in path else '?'}lang=zh")
+    page.set_viewport_size(DESKTOP)
+
+
+def sign_out(page: Any) -> None:
+    with page.expect_navigation():
+        page.click("#lx-logout")
+    page.context.close()
+
+
+def test_the_auditor_verifies_and_filters_the_read_and_event_logs(
+    browser: Any, office: Office
+) -> None:
+    page = sign_in(new_page(browser, office), office, "aud")
+    assert page.locator("#lx-nav-audit-verify").count() == 1
+    page.click("#lx-nav-audit-verify")
+    page.wait_for_url(office.url + "/audit/verify")
+    assert page.locator("#lx-verdict").get_attribute("data-ok") == "1"
+    assert "校验通过" in page.locator("#lx-verdict").inner_text()
+    events = office.query("SELECT count(*) FROM events")[0][0]
+    assert page.locator("#lx-verify dd[data-n=events]").inner_text() == str(events)
+    both(page, office, "/audit/verify", "verify")
+    page.goto(office.url + "/audit/verify?lang=en")
+    assert "Verified: nothing found." in page.locator("#lx-verdict").inner_text()
+    page.goto(office.url + "/audit/reads?lang=zh")
+    rows = page.locator("#lx-reads tbody tr")
+    logged = office.query("SELECT count(*) FROM events WHERE type = 'read'")[0][0]
+    assert rows.count() == logged >= 1
+    assert "案件页" in page.locator("#lx-reads").inner_text()
+    page.select_option("#lx-f-officer", "hand1")
+    page.fill("#lx-f-case", str(office.case_a))
+    with page.expect_navigation():
+        page.click("#lx-f-apply")
+    assert f"case={office.case_a}" in page.url and "officer=hand1" in page.url
+    assert rows.count() == reads(office, "hand1", office.case_a) >= 1
+    assert "甲案" not in page.content()  # the log names the read, never the text
+    both(page, office, f"/audit/reads?officer=hand1&case={office.case_a}", "reads")
+    page.goto(office.url + "/audit/reads?officer=hand2")
+    assert page.locator("#lx-empty").is_visible()  # hand2 read nothing
+    page.goto(office.url + "/audit/reads?since=2026-11-25")
+    assert page.locator("#lx-empty").is_visible()  # everything was read on the 24th
+    page.goto(office.url + "/audit/events")
+    rows = page.locator("#lx-events tbody tr")
+    assert rows.count() == events
+    seqs = [int(s) for s in rows.evaluate_all("rows => rows.map(r => r.dataset.seq)")]
+    assert seqs == sorted(seqs, reverse=True)  # newest first
+    page.select_option("#lx-f-kind", "note-added")
+    with page.expect_navigation():
+        page.click("#lx-f-apply")
+    assert rows.count() == 1 and "记录" in rows.inner_text()
+    assert "已电话联系" not in page.content()  # a sealed note: its hash, not its text
+    page.goto(office.url + f"/audit/events?case={office.case_b}&until=2026-11-24")
+    assert rows.count() >= 3
+    assert {t for t in rows.evaluate_all("rows => rows.map(r => r.dataset.type)")} >= {
+        "received",
+        "registered",
+        "assigned",
+    }
+    both(page, office, f"/audit/events?case={office.case_b}", "events")
+    response = page.goto(office.url + "/audit/events?since=24.11.2026")
+    assert response.status == 400
+    assert "筛选条件有误" in page.locator("#lx-message").inner_text()
+    assert "--since" in page.content()
+    response = page.goto(office.url + "/audit/events?case=9999")
+    assert response.status == 400 and "9999" in page.content()
+    shot(page, "events-bad-filter-zh")
+    sign_out(page)
+
+
+def test_other_roles_are_refused_the_audit_pages_in_words(browser: Any, office: Office) -> None:
+    page = sign_in(new_page(browser, office), office, "hand1")
+    assert page.locator("#lx-nav-audit-verify").count() == 0
+    for path in ("/audit/verify", "/audit/reads", "/audit/events"):
+        response = page.goto(office.url + path + "?lang=zh")
+        assert response.status == 403, path
+        assert "您的角色不能使用此页面" in page.locator("#lx-message").inner_text()
+        assert "needs the role" in page.content()
+    shot(page, "audit-refused-zh")
+    page.goto(office.url + "/audit/events?lang=en")
+    assert "Your roles do not give access" in page.locator("#lx-message").inner_text()
+    shot(page, "audit-refused-en")
+    page.goto(office.url + "/work?lang=zh")
+    sign_out(page)
+    page = sign_in(new_page(browser, office), office, "admin")
+    response = page.goto(office.url + "/audit/verify")
+    assert response.status == 200 and page.locator("#lx-verdict").get_attribute("data-ok") == "1"
+    assert page.goto(office.url + "/audit/events").status == 200
+    assert page.goto(office.url + "/audit/reads").status == 403  # the roles file: auditors only
+    sign_out(page)
+
+
 def test_no_request_left_the_origin_and_nothing_broke(office: Office) -> None:
     assert office.requests
     foreign = [u for u in office.requests if not u.startswith(office.url + "/")]
