@@ -21,7 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException
 
-from . import audit
+from . import analysis, audit
 from .desks import DeskFactory, WebSettings
 from .pages import NeedLogin, render, router
 from .sessions import SessionStore, Throttle
@@ -76,6 +76,7 @@ def create_app(settings: WebSettings) -> FastAPI:
     app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
     app.state.desks = factory
+    app.state.analyses = analysis.ComparisonCache(settings.counts_seconds, settings.monotonic)
     app.state.sessions = sessions
     app.state.throttle = throttle
     app.state.templates = templates()
@@ -109,4 +110,5 @@ def create_app(settings: WebSettings) -> FastAPI:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(router)
     app.include_router(audit.router)
+    app.include_router(analysis.router)
     return app

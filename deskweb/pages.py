@@ -374,4 +374,5 @@ async def _step(
     except Refused as exc:
         return refused_page(request, session, exc, case_id)
     request.app.state.desks.counts.clear()
+    request.app.state.analyses.clear()
     return RedirectResponse(f"/case/{case_id}?done=1", 303)

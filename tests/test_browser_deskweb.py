@@ -504,6 +504,76 @@ def test_other_roles_are_refused_the_audit_pages_in_words(browser: Any, office: 
     sign_out(page)
 
 
+PAGE_FIGURES = """
+[...document.querySelectorAll('table.figures')].map((t) => [
+  t.dataset.section,
+  t.querySelector('caption, h2') ? '' : t.closest('section').querySelector('h2').textContent,
+  [...t.querySelectorAll('tbody tr')].map((r) => [
+    r.querySelector('th').textContent,
+    ...[...r.querySelectorAll('td')].map((d) => d.dataset.value),
+  ]),
+])
+"""
+
+
+def test_the_monthly_analysis_beside_two_months_and_its_xlsx(browser: Any, office: Office) -> None:
+    import io
+
+    import openpyxl
+
+    page = sign_in(new_page(browser, office), office, "ana")
+    page.click("#lx-nav-analysis")
+    page.wait_for_url(office.url + "/analysis")
+    assert page.locator("h1").inner_text() == "月分析 2026-11"  # the desk's month by default
+    heads = page.locator("#lx-t-received thead th").all_inner_texts()
+    assert heads == ["项目", "2026-11", "2026-10", "2025-11"]
+    total = page.locator("#lx-t-received tr[data-code=total] td")
+    assert total.all_inner_texts() == ["2", "0", "0"]  # the two letters of the 24th
+    assert page.locator("#lx-chart-channel rect").count() == 3  # letters: three months
+    assert "来信" in page.locator("#lx-chart-channel").inner_html()
+    rates = page.locator("#lx-t-handling tr[data-code=on_time_rate] td").all_inner_texts()
+    assert rates == ["100.0%", "—", "—"]  # case A concluded in time; nothing to divide by
+    both(page, office, "/analysis?month=2026-11", "analysis")
+    figures = page.evaluate(PAGE_FIGURES)
+    download = page.context.request.get(office.url + "/analysis.xlsx?month=2026-11&lang=zh")
+    assert download.status == 200
+    assert download.headers["content-type"].startswith("application/vnd.openxmlformats")
+    assert "attachment" in download.headers["content-disposition"]
+    book = openpyxl.load_workbook(io.BytesIO(download.body()))
+    assert len(book.sheetnames) == len(figures) > 10  # one sheet per table
+    for name, (section, head, lines) in zip(book.sheetnames, figures, strict=True):
+        assert name == head[:31], section
+        sheet = book[name]
+        assert [c.value for c in sheet[1]] == ["项目", "2026-11", "2026-10", "2025-11"]
+        cells = [[c.value for c in r] for r in sheet.iter_rows(min_row=2)]
+        assert len(cells) == len(lines), section
+        for (label, *values), row in zip(lines, cells, strict=True):
+            assert row[0] == label, section
+            assert [None if v == "" else float(v) for v in values] == [
+                None if c is None else float(c) for c in row[1:]
+            ], (section, label)
+    english = page.context.request.get(office.url + "/analysis.xlsx?month=2026-11&lang=en")
+    assert "By channel" in openpyxl.load_workbook(io.BytesIO(english.body())).sheetnames
+    page.fill("#lx-month", "2025-11")
+    with page.expect_navigation():
+        page.click("#lx-month-show")
+    assert page.locator("h1").inner_text() == "月分析 2025-11"
+    assert page.locator("#lx-t-received thead th").all_inner_texts()[1:] == [
+        "2025-11",
+        "2025-10",
+        "2024-11",
+    ]
+    response = page.goto(office.url + "/analysis?month=2026-13")
+    assert response.status == 400 and "月份有误" in page.locator("#lx-message").inner_text()
+    sign_out(page)
+    page = sign_in(new_page(browser, office), office, "aud")
+    assert page.locator("#lx-nav-analysis").count() == 0
+    for path in ("/analysis", "/analysis.xlsx"):
+        response = page.goto(office.url + path + "?lang=zh")
+        assert response.status == 403 and "您的角色不能使用此页面" in page.content(), path
+    sign_out(page)
+
+
 def test_no_request_left_the_origin_and_nothing_broke(office: Office) -> None:
     assert office.requests
     foreign = [u for u in office.requests if not u.startswith(office.url + "/")]
