@@ -5,6 +5,7 @@ keys and the read log, thin shells over :mod:`desk.registry`, :mod:`desk.reads` 
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 
 import click
@@ -25,9 +26,10 @@ from .context import open_desk
 from .envelopes import envelopes_kept
 from .officers import all_officers, load_officer, new_officer
 from .output import emit
-from .reads import list_reads
+from .reads import list_events, list_reads
 from .registry import add_officer, change_passphrase, disable_officer, grant, init_office, set_roles
 from .scope import recuse, seal_envelopes
+from .values import parse_day
 
 _PATH = click.Path(path_type=Path)
 
@@ -181,17 +183,70 @@ def grant_command(settings: Settings, officer_id: str) -> None:
         echo(grant(desk, officer_id, desk_keys(desk)) + ".")
 
 
+def _day(text: str | None, argument: str) -> date | None:
+    return parse_day(text, argument) if text else None
+
+
 @desk_group.command("reads")
 @with_settings
 @with_format
 @click.option("--case", default=None, help="Only this case.")
 @click.option("--of", "of_officer", default=None, metavar="ID", help="Only this officer's reads.")
-def reads_command(settings: Settings, fmt: str, case: str | None, of_officer: str | None) -> None:
+@click.option("--since", default=None, metavar="YYYY-MM-DD", help="From this office day.")
+@click.option("--until", default=None, metavar="YYYY-MM-DD", help="Up to this office day.")
+def reads_command(
+    settings: Settings,
+    fmt: str,
+    case: str | None,
+    of_officer: str | None,
+    since: str | None,
+    until: str | None,
+) -> None:
     """The read log (auditors): who read which case's what, and when."""
     with settings.desk() as desk:
-        rows = list_reads(desk, case, of_officer)
+        rows = list_reads(
+            desk,
+            case,
+            of_officer,
+            since=_day(since, "--since"),
+            until=_day(until, "--until"),
+        )
     columns = [(c, c) for c in ("seq", "time", "officer", "case", "what", "detail")]
     emit(rows, columns, fmt, title="Read log")
+
+
+@desk_group.command("events")
+@with_settings
+@with_format
+@click.option("--case", default=None, help="Only this case.")
+@click.option("--of", "of_officer", default=None, metavar="ID", help="Only this officer's events.")
+@click.option("--type", "kind", default=None, help="Only events of this type (e.g. assigned).")
+@click.option("--since", default=None, metavar="YYYY-MM-DD", help="From this office day.")
+@click.option("--until", default=None, metavar="YYYY-MM-DD", help="Up to this office day.")
+@click.option("--limit", type=int, default=500, show_default=True, help="At most this many.")
+def events_command(
+    settings: Settings,
+    fmt: str,
+    case: str | None,
+    of_officer: str | None,
+    kind: str | None,
+    since: str | None,
+    until: str | None,
+    limit: int,
+) -> None:
+    """The event log (auditors, administrators), newest first: who did what, when."""
+    with settings.desk() as desk:
+        rows = list_events(
+            desk,
+            case,
+            of_officer,
+            kind=kind,
+            since=_day(since, "--since"),
+            until=_day(until, "--until"),
+            limit=limit,
+        )
+    columns = [(c, c) for c in ("seq", "time", "officer", "case", "type", "detail")]
+    emit(rows, columns, fmt, title="Event log")
 
 
 @desk_group.command("recuse")

@@ -3,7 +3,6 @@ listings, verify, backup and restore."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
@@ -212,13 +211,30 @@ def ledger_command(settings: Settings, fmt: str, tag: str | None) -> None:
 @click.option("--month", required=True, metavar="YYYY-MM", help="The month to analyse.")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV instead of Markdown.")
 @click.option("--lang", default="zh", show_default=True, help="zh or en (Markdown labels).")
+@click.option(
+    "--xlsx",
+    "as_xlsx",
+    is_flag=True,
+    help="An .xlsx workbook to --out: one sheet per table, beside the previous month and the"
+    " same month last year.",
+)
 @click.option("--out", type=_OUT, default=None, help="Write to this file instead of printing.")
 def analysis_command(
-    settings: Settings, month: str, as_csv: bool, lang: str, out: Path | None
+    settings: Settings, month: str, as_csv: bool, as_xlsx: bool, lang: str, out: Path | None
 ) -> None:
-    """The monthly analysis (月分析) as Markdown or CSV."""
+    """The monthly analysis (月分析) as Markdown or CSV, or as an .xlsx workbook."""
     if lang not in ("zh", "en"):
         raise BadValue(f"{lang!r} is not zh or en", "--lang")
+    if as_xlsx:
+        if out is None or as_csv:
+            raise BadValue("give --out FILE.xlsx (and no --csv)", "--xlsx")
+        from .analysis_compare import compare_months, to_xlsx
+
+        with settings.desk() as desk:
+            workbook = to_xlsx(compare_months(desk, month), lang=lang)
+        out.write_bytes(workbook)
+        echo(f"Analysis for {month} (with the month before and a year before) written to {out}.")
+        return
     with settings.desk() as desk:
         desk.authorize("analysis")
         result = monthly_analysis(desk, month)
@@ -250,7 +266,7 @@ def verify_command(settings: Settings, fmt: str, against: Path | None, since_hea
     every case is what its events say (auditors and administrators)."""
     from .against import check_against
     from .verify import Problem, Report
-    from .verify_parallel import check_since_head, verify_full
+    from .verify_parallel import check_since_head, verify_desk
 
     with settings.desk() as desk:
         desk.authorize("verify")
@@ -259,7 +275,7 @@ def verify_command(settings: Settings, fmt: str, against: Path | None, since_hea
             report = Report(events=part.events, signed=part.signed, kind=desk.kind)
             report.problems = [Problem(*p) for p in part.problems]
         else:
-            report = verify_full(settings.db, workers=min(2, os.cpu_count() or 1))
+            report = verify_desk(desk)
         if against is not None:
             report.problems += [
                 Problem("head", None, seq or None, text)

@@ -78,11 +78,19 @@ def row_of(desk: Desk, case: Case) -> dict[str, Any]:
     }
 
 
+def scoped_unit(desk: Desk) -> str | None:
+    """The one unit the acting officer's lists are limited to (a handler's), or None."""
+    me = desk.me().record
+    if [r for r in ROLEBOOK.action("list").roles if me.has(r)] == ["handler"]:
+        return me.unit
+    return None
+
+
 @desk_action("list")
 def list_cases(desk: Desk, filters: Filters) -> list[dict[str, Any]]:
     """Cases matching ``filters``, newest first; a handler sees only their unit's cases."""
     me = desk.me().record
-    if [r for r in ROLEBOOK.action("list").roles if me.has(r)] == ["handler"]:
+    if scoped_unit(desk) is not None:
         if filters.unit not in (None, me.unit):
             raise Refused(f"a handler lists only their unit's cases ({me.unit})", "--unit")
         filters = replace(filters, unit=me.unit)

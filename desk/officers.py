@@ -106,21 +106,38 @@ class UnlockedOfficer:
 
     def __init__(self, record: Officer, sign: SigningKey, box: PrivateKey) -> None:
         self.record = record
-        self._sign = sign
-        self._box = box
+        self._sign: SigningKey | None = sign
+        self._box: PrivateKey | None = box
 
     @property
     def id(self) -> str:
         """The officer id."""
         return self.record.id
 
+    @property
+    def forgotten(self) -> bool:
+        """Whether :meth:`forget` dropped the keys."""
+        return self._sign is None or self._box is None
+
+    def forget(self) -> None:
+        """Drop the private keys (a web session's logout, idle timeout or shutdown): signing
+        or opening afterwards is refused. Python cannot promise the key bytes are overwritten
+        in memory at once, only that nothing reaches them through this object any more."""
+        self._sign = None
+        self._box = None
+
+    def _keys(self) -> tuple[SigningKey, PrivateKey]:
+        if self._sign is None or self._box is None:
+            raise Refused(f"officer {self.record.id}'s keys were locked again: sign in again")
+        return self._sign, self._box
+
     def sign(self, message: bytes) -> bytes:
         """A detached Ed25519 signature."""
-        return bytes(self._sign.sign(message).signature)
+        return bytes(self._keys()[0].sign(message).signature)
 
     def open(self, sealed: bytes) -> bytes:
         """Open something sealed to this officer's X25519 key."""
-        return bytes(SealedBox(self._box).decrypt(sealed))
+        return bytes(SealedBox(self._keys()[1]).decrypt(sealed))
 
     def __repr__(self) -> str:
         return f"UnlockedOfficer(id={self.record.id}, roles={list(self.record.roles)}, <redacted>)"

@@ -183,7 +183,7 @@ def disable_officer(desk: Desk, officer_id: str) -> int:
 def change_passphrase(desk: Desk, new_passphrase: str) -> None:
     """Re-wrap the acting officer's own keys under a new passphrase."""
     me = desk.me()
-    wrapped = wrap_keys(me._sign, me._box, new_passphrase)
+    wrapped = wrap_keys(*me._keys(), new_passphrase)
     with desk.transaction():
         desk.db.execute(
             "UPDATE officers SET salt = ?, opslimit = ?, memlimit = ?, wrapped = ? WHERE id = ?",

@@ -10,13 +10,15 @@ and ``verify --against`` checks the head.
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lianxin.store.db import connect
 
-from .context import store_kind
+from .context import Desk, store_kind
+from .roles import desk_action
 from .verify import MAX_PROBLEMS, Problem, Report, absorb_signed, case_span, check_cases
 from .verify_signed import SignedReport, verify_signatures
 
@@ -114,3 +116,10 @@ def check_since_head(path: Path) -> EventCheck:
     row = db.execute("SELECT coalesce(max(seq), 0) FROM chain_heads").fetchone()
     db.conn.close()
     return check_share(path, int(row[0]), None)
+
+
+@desk_action("verify")
+def verify_desk(desk: Desk) -> Report:
+    """``desk verify`` for the acting officer (auditors and administrators): every check, on
+    both cores; the CLI and the web desk's auditor page both call it."""
+    return verify_full(desk.path, workers=min(2, os.cpu_count() or 1))

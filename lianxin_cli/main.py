@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from desk.cli import desk_group
+from deskweb.cli import serve_command
 from gateway.cli import gateway_group
 from lianxin.cli import main
 from lianxin.logcli import audit_command, receipt_group, witness_command
@@ -22,5 +23,6 @@ _COMMANDS = (
 )
 for _command in _COMMANDS:
     main.add_command(_command)
+desk_group.add_command(serve_command)  # the web desk: a shell over desk, so added here
 
 __all__ = ["main"]

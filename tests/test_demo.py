@@ -81,10 +81,11 @@ def test_a_terminated_demo_stops_its_gateway_and_portal(tmp_path: Path) -> None:
 
     from conftest import free_port
 
-    site_port, gateway_port = free_port(), free_port()
+    site_port, gateway_port, desk_port = free_port(), free_port(), free_port()
     demo = subprocess.Popen(
         [sys.executable, "-m", "lianxin_cli", "demo", "--dir", str(tmp_path), "--port",
-         str(site_port), "--gateway-port", str(gateway_port), "--pow-difficulty", "8"],
+         str(site_port), "--gateway-port", str(gateway_port), "--desk-port", str(desk_port),
+         "--pow-difficulty", "8"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
     )  # fmt: skip
     try:
@@ -96,11 +97,18 @@ def test_a_terminated_demo_stops_its_gateway_and_portal(tmp_path: Path) -> None:
                 break
         # The hint to repeat the desk steps says that routing needs --days (default policy).
         assert any("desk route" in line and "--days" in line for line in printed), printed
+        # The web desk is up, at the printed URL, beside the officers and their passphrases.
+        desk_url = f"http://127.0.0.1:{desk_port}/"
+        assert any(line.startswith("Web desk:") and desk_url in line for line in printed)
+        assert any("handler.dongshan" in line and "passphrase:" in line for line in printed)
+        import httpx
+
+        assert "登录" in httpx.get(desk_url + "login", timeout=10).text
         demo.send_signal(signal.SIGTERM)
         assert demo.wait(timeout=60) == 0
     finally:
         if demo.poll() is None:
             demo.kill()
-    for port in (site_port, gateway_port):
+    for port in (site_port, gateway_port, desk_port):
         with socket.socket() as sock, pytest.raises(ConnectionRefusedError):
             sock.connect(("127.0.0.1", port))

@@ -20,14 +20,15 @@ from desk.deadlines import Manual
 from desk.listing import show_case
 from desk.notes import add_note
 from desk.officers import UnlockedOfficer
-from desk.reads import list_reads
-from desk.refusals import Refused
+from desk.reads import list_events, list_reads
+from desk.refusals import BadValue, Refused
 from desk.register import Registration, register
 from desk.registry import disable_officer
 from desk.roles import ROLEBOOK
 from desk.routing import Route, route
 from desk.scope import recuse, seal_envelopes
 from desk.verify import verify_register
+from desk.verify_parallel import verify_desk
 from lianxin.domain.workdays import FixedClock
 from lianxin.secrets import OfficeSecretKey
 from lianxin.store.events import event_hash_v2
@@ -95,6 +96,7 @@ MATRIX = {
     "show": {"reg", "appr", "hand1"},
     "warnings": {"sup"},
     "reads": {"aud"},
+    "events": {"aud", "admin"},
     "verify": {"aud", "admin"},
     "analysis": {"appr", "sup", "ana"},
 }
@@ -277,6 +279,24 @@ def test_loop_by_roles_and_read_log(office: tuple[Path, int], keys_dir: Path) ->
     assert "content" not in metadata and "notes" not in metadata  # supervisors: no report text
     reads = list_reads(as_(desk, "aud"), case_id)
     assert [(r["officer"], r["what"]) for r in reads] == [("hand1", "case")]
+    later = DAY + timedelta(days=1)
+    assert list_reads(as_(desk, "aud"), case_id, since=later) == []
+    assert list_reads(as_(desk, "aud"), case_id, "hand1", until=DAY, limit=1) == reads
+    with pytest.raises(BadValue, match="--since"):
+        list_reads(as_(desk, "aud"), since=later, until=DAY)
+    logged = list_events(as_(desk, "aud"), case_id)
+    assert logged[0]["type"] == "closed" and logged[-1]["type"] == "received"
+    assert all("MARKER" not in e["detail"] for e in logged)  # codes and hashes, no text
+    assert [e["officer"] for e in list_events(desk, case_id, kind="assigned")] == ["appr"]
+    assert [e["type"] for e in list_events(desk, officer="hand1", since=later)] == ["concluded"]
+    assert len(list_events(as_(desk, "admin"), limit=2)) == 2
+    with pytest.raises(BadValue, match="--limit"):
+        list_events(desk, limit=0)
+    with pytest.raises(Refused, match="the event log"):
+        list_events(as_(desk, "sup"))
+    assert verify_desk(as_(desk, "aud")).ok
+    with pytest.raises(Refused, match="verify"):
+        verify_desk(as_(desk, "hand1"))
     report = verify_register(desk.db)
     assert report.ok, report.problems
     actors = dict(

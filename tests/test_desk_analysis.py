@@ -8,12 +8,17 @@ import io
 from datetime import date
 from pathlib import Path
 
+import openpyxl
+import pytest
+
 from desk.analysis import monthly_analysis
-from desk.analysis_render import to_csv, to_markdown
+from desk.analysis_compare import Table, compare_months, months_beside, sheet_names, to_xlsx
+from desk.analysis_render import rows, to_csv, to_markdown
 from desk.answers import conclude, satisfaction
 from desk.context import Desk
 from desk.deadlines import Manual
 from desk.intake import intake
+from desk.refusals import BadValue
 from desk.register import Registration, register
 from desk.routing import Route, route
 from desk.supervision import issue_warnings
@@ -161,6 +166,49 @@ def test_monthly_analysis_figures(tmp_path: Path, keys_dir: Path) -> None:
     empty = monthly_analysis(desk, "2025-01")
     assert empty.received_total == 0 and "n/a" in to_markdown(desk, empty)
     desk.close()
+
+
+def test_the_month_beside_the_month_before_and_a_year_before(
+    tmp_path: Path, keys_dir: Path
+) -> None:
+    assert months_beside("2026-03") == ("2026-03", "2026-02", "2025-03")
+    assert months_beside("2026-01") == ("2026-01", "2025-12", "2025-01")
+    with pytest.raises(BadValue, match="--month"):
+        months_beside("2026-13")
+    db_path = new_store(tmp_path / "desk.sqlite")
+    _register(db_path, keys_dir)
+    desk = make_desk(db_path, date(2026, 5, 2))
+    april = compare_months(desk, "2026-04")
+    assert april.months == ("2026-04", "2026-03", "2025-04")
+    table = {t.section: t for t in april.tables}
+    march = {(r.section, r.code): r.value for r in rows(desk, monthly_analysis(desk, "2026-03"))}
+    for section, t in table.items():  # the month before is March's own analysis
+        for line in t.lines:
+            assert line.values[1] == march.get((section, line.code), line.values[1]), line
+    channel = {line.code: line.values for line in table["channel"].lines}
+    assert channel["letter"] == (0, 3, 0)  # a channel with no case in April is 0 there
+    assert table["handling"].lines[-1].code == "on_time_rate"
+    assert table["handling"].lines[-1].values == (None, 1.0, None)
+    path = tmp_path / "月分析.xlsx"
+    path.write_bytes(to_xlsx(april))
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == sheet_names(april.tables, "zh") and "按渠道" in book.sheetnames
+    sheet = book["按渠道"]
+    assert [c.value for c in sheet[1]] == ["项目", "2026-04", "2026-03", "2025-04"]
+    assert ["来信", 0, 3, 0] in [[c.value for c in r] for r in sheet.iter_rows(min_row=2)]
+    rate = next(r for r in book["办理情况"].iter_rows(min_row=2) if r[0].value == "按期办结率")
+    assert rate[2].value == 1.0 and rate[2].number_format == "0.0%" and rate[1].value is None
+    english = openpyxl.load_workbook(io.BytesIO(to_xlsx(april, lang="en")))
+    assert all(len(n) <= 31 for n in english.sheetnames) and "By channel" in english.sheetnames
+    desk.close()
+
+
+def test_sheet_names_are_short_distinct_and_valid() -> None:
+    long = [Table("a", "x", "Satisfaction: after [a] second answer / review?"), Table("b", "x", "")]
+    long[1].en = long[0].en
+    names = sheet_names(long, "en")
+    assert names[0] == "Satisfaction_ after _a_ second "[:31] and len(names[1]) <= 31
+    assert names[0] != names[1] and not set("[]:*?/\\") & set("".join(names))
 
 
 def test_synthetic_register_is_realistic_and_verifies(tmp_path: Path) -> None:

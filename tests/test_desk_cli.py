@@ -11,6 +11,8 @@ import sqlite3
 from datetime import date
 from pathlib import Path
 
+import openpyxl
+
 from desk.cli import desk_group
 from lianxin.protocol import Token, open_answer
 from tests.desk_support import OFFICER, ROOT, cli, new_store, officer_env, setup_office
@@ -133,7 +135,20 @@ def test_main_commands(tmp_path: Path, keys_dir: Path) -> None:
     assert {(r["section"], r["code"]): r["value"] for r in analysis}[
         ("handling", "concluded")
     ] == "1"
+    book = tmp_path / "月分析.xlsx"
+    assert "written to" in ok("analysis", "--month", "2026-03", "--xlsx", "--out", str(book))
+    sheet = openpyxl.load_workbook(book)["办理情况"]
+    assert ["本月办结", 1, 0, 0] in [[c.value for c in r] for r in sheet.iter_rows(min_row=2)]
+    no_out = cli("analysis", "--month", "2026-03", "--xlsx", env=env)
+    assert no_out.returncode == 2 and "--xlsx" in no_out.stderr
     assert json.loads(ok("verify", "--json"))["ok"] is True
+    logged = json.loads(ok("events", "--case", "2026-000001", "--type", "assigned", "--json"))
+    assert [(e["type"], e["date"]) for e in logged] == [("assigned", "2026-02-10")]
+    assert len(json.loads(ok("events", "--since", "2026-03-11", "--json"))) >= 1
+    reads = json.loads(ok("reads", "--until", "2026-03-02", "--json"))
+    assert {r["date"] for r in reads} <= {"2026-02-10", "2026-03-02"} and reads
+    bad = cli("events", "--since", "11.3.2026", env=env)
+    assert bad.returncode == 2 and "--since" in bad.stderr
     assert json.loads(ok("duplicates", "--json")) == []
     assert "it verifies" in ok("backup", str(tmp_path / "backup.sqlite"))
 

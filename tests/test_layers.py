@@ -1,7 +1,8 @@
 """The layers a newcomer sees in the folders hold in the code: no upward import, no circle.
 
 Bottom to top: ``lianxin`` (protocol, keys, store, domain data, client); ``gateway``, ``desk``
-and ``publisher`` (each imports only ``lianxin``); ``lianxin_cli`` (the command that wires them).
+and ``publisher`` (each imports only ``lianxin``); ``deskweb`` (the web desk, a shell over
+``desk``); ``lianxin_cli`` (the command that wires them).
 Every import counts, lazy ones inside functions and ``TYPE_CHECKING`` ones included.
 """
 
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from conftest import ROOT
 
-LAYER = {"lianxin": 0, "gateway": 1, "desk": 1, "publisher": 1, "lianxin_cli": 2}
+LAYER = {"lianxin": 0, "gateway": 1, "desk": 1, "publisher": 1, "deskweb": 2, "lianxin_cli": 3}
 
 
 def _module_name(path: Path) -> str:

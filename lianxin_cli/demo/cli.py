@@ -19,6 +19,7 @@ from .run import (
     make_keys,
     publish_site,
     running_gateway,
+    running_web_desk,
     say,
     submit_samples,
     walk_desk,
@@ -61,14 +62,22 @@ def _free_port() -> int:
     show_default=True,
     help="Proof-of-work difficulty for the demo gateway.",
 )
+@click.option(
+    "--desk-port",
+    type=int,
+    default=8800,
+    show_default=True,
+    help="Port of the web desk (0: any free port).",
+)
 @click.option("--no-serve", is_flag=True, help="Stop after the steps instead of serving.")
 def demo_command(
-    root: Path, port: int, gateway_port: int, pow_difficulty: int, no_serve: bool
+    root: Path, port: int, gateway_port: int, pow_difficulty: int, desk_port: int, no_serve: bool
 ) -> None:
     """Run the whole path on this machine and serve the portal on loopback.
 
     Creates keys (once), starts the gateway, submits sample reports through the real protocol,
-    walks them through the office desk, publishes the portal and serves it until Ctrl+C.
+    walks them through the office desk, publishes the portal and serves it and the web desk
+    until Ctrl+C.
     The database is started afresh on every run; the keys are kept.
     """
     from publisher.serve import make_server
@@ -96,15 +105,18 @@ def demo_command(
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         say(f"Portal served at {site_url}")
-        how_to_repeat(state, site_url)
-        try:
-            print("\nPress Ctrl+C to stop the portal and the gateway.", flush=True)
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.shutdown()
-            server.server_close()
+        with running_web_desk(state, desk_port or _free_port(), today) as desk_url:
+            how_to_repeat(state, site_url, desk_url)
+            try:
+                print(
+                    "\nPress Ctrl+C to stop the portal, the web desk and the gateway.", flush=True
+                )
+                threading.Event().wait()
+            except KeyboardInterrupt:
+                pass
+            finally:
+                server.shutdown()
+                server.server_close()
 
 
 def _interrupt(signum: int, frame: object) -> None:

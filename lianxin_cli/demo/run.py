@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -190,7 +191,31 @@ def publish_site(state: DemoState, today: date) -> Path:
     return out
 
 
-def how_to_repeat(state: DemoState, site_url: str) -> None:
+@contextmanager
+def running_web_desk(state: DemoState, port: int, today: date) -> Iterator[str]:
+    """Run the web desk (``lianxin desk serve``) in a thread for the duration of the block;
+    its day is the demo's, so steps taken in the browser follow the demo's events."""
+    from deskweb.desks import WebSettings
+    from deskweb.serve import make_server
+
+    server = make_server(WebSettings(db=state.db_path, today=today), "127.0.0.1", port)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"the web desk did not start on port {port}")
+        time.sleep(0.05)
+    url = f"http://127.0.0.1:{port}/"
+    say(f"Web desk served at {url}")
+    try:
+        yield url
+    finally:
+        server.should_exit = True  # every signed-in officer's keys are wiped on the way out
+        thread.join(timeout=15)
+
+
+def how_to_repeat(state: DemoState, site_url: str, desk_url: str) -> None:
     """Print the commands that repeat the desk and publish steps by hand."""
     db, keys = state.db_path, state.keys_dir
     print(
@@ -199,6 +224,8 @@ Portal:        {site_url}
 Submit page:   {site_url}submit/        (English: {site_url}en/submit/)
 Status page:   {site_url}status/        (try a token from {state.root / "demo-tokens.txt"})
 Gateway:       {state.gateway_url}
+Web desk:      {desk_url}   (sign in as registrar, approver, handler.dongshan, supervisor,
+               ... with the passphrases printed above under "Desk: the demo office's officers")
 
 After submitting in the browser, repeat the office's and the publisher's steps in another shell:
   .venv/bin/lianxin desk inbox --db {db} --officer registrar   # passphrase printed above

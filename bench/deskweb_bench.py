@@ -1,0 +1,246 @@
+"""Server time per page of the web desk (``lianxin desk serve``) under 20 signed-in officers,
+beside the bare framework on the same machine.
+
+A synthetic register (``desk.synth.synthesize_register``, as ``bench/desk_bench.py`` builds it)
+gets a test office: a registrar, an approver, a supervisor and the handlers of the five units
+with the most cases. The web desk runs as shipped, in a child process on a loopback port, with
+its day fixed at the end of the range. ``--clients`` officers sign in (cycling over those
+accounts), then each asks in turn for its work list and a case page of its scope (a read event
+is written per case page, as in real use); ``--requests`` pages per client and kind. Beside it,
+a bare FastAPI app under the same uvicorn settings answers a constant HTML page of the same
+size as the work list: what the framework and the load generator cost with no work behind
+them. Latencies are measured at the client (loopback, httpx): p50, p99 and requests per second.
+Target (issue 14): p50 under 100 ms and p99 under 500 ms for every page at 1,000,000 cases.
+
+    .venv/bin/python bench/deskweb_bench.py [--cases 1000000] [--db var/bench/deskweb-1m.sqlite]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from desk.context import open_desk  # noqa: E402
+from desk.officers import new_officer  # noqa: E402
+from desk.registry import add_officer, init_office, is_initialised  # noqa: E402
+from desk.synth import synthesize_register  # noqa: E402
+from lianxin.domain.workdays import FixedClock  # noqa: E402
+
+START, MONTHS, TODAY = "2024-12", 24, date(2026, 11, 30)
+PHRASE = "bench passphrase of {}"
+
+
+def _build(db: Path, cases: int) -> None:
+    db.parent.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    summary = synthesize_register(db, cases, seed=3, start_month=START, months=MONTHS)
+    print(f"built {summary.cases:,} cases in {time.perf_counter() - started:.1f} s: {db}")
+    reader = open_desk(db)
+    top = "SELECT unit FROM cases WHERE unit IS NOT NULL GROUP BY unit ORDER BY count(*) DESC"
+    units = [str(u) for (u,) in reader.db.execute(top + " LIMIT 5")]
+    reader.close()
+    cast = [
+        ("admin", "office.letters", ("administrator",)),
+        ("reg", "office.letters", ("registrar",)),
+        ("appr", "office.letters", ("approver",)),
+        ("sup", "office.case_management", ("supervisor",)),
+        *[(f"hand{i}", unit, ("handler",)) for i, unit in enumerate(units)],
+    ]
+    made = {
+        oid: new_officer(oid, oid, unit, roles, PHRASE.format(oid)) for oid, unit, roles in cast
+    }
+    desk = open_desk(db, officer=made["admin"].unlocked, clock=FixedClock(TODAY))
+    try:
+        if not is_initialised(desk.db):
+            init_office(desk, made["admin"], kind="test")
+        for oid, new in made.items():
+            if oid != "admin":
+                add_officer(desk, new)
+    finally:
+        desk.close()
+
+
+def _officers(db: Path) -> list[tuple[str, str]]:
+    desk = open_desk(db)
+    try:
+        return [
+            (str(i), str(u))
+            for i, u in desk.db.execute("SELECT id, unit FROM officers WHERE id != 'admin'")
+        ]
+    finally:
+        desk.close()
+
+
+def _case_ids(db: Path, units: set[str]) -> dict[str, list[int]]:
+    desk = open_desk(db)
+    try:
+        out: dict[str, list[int]] = {}
+        for unit in units:
+            rows = desk.db.execute("SELECT id FROM cases WHERE unit = ? LIMIT 500", [unit])
+            out[unit] = [int(r[0]) for r in rows]
+        rows = desk.db.execute("SELECT id FROM cases ORDER BY random() LIMIT 2000")
+        out["*"] = [int(r[0]) for r in rows]
+        return out
+    finally:
+        desk.close()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _start(args: list[str], url: str) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            return process
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"{args} did not start")
+
+
+BARE = """
+import sys, time, uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
+size, port = int(sys.argv[1]), int(sys.argv[2])
+app = FastAPI()
+page = "<!doctype html><p>" + "x" * size
+@app.middleware("http")
+async def timing(request: Request, call_next):
+    started = time.perf_counter()
+    response = await call_next(request)
+    response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
+    return response
+@app.get("/{path:path}")
+async def any_page(path: str) -> HTMLResponse:
+    return HTMLResponse(page)
+uvicorn.run(app, host="127.0.0.1", port=port, access_log=False, log_level="warning")
+"""
+
+
+async def _sign_in(client: httpx.AsyncClient, url: str, officer: str) -> None:
+    page = await client.get(url + "/login")
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found
+    data = {"csrf": found[1], "officer": officer, "passphrase": PHRASE.format(officer)}
+    answer = await client.post(url + "/login", data=data)
+    assert answer.status_code == 303, answer.text[:300]
+
+
+async def _drive(
+    url: str, sessions: list[tuple[str, str]], cases: dict[str, list[int]], requests: int,
+    bare: bool,
+) -> dict[str, Any]:  # fmt: skip
+    clients = [httpx.AsyncClient(timeout=60) for _ in sessions]
+    try:
+        if not bare:
+            for client, (officer, _) in zip(clients, sessions, strict=True):
+                await _sign_in(client, url, officer)
+        times: dict[str, list[float]] = {"work": [], "case": []}
+        server: dict[str, list[float]] = {"work": [], "case": []}
+        rng = random.Random(1)
+
+        async def one(client: httpx.AsyncClient, officer: str, unit: str) -> None:
+            pool = cases["*"] if not officer.startswith("hand") else cases[unit]
+            for _ in range(requests):
+                for kind in ("work", "case"):
+                    path = "/work" if kind == "work" else f"/case/{rng.choice(pool)}"
+                    started = time.perf_counter()
+                    answer = await client.get(url + path)
+                    times[kind].append(time.perf_counter() - started)
+                    assert answer.status_code == 200, (path, answer.status_code)
+                    dur = answer.headers["server-timing"].split("dur=")[1]
+                    server[kind].append(float(dur) / 1000)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one(c, o, u) for c, (o, u) in zip(clients, sessions, strict=True)))
+        wall = time.perf_counter() - started
+    finally:
+        for client in clients:
+            await client.aclose()
+    out: dict[str, Any] = {"rps": sum(len(v) for v in times.values()) / wall}
+    for kind in times:
+        out[kind] = (*_p50_p99(server[kind]), *_p50_p99(times[kind]))
+    return out
+
+
+def _p50_p99(values: list[float]) -> tuple[float, float]:
+    values = sorted(values)
+    p99 = values[min(len(values) - 1, int(len(values) * 0.99))]
+    return statistics.median(values) * 1000, p99 * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cases", type=int, default=1_000_000)
+    parser.add_argument("--db", type=Path, default=None)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--requests", type=int, default=10, help="pages per client and kind")
+    args = parser.parse_args()
+    db = args.db or ROOT / "var" / "bench" / f"deskweb-{args.cases // 1000}k.sqlite"
+    if not db.exists():
+        _build(db, args.cases)
+    officers = _officers(db)
+    sessions = [officers[i % len(officers)] for i in range(args.clients)]
+    cases = _case_ids(db, {u for _, u in officers})
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    serve = [sys.executable, "-m", "lianxin_cli", "desk", "serve", "--db", str(db)]
+    serve += ["--port", str(port), "--today", TODAY.isoformat()]
+    print(f"load average at start: {os.getloadavg()[0]:.2f} (cores: {os.cpu_count()})")
+    process = _start(serve, url + "/login")
+    try:
+        desk_result = asyncio.run(_drive(url, sessions, cases, args.requests, bare=False))
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    bare_port = _free_port()
+    bare_url = f"http://127.0.0.1:{bare_port}"
+    bare = _start([sys.executable, "-c", BARE, "20000", str(bare_port)], bare_url + "/")
+    try:
+        bare_result = asyncio.run(_drive(bare_url, sessions, cases, args.requests, bare=True))
+    finally:
+        bare.send_signal(signal.SIGTERM)
+        bare.wait(timeout=30)
+    print(f"\n{args.clients} officers, {args.requests} pages each per kind, register {db.name}")
+    print("milliseconds; server: the app's own time (Server-Timing), client: round trip")
+    head = ("page", "srv p50", "srv p99", "cli p50", "cli p99", "bare srv50", "bare cli50")
+    print("".join(f"{h:>11}" for h in head))
+    for kind in ("work", "case"):
+        d, b = desk_result[kind], bare_result[kind]
+        cells = [kind, *(f"{v:.1f}" for v in d), f"{b[0]:.1f}", f"{b[2]:.1f}"]
+        print("".join(f"{c:>11}" for c in cells))
+    print(
+        f"requests/s: desk {desk_result['rps']:.1f}, bare {bare_result['rps']:.1f}"
+        f" (ratio {desk_result['rps'] / bare_result['rps']:.3f})"
+    )
+    print("target: p50 < 100 ms, p99 < 500 ms per page at 1,000,000 cases")
+    print(f"reproduce: .venv/bin/python bench/deskweb_bench.py --cases {args.cases}")
+
+
+if __name__ == "__main__":
+    main()

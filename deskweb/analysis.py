@@ -1,0 +1,180 @@
+"""The monthly analysis page (月分析): the month beside the month before and the same month
+last year, a bar chart per table drawn as SVG on the server (no script, nothing from another
+site), and the same tables as an ``.xlsx`` download.
+
+Both call :func:`desk.analysis_compare.compare_months` (the ``analysis`` action: approvers,
+supervisors, analysts), kept a minute per month and day as the unit counts are (three
+analyses read the whole register); the desk's own check runs on every request first.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from desk.analysis_compare import Comparison, Line, Table, compare_months, to_xlsx
+from desk.context import Desk
+from desk.refusals import BadValue, Refused
+from desk.values import parse_month
+
+from .pages import labels_of, on_desk, render, session_of
+from .sessions import Monotonic
+
+router = APIRouter()
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+COLOURS = ("#0b5cad", "#8fb3de", "#b7791f")  # this month, the month before, a year before
+CHART_WIDTH, LABEL_WIDTH, BAR_HEIGHT, GAP = 680, 230, 9, 10
+
+
+class ComparisonCache:
+    """Comparisons kept ``seconds`` per (month, day); a step taken on the web desk clears them."""
+
+    def __init__(self, seconds: float = 60.0, monotonic: Monotonic = time.monotonic) -> None:
+        self.seconds, self.monotonic = seconds, monotonic
+        self._lock = threading.Lock()
+        self._kept: dict[tuple[str, date], tuple[float, Comparison]] = {}
+
+    def get(self, desk: Desk, month: str) -> Comparison:
+        desk.authorize("analysis")  # the desk's own check, cached figures or not
+        key = (month, desk.today)
+        with self._lock:
+            kept = self._kept.get(key)
+            if kept is None or self.monotonic() - kept[0] > self.seconds:
+                kept = (self.monotonic(), compare_months(desk, month))
+                self._kept = {k: v for k, v in self._kept.items() if k[1] == desk.today}
+                self._kept[key] = kept
+            return kept[1]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._kept.clear()
+
+
+def shown(line: Line, index: int) -> str:
+    """A figure as the page shows it (rates in per cent; nothing to divide by: —)."""
+    value = line.values[index]
+    if value is None:
+        return "—"
+    return f"{value * 100:.1f}%" if line.rate else str(value)
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    colour: str
+    value: str
+
+
+@dataclass(frozen=True)
+class ChartLine:
+    label: str
+    y: float
+    bars: tuple[Bar, ...]
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A horizontal grouped bar chart of a table's counts (rates stay in the table)."""
+
+    height: float
+    width: int
+    label_width: int
+    lines: tuple[ChartLine, ...]
+
+
+def chart(table: Table, lang: str) -> Chart | None:
+    """The table's counts as bars, three per figure; None when every count is 0."""
+    counted = [line for line in table.lines if not line.rate]
+    top = max((int(v or 0) for line in counted for v in line.values), default=0)
+    if not top:
+        return None
+    span = CHART_WIDTH - LABEL_WIDTH - 50
+    group = 3 * BAR_HEIGHT + GAP
+    lines = []
+    for i, line in enumerate(counted):
+        y = 4 + i * group
+        bars = tuple(
+            Bar(
+                LABEL_WIDTH,
+                y + k * BAR_HEIGHT,
+                max(1.0, int(v or 0) / top * span) if v else 0.0,
+                COLOURS[k],
+                str(v or 0),
+            )
+            for k, v in enumerate(line.values)
+        )
+        label = line.label(lang)
+        label = label if len(label) <= 18 else label[:17] + "…"
+        lines.append(ChartLine(label, y + 1.5 * BAR_HEIGHT, bars))
+    return Chart(4 + len(counted) * group, CHART_WIDTH, LABEL_WIDTH, tuple(lines))
+
+
+def month_asked(request: Request, today: date) -> str:
+    """``?month=`` (checked by the desk), or the desk's current month."""
+    return request.query_params.get("month", "").strip()[:7] or f"{today:%Y-%m}"
+
+
+async def _comparison(request: Request) -> tuple[Any, Comparison | Response]:
+    session = session_of(request)
+    cache: ComparisonCache = request.app.state.analyses
+
+    def work(desk: Desk) -> Comparison:
+        month = month_asked(request, desk.today)
+        parse_month(month)
+        return cache.get(desk, month)
+
+    try:
+        return session, await on_desk(request, session, work)
+    except BadValue as exc:
+        page = render(
+            request, "message.html.j2", 400, session, message_key="bad_month", detail=str(exc)
+        )
+        return session, page
+    except Refused as exc:
+        page = render(
+            request, "message.html.j2", 403, session, message_key="no_access", detail=str(exc)
+        )
+        return session, page
+
+
+@router.get("/analysis")
+async def analysis_page(request: Request) -> Response:
+    """The monthly analysis with the month before and a year before, charts and tables."""
+    session, found = await _comparison(request)
+    if isinstance(found, Response):
+        return found
+    lang = labels_of(request).lang
+    tables = [(t, chart(t, lang)) for t in found.tables]
+    return render(
+        request,
+        "analysis.html.j2",
+        200,
+        session,
+        cmp=found,
+        tables=tables,
+        shown=shown,
+        colours=COLOURS,
+    )
+
+
+@router.get("/analysis.xlsx")
+async def analysis_xlsx(request: Request) -> Response:
+    """The same tables as an .xlsx workbook, one sheet per table."""
+    _session, found = await _comparison(request)
+    if isinstance(found, Response):
+        return found
+    lang = labels_of(request).lang
+    name = ("yuefenxi" if lang == "zh" else "monthly-analysis") + f"-{found.months[0]}.xlsx"
+    return Response(
+        to_xlsx(found, lang=lang),
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

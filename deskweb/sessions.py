@@ -1,0 +1,172 @@
+"""Signed-in sessions and the failed-login throttle, in the server's memory only.
+
+A session holds the officer's unlocked keys (:class:`~desk.officers.UnlockedOfficer`) from the
+sign-in until the officer signs out, stays idle longer than the timeout, or the server stops;
+each of those calls :meth:`~desk.officers.UnlockedOfficer.forget` and drops the session. Nothing
+of a session is written to disk: after a restart everyone signs in again. The cookie carries a
+random token; the store keys sessions by its SHA-256, so the tokens themselves are not kept.
+
+Time comes from an injected ``monotonic`` function (seconds), so tests move it forward instead
+of waiting.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from desk.officers import UnlockedOfficer
+
+Monotonic = Callable[[], float]
+
+
+class ManualClock:
+    """A monotonic clock a test moves by hand."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.value = start
+
+    def __call__(self) -> float:
+        return self.value
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward."""
+        self.value += seconds
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass
+class Session:
+    """One signed-in officer."""
+
+    officer: UnlockedOfficer
+    csrf: str
+    last_seen: float
+
+
+@dataclass
+class SessionStore:
+    """Sessions by the digest of their cookie token; idle ones are wiped on every access."""
+
+    idle_seconds: float
+    monotonic: Monotonic = time.monotonic
+    _sessions: dict[str, Session] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def create(self, officer: UnlockedOfficer) -> tuple[str, Session]:
+        """A new session for ``officer``: the cookie token and the session."""
+        token = secrets.token_urlsafe(32)
+        session = Session(officer, secrets.token_urlsafe(32), self.monotonic())
+        with self._lock:
+            self._sessions[_digest(token)] = session
+        return token, session
+
+    def get(self, token: str | None) -> tuple[Session | None, bool]:
+        """The live session of ``token`` (its idle clock restarted) and whether the token
+        named a session that has just been wiped for idleness."""
+        expired = self.sweep()
+        if not token:
+            return None, False
+        key = _digest(token)
+        with self._lock:
+            session = self._sessions.get(key)
+            if session is None:
+                return None, key in expired
+            session.last_seen = self.monotonic()
+            return session, False
+
+    def end(self, token: str | None) -> bool:
+        """Sign out: wipe the keys and drop the session; whether there was one."""
+        if not token:
+            return False
+        with self._lock:
+            session = self._sessions.pop(_digest(token), None)
+        if session is None:
+            return False
+        session.officer.forget()
+        return True
+
+    def sweep(self) -> set[str]:
+        """Wipe every session idle longer than the timeout; returns their digests."""
+        now = self.monotonic()
+        with self._lock:
+            stale = {k for k, s in self._sessions.items() if now - s.last_seen > self.idle_seconds}
+            dropped = [self._sessions.pop(k) for k in stale]
+        for session in dropped:
+            session.officer.forget()
+        return stale
+
+    def clear(self) -> int:
+        """Wipe every session (the server is stopping); returns how many."""
+        with self._lock:
+            dropped = list(self._sessions.values())
+            self._sessions.clear()
+        for session in dropped:
+            session.officer.forget()
+        return len(dropped)
+
+    def officers(self) -> list[str]:
+        """The officer ids signed in now (for tests and the operator)."""
+        with self._lock:
+            return sorted(s.officer.id for s in self._sessions.values())
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._sessions)
+
+
+@dataclass
+class _Failures:
+    count: int = 0
+    locked_until: float = 0.0
+
+
+@dataclass
+class Throttle:
+    """Failed sign-ins per account: after ``limit`` wrong passphrases in a row the account is
+    locked for ``lock_seconds`` (its passphrase is not even tried meanwhile); a success
+    resets it. At most ``capacity`` accounts are remembered (the oldest is forgotten)."""
+
+    limit: int = 5
+    lock_seconds: float = 300.0
+    monotonic: Monotonic = time.monotonic
+    capacity: int = 10_000
+    _accounts: OrderedDict[str, _Failures] = field(default_factory=OrderedDict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def locked_for(self, account: str) -> float:
+        """Seconds the account stays locked (0 when it is not)."""
+        with self._lock:
+            entry = self._accounts.get(account)
+            if entry is None:
+                return 0.0
+            return max(0.0, entry.locked_until - self.monotonic())
+
+    def failed(self, account: str) -> int:
+        """Count a wrong passphrase; returns the failures in a row (locks at the limit)."""
+        with self._lock:
+            entry = self._accounts.pop(account, None) or _Failures()
+            entry.count += 1
+            if entry.count >= self.limit:
+                entry.locked_until = self.monotonic() + self.lock_seconds
+                entry.count = 0
+                count = self.limit
+            else:
+                count = entry.count
+            self._accounts[account] = entry
+            while len(self._accounts) > self.capacity:
+                self._accounts.popitem(last=False)
+            return count
+
+    def succeeded(self, account: str) -> None:
+        """A correct passphrase: the count starts again."""
+        with self._lock:
+            self._accounts.pop(account, None)

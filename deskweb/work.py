@@ -1,0 +1,186 @@
+"""What the pages show, built only from the desk's own functions.
+
+"My work" is :func:`desk.listing.list_cases` (which limits a handler to their unit) with the
+steps :func:`desk.lifecycle.allowed_steps` allows and the officer's roles permit, and the
+per-unit counts of :func:`desk.warnings.compute_warnings` (kept for a minute); the case page is
+:func:`desk.listing.show_case`, which opens the report for officers in scope and records the
+read. Nothing here decides who may see or do what: the desk refuses, and the page says so.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from desk.casekeys import desk_keys
+from desk.cases import load_case
+from desk.context import Desk
+from desk.lifecycle import OPEN_STATES, allowed_steps
+from desk.listing import Filters, list_cases, scoped_unit, show_case
+from desk.officers import all_officers
+from desk.refusals import Refused
+from desk.warnings import CaseColours, UnitCounts, compute_warnings
+from lianxin.domain.workdays import working_days_between
+from lianxin.officetime import office_zone
+
+from .i18n import Labels, step_action
+from .sessions import Monotonic
+
+WORK_ROWS = 200
+
+
+def my_steps(desk: Desk, steps: list[str]) -> list[str]:
+    """The steps among ``steps`` that the acting officer holds a role for."""
+    me = desk.me().record
+    out = []
+    for step in steps:
+        action = step_action(step)
+        if action is not None and any(me.has(r) for r in action.roles):
+            out.append(step)
+    return out
+
+
+def office_time(utc: str) -> str:
+    """An event's UTC time as the office's local time (``2026-11-24 12:00``)."""
+    moment = datetime.strptime(utc, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    return moment.astimezone(office_zone()).strftime("%Y-%m-%d %H:%M")
+
+
+def days_left(desk: Desk, due: str | None) -> int | None:
+    """Working days from today to ``due`` (negative: overdue)."""
+    if not due:
+        return None
+    return working_days_between(desk.today, date.fromisoformat(due), calendar=desk.calendar).days
+
+
+@dataclass
+class WorkPage:
+    """The officer's work list."""
+
+    for_me: list[dict[str, Any]] = field(default_factory=list)
+    others: list[dict[str, Any]] = field(default_factory=list)
+    units: list[UnitCounts] = field(default_factory=list)
+    refusal: str | None = None
+
+
+class UnitCountsCache:
+    """The per-unit warning counts, worked out at most once every ``seconds`` for a given day
+    (they read the whole register: about a second at a million cases). A step taken through
+    the web desk clears them; a change made with the CLI shows within ``seconds``. One request
+    computes while the others wait for its answer."""
+
+    def __init__(self, seconds: float = 60.0, monotonic: Monotonic = time.monotonic) -> None:
+        self.seconds, self.monotonic = seconds, monotonic
+        self._lock = threading.Lock()
+        self._day: date | None = None
+        self._at = 0.0
+        self._units: list[UnitCounts] = []
+
+    def units(self, desk: Desk) -> list[UnitCounts]:
+        """Every unit's counts on the desk's day."""
+        with self._lock:
+            now = self.monotonic()
+            if self._day != desk.today or now - self._at > self.seconds:
+                self._units = compute_warnings(desk).units
+                self._day, self._at = desk.today, now
+            return list(self._units)
+
+    def clear(self) -> None:
+        """Forget the counts (a step changed the register)."""
+        with self._lock:
+            self._day = None
+
+
+def my_work(desk: Desk, labels: Labels, counts: UnitCountsCache) -> WorkPage:
+    """The cases in front of the officer, those with a step for them first."""
+    page = WorkPage()
+    try:
+        rows = list_cases(desk, Filters(limit=WORK_ROWS))
+    except Refused as exc:  # roles that list no cases (administrator, auditor)
+        page.refusal = str(exc)
+        return page
+    for row in rows:
+        steps: list[str] = []
+        if row["state"] in OPEN_STATES:
+            steps = my_steps(desk, allowed_steps(load_case(desk.db, row["id"])))
+        shown = {
+            **row,
+            "label": row["number"] or f"#{row['id']}",
+            "channel_name": labels.channel(row["channel"]),
+            "state_name": labels.state(row["state"]),
+            "problem_name": labels.problem(row["problem"]),
+            "unit_name": labels.unit(row["unit"]),
+            "days_left": days_left(desk, row["due"]) if row["colour"] != "blue" else None,
+            "steps": [labels.step(s) for s in steps],
+        }
+        (page.for_me if steps else page.others).append(shown)
+    page.for_me.sort(key=lambda r: ({"red": 0, "yellow": 1}.get(r["colour"], 2), r["due"] or ""))
+    only = scoped_unit(desk)
+    page.units = [u for u in counts.units(desk) if only is None or u.unit == only]
+    if only is not None and not page.units:  # the handler's own unit, even with nothing yet
+        page.units = [UnitCounts(only)]
+    return page
+
+
+@dataclass
+class CasePage:
+    """One case as the officer may see it."""
+
+    case: dict[str, Any]
+    details: list[tuple[str, str]]
+    timeline: list[dict[str, str]]
+    content: list[dict[str, Any]] | None
+    notes: list[dict[str, Any]] | None
+    steps: list[str]
+    colour: str
+    due: str | None
+    days_left: int | None
+    units: list[tuple[str, str]]
+    outcomes: list[tuple[str, str]]
+
+
+def case_page(desk: Desk, ref: str, labels: Labels) -> CasePage:
+    """The case page; refused (by the desk) for an officer out of scope."""
+    shown = show_case(desk, ref, desk_keys(desk))
+    case = shown["case"]
+    names = {o.id: o.name for o in all_officers(desk.db)}
+    timeline = [
+        {
+            "time": office_time(e["time"]),
+            "who": names.get(e["actor"], e["actor"]),
+            "what": labels.event(e["type"]),
+        }
+        for e in shown["events"]
+    ]
+    colour = CaseColours(desk).of(load_case(desk.db, case["id"]))
+    details = [
+        (labels.t("received"), case["received_date"]),
+        (labels.t("channel"), labels.channel(case["channel"])),
+        (labels.t("state"), labels.state(case["state"])),
+        (labels.t("item_type"), labels.item_type(case["item_type"])),
+        (labels.t("problem"), labels.problem(case["problem_subtype"] or case["problem_type"])),
+        (labels.t("rank"), labels.rank(case["rank"])),
+        (labels.t("region"), labels.region(case["region"])),
+        (labels.t("unit"), labels.unit(case["unit"] or case["forwarded_to"])),
+        (labels.t("tags"), "、".join(labels.tag(t) for t in case["tags"])),
+        (labels.t("outcome"), labels.entry(desk.outcomes.get(case["outcome"] or ""))),
+    ]
+    internal = [(u.code, labels.entry(u)) for u in desk.taxonomy.units if u.kind == "internal"]
+    return CasePage(
+        case=case,
+        details=[(k, v) for k, v in details if v],
+        timeline=timeline,
+        content=shown.get("content"),
+        notes=[{**n, "officer": names.get(n["officer"], n["officer"])} for n in shown["notes"]]
+        if "notes" in shown
+        else None,
+        steps=my_steps(desk, shown["next_steps"]),
+        colour=colour,
+        due=shown["current_due"],
+        days_left=days_left(desk, shown["current_due"]) if colour != "blue" else None,
+        units=internal,
+        outcomes=[(o.code, labels.entry(o)) for o in desk.outcomes if o.stage == "conclusion"],
+    )
