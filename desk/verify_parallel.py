@@ -110,12 +110,28 @@ def verify_full(path: Path, workers: int = 2) -> Report:
     return report
 
 
-def check_since_head(path: Path) -> EventCheck:
-    """The events after the last signed chain head (all of them when there is none)."""
+PARALLEL_FROM = 4_000  # events since the head: below this one process is quicker than two
+
+
+def check_since_head(path: Path, workers: int = 2) -> EventCheck:
+    """The events after the last signed chain head (all of them when there is none), in
+    ``workers`` shares when there are enough of them (a day's events at 1,000,000 cases are
+    about 22,000 signatures: over a second of Ed25519 on one core)."""
     db = connect(path, readonly=True)
-    row = db.execute("SELECT coalesce(max(seq), 0) FROM chain_heads").fetchone()
+    head = int(db.execute("SELECT coalesce(max(seq), 0) FROM chain_heads").fetchone()[0])
+    last = int(db.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0])
     db.conn.close()
-    return check_share(path, int(row[0]), None)
+    if workers < 2 or last - head < PARALLEL_FROM:
+        return check_share(path, head, None)
+    edges = [head + (last - head) * i // workers for i in range(workers + 1)]
+    shares = [(edges[i], edges[i + 1] if i + 1 < workers else None) for i in range(workers)]
+    total = EventCheck()
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for part in pool.map(check_share, [path] * workers, *zip(*shares, strict=True)):
+            total.events += part.events
+            total.signed += part.signed
+            total.problems += part.problems
+    return total
 
 
 @desk_action("verify")

@@ -565,8 +565,10 @@ def test_a_handler_lists_only_their_units_cases(office: tuple[Path, int]) -> Non
     desk.close()
 
 
-def test_verify_since_the_last_signed_head(office: tuple[Path, int], keys_dir: Path) -> None:
-    from desk.verify_parallel import check_parallel, check_since_head
+def test_verify_since_the_last_signed_head(
+    office: tuple[Path, int], keys_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from desk.verify_parallel import check_parallel, check_since_head, verify_full
     from lianxin.keys import load_publisher_signer
     from lianxin.store.db import connect
     from lianxin.store.heads import sign_head
@@ -588,4 +590,19 @@ def test_verify_since_the_last_signed_head(office: tuple[Path, int], keys_dir: P
     assert check_since_head(db).problems == [
         ("signature", case_id, head + 1, "the signature is not hand1's (forged or altered)")
     ]
+    import desk.verify_parallel
+
+    monkeypatch.setattr(desk.verify_parallel, "PARALLEL_FROM", 0)  # in two shares
+    assert check_since_head(db, 2).problems == check_since_head(db, 1).problems
     assert len(check_parallel(db, 2).problems) == 1
+    # the full verify on two processes finds what the one-process verify finds
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE cases SET unit = 'town.xihe' WHERE id = ?", [case_id])
+    conn.commit()
+    conn.close()
+    store = connect(db, readonly=True)
+    alone = verify_register(store)
+    store.conn.close()
+    both = verify_full(db, 2)
+    assert [str(p) for p in both.problems] == [str(p) for p in alone.problems]
+    assert len(both.problems) == 2 and (both.events, both.cases) == (alone.events, alone.cases)
