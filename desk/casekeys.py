@@ -8,8 +8,9 @@ wrapped to exactly the officers in scope.
   sealed to every officer in scope (``case_keys``): the registrars and approvers, the
   handlers of the unit it is assigned to, minus recusals. A registrar grants a new officer in
   scope from their own wraps. Nothing else in the database opens a case's material: an
-  officer out of scope has no row to unwrap. (The original envelope stays sealed to the office
-  key, as the protocol has it: registrars, who hold that key, can always open it.)
+  officer out of scope has no row to unwrap. The original envelope, sealed to the office key
+  that every registrar holds, is removed once its content is under the case key
+  (:mod:`desk.envelopes`); only a submission still in the inbox is openable by the office key.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from .officekeys import OfficeKeys
 from .officers import Officer, UnlockedOfficer, all_officers, seal_to
 from .refusals import Refused, WrongKey
 
-OFFICE_HOLDER = "office:"
 READERS = ("registrar", "approver")  # in scope of every case
 
 
@@ -158,18 +158,6 @@ def case_key(desk: Desk, case_id: int, label: str) -> bytes:
             argument="--officer",
         )
     return key
-
-
-def office_case_key(db: sqlite_utils.Database, case_id: int, keys: OfficeKeys) -> bytes | None:
-    """The case key through the office key (registrars), or None."""
-    for holder, sealed in db.execute(
-        "SELECT holder, sealed FROM case_keys WHERE case_id = ? AND holder LIKE 'office:%'",
-        [case_id],
-    ):
-        secret = keys.secrets.get(holder[len(OFFICE_HOLDER) :])
-        if secret is not None:
-            return secret.open(bytes(sealed))
-    return None
 
 
 def seal_case(key: bytes, data: bytes) -> bytes:
