@@ -12,6 +12,9 @@ sequence order, the others a range of cases at a time, so both split over proces
 3. submissions: each stored envelope's receipt id must still be the hash of its contents; an
    envelope removed once its content was held under the case key (:mod:`desk.envelopes`) must
    be recorded by a signed event, with the hash of its case-key copy.
+
+Material destroyed after its retention period (:mod:`desk.retention`) is recorded by a signed
+``material-destroyed`` event naming the rows: their absence is then expected, not "deleted".
 """
 
 from __future__ import annotations
@@ -103,6 +106,7 @@ class _Chunk:
     notes: dict[int, Any] = field(default_factory=dict)
     sent: dict[int, Any] = field(default_factory=dict)  # records of what the reporter sent
     messages: set[int] = field(default_factory=set)  # the office's messages among ``sent``
+    destroyed: dict[int, Any] = field(default_factory=dict)  # submissions, by retention
     removed: dict[int, Any] = field(default_factory=dict)
     logged: set[tuple[int, str]] = field(default_factory=set)
 
@@ -110,6 +114,7 @@ class _Chunk:
 # an event's JSON is parsed only when it holds one of these (most reads and openings do not)
 _FOLDED = ('"set"', '"tags"', '"cleared_tags"', '"answers"', '"note"', '"notes_resealed"',
            '"envelopes_removed"', '"sent"', '"messages"')  # fmt: skip
+DESTROYING = "material-destroyed"  # retention (desk.retention): the rows it names are gone
 _RECEIVING = frozenset({"received", "followup-received"})
 
 
@@ -122,7 +127,7 @@ def _fold_events(db: sqlite_utils.Database, lo: int, hi: int) -> _Chunk:
     ):
         fold = out.folds[case_id]
         fold.last = seq
-        if kind not in _RECEIVING and not any(key in data for key in _FOLDED):
+        if kind not in _RECEIVING and kind != DESTROYING and not any(k in data for k in _FOLDED):
             continue
         doc = json.loads(data)
         if kind in _RECEIVING:
@@ -149,7 +154,20 @@ def _fold_events(db: sqlite_utils.Database, lo: int, hi: int) -> _Chunk:
             out.notes[note_id] = (case_id, note_hash, seq)
         for sid, receipt, copy_hash in doc.get("envelopes_removed", []) if kind in REMOVING else []:
             out.removed[sid] = (case_id, receipt, copy_hash, seq)
+        if kind == DESTROYING:  # signed by an officer allowed to (the signature pass checks)
+            _fold_destroyed(out, case_id, doc, seq)
     return out
+
+
+def _fold_destroyed(out: _Chunk, case_id: int, doc: dict[str, Any], seq: int) -> None:
+    """The rows a retention event destroyed are no longer expected (the event recorded them)."""
+    destroyed = doc.get("destroyed", {})
+    for key, expected in (("notes", out.notes), ("answers", out.answers), ("items", out.sent)):
+        for row_id in destroyed.get(key, []):
+            if row_id in expected and expected[row_id][0] == case_id:
+                del expected[row_id]
+    for sid, receipt in destroyed.get("content", []):
+        out.destroyed[sid] = (case_id, receipt, seq)
 
 
 _ITEM_WHAT = "CASE WHEN kind LIKE 'message:%' THEN 'message' ELSE 'sent record' END"
@@ -249,6 +267,23 @@ def _submissions(
             problems.append(
                 Problem("submission", case_id, None, f"submission {sid} has no event receiving it")
             )
+        elif sid in chunk.destroyed:
+            case, receipt_hex, seq = chunk.destroyed[sid]
+            if case != case_id or receipt_hex != receipt.hex():
+                problems.append(
+                    Problem(
+                        "submission", case_id, seq, f"submission {sid} is not the one destroyed"
+                    )
+                )
+            elif not is_removed(bytes(ciphertext)) or sid in copies:
+                problems.append(
+                    Problem(
+                        "submission",
+                        case_id,
+                        seq,
+                        f"submission {sid} was destroyed (retention) but its content is stored",
+                    )
+                )
         elif is_removed(bytes(ciphertext)):
             record = chunk.removed.get(sid)
             if record is None or record[0] != case_id or record[1] != receipt.hex():
