@@ -29,6 +29,8 @@ from typing import Any
 
 from lianxin.domain.retention import MATERIAL_KINDS
 
+from .answers import review_window
+from .cases import load_case
 from .context import Desk
 from .envelopes import REMOVED
 from .roles import desk_action
@@ -59,7 +61,8 @@ class Due:
 
 
 def due_material(desk: Desk, today: date | None = None) -> list[Due]:
-    """What is past its retention period on ``today`` (the desk's clock by default), by case."""
+    """What is past its retention period on ``today`` (the desk's clock by default), by case;
+    a case whose review window (the policy's ``review_request``) is still open is left out."""
     day = today or desk.today
     out = []
     for case_id, number, closed, policy in desk.db.execute(
@@ -67,6 +70,7 @@ def due_material(desk: Desk, today: date | None = None) -> list[Due]:
         " AND closed_date IS NOT NULL ORDER BY id"
     ).fetchall():
         retention = desk.policy(policy).retention
+        found = []
         for kind in MATERIAL_KINDS:
             expiry = retention.expiry(kind, date.fromisoformat(closed))
             if expiry is None or day < expiry:
@@ -74,7 +78,11 @@ def due_material(desk: Desk, today: date | None = None) -> list[Due]:
             (items,) = desk.db.execute(_COUNTS[kind], {"c": case_id}).fetchone()
             if items:
                 label = number or f"#{case_id}"
-                out.append(Due(case_id, label, closed, kind, expiry.isoformat(), int(items)))
+                found.append(Due(case_id, label, closed, kind, expiry.isoformat(), int(items)))
+        if found:  # never while the reporter may still ask for a review (复查) of the case
+            window = review_window(desk, load_case(desk.db, case_id))
+            if window is None or day.isoformat() > window[0]:
+                out += found
     return out
 
 

@@ -277,3 +277,27 @@ def test_the_cli_lists_then_applies(tmp_path: Path, keys_dir: Path) -> None:
     assert json.loads(verified.stdout)["ok"] is True, verified.stdout
     refused = cli("retention", env={"LIANXIN_DB": str(db), **officer_env("reg")})
     assert refused.returncode != 0 and "needs the role administrator" in refused.stderr
+
+
+def test_nothing_is_destroyed_while_the_reporter_may_still_ask_for_a_review(
+    tmp_path: Path, keys_dir: Path
+) -> None:
+    policy = tmp_path / "short.yaml"
+    policy.write_text(
+        'version: "2026.1"\nname: short\nextends: cn-xinfang-2022\n'
+        "retention:\n  content: {months: 1}\n",
+        encoding="utf-8",
+    )
+    db = new_store(tmp_path / "desk.sqlite")
+    answered = date(2026, 2, 2)
+    desk = make_desk(db, answered, keys_dir=keys_dir, policy=str(policy))
+    case_id, _ = _closed_case(desk, keys_dir, tmp_path, "戊")
+    close(desk, case_id)  # satisfied: closed at once, the 30-day review window still open
+    desk.close()
+    for day, listed in ((date(2026, 3, 2), False), (date(2026, 3, 4), False),
+                        (date(2026, 3, 5), True)):  # fmt: skip
+        desk = make_desk(db, day, officer="admin", policy=str(policy))
+        assert [(d.case_id, d.kind, d.expired) for d in list_due(desk)] == (
+            [(case_id, "content", "2026-03-02")] if listed else []
+        ), day
+        desk.close()
