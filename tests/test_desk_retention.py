@@ -275,6 +275,12 @@ def test_the_cli_lists_then_applies(tmp_path: Path, keys_dir: Path) -> None:
     assert json.loads(again.stdout) == []
     verified = cli("verify", "--json", env={"LIANXIN_DB": str(db), **officer_env("aud")})
     assert json.loads(verified.stdout)["ok"] is True, verified.stdout
+    wang = {"LIANXIN_DB": str(db), **officer_env()}
+    shown = cli("show", str(case_id), "--json", "--today", "2027-03-21", env=wang)
+    assert shown.returncode == 0, shown.stderr
+    case = json.loads(shown.stdout)
+    assert case["case"]["state"] == "closed" and case["notes"] == [], case
+    assert "material-destroyed" in shown.stdout
     refused = cli("retention", env={"LIANXIN_DB": str(db), **officer_env("reg")})
     assert refused.returncode != 0 and "needs the role administrator" in refused.stderr
 
