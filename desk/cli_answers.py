@@ -11,6 +11,7 @@ from .casekeys import desk_keys
 from .cli_common import Settings, days_option, desk_group, echo, read_text_option, with_settings
 from .deadlines import Manual
 from .lifecycle import state_label
+from .messages import LABELS, send_message
 
 _FILE = click.Path(path_type=Path, dir_okay=False)
 
@@ -59,6 +60,38 @@ def answer_command(settings: Settings, case: str, text: str | None, text_file: P
         keys = desk_keys(desk)
         result = answer(desk, case, keys, body)
     echo(f"Case {result.label}: {state_label(result.state)}.")
+
+
+@desk_group.command("message")
+@with_settings
+@click.argument("case")
+@click.option(
+    "--kind",
+    required=True,
+    help="question (问题), material (请补充材料: a request for more material) or acceptance"
+    " (受理告知: an acceptance notice).",
+)
+@click.option("--text", default=None, help="The message to the reporter (2 000 characters).")
+@click.option("--text-file", type=_FILE, default=None, help="Read the message from a file.")
+def message_command(
+    settings: Settings, case: str, kind: str, text: str | None, text_file: Path | None
+) -> None:
+    """Write to the reporter at any stage (registrar or approver), sealed to every token of the
+    case: shown on the status page after the next publish; the reporter replies with a
+    follow-up, which the inbox files on the case."""
+    body = read_text_option(text, text_file, "--text") or ""
+    with settings.desk() as desk:
+        keys = desk_keys(desk)
+        result = send_message(desk, case, keys, kind, body)
+        today = desk.today.isoformat()
+    zh, en = LABELS[kind]
+    told = ""
+    if kind == "acceptance" and result.acknowledged_date == today:
+        told = " The acceptance notice (受理告知) is recorded as given."
+    echo(
+        f"Case {result.label}: {en} ({zh}) sealed for the reporter; shown after the next"
+        f" publish.{told}"
+    )
 
 
 @desk_group.command("satisfaction")

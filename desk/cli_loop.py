@@ -1,6 +1,6 @@
 """``lianxin desk`` commands of the office loop: screen (甄别), approve (审批), sign-for (签收),
 report (办结报告), check (审核), supervise (督办), letter (转办函), acknowledge (受理告知) and
-inquiry (谈话函询). Each calls one library function."""
+inquiry (谈话函询), and retention (到期销毁). Each calls one library function."""
 
 from __future__ import annotations
 
@@ -10,12 +10,22 @@ import click
 
 from .approval import Proposal, approve, return_proposal, screen
 from .cases import load_case
-from .cli_common import Settings, days_option, desk_group, echo, read_text_option, with_settings
+from .cli_common import (
+    Settings,
+    days_option,
+    desk_group,
+    echo,
+    read_text_option,
+    with_format,
+    with_settings,
+)
 from .deadlines import Manual
 from .duties import acknowledge, inquiry_delivered, inquiry_replied
 from .letters import forwarding_letter
 from .lifecycle import case_stage
+from .output import emit
 from .refusals import BadValue
+from .retention import destroy_due, list_due
 from .supervise import KINDS, supervise
 from .unitwork import accept_report, return_report, sign_for, submit_report
 
@@ -209,3 +219,27 @@ def inquiry_command(settings: Settings, case: str, delivered: bool, replied: boo
     what = "delivered" if delivered else "replied"
     day = result.inquiry_delivered if delivered else result.inquiry_replied
     echo(f"Case {result.label}: inquiry {what} on {day}.")
+
+
+@desk_group.command("retention")
+@with_settings
+@with_format
+@click.option("--apply", "apply_", is_flag=True, help="Destroy what is listed (after listing).")
+def retention_command(settings: Settings, fmt: str, apply_: bool) -> None:
+    """List the material of closed cases past the policy's retention period; with --apply,
+    destroy it (administrator). The bundled policies keep everything: an office sets periods in
+    its own policy file (retention:). Backups and replicas keep the material until they expire."""
+    with settings.desk() as desk:
+        due = destroy_due(desk) if apply_ else list_due(desk)
+    columns = [
+        ("label", "case"),
+        ("closed", "closed"),
+        ("kind", "material"),
+        ("expired", "destroyable from"),
+        ("items", "rows"),
+    ]
+    title = "Destroyed" if apply_ else "Past its retention period (destroy with --apply)"
+    emit([d.as_dict() for d in due], columns, fmt, title=title)
+    if apply_ and fmt == "table":
+        cases = len({d.case_id for d in due})
+        echo(f"{cases} case(s): material destroyed, each recorded by a signed event.")

@@ -34,6 +34,7 @@ from .duties import acknowledge, inquiry_delivered
 from .inbox import mark_opened, read_inbox
 from .intake import intake
 from .letters import forwarding_letter
+from .messages import send_message
 from .notes import add_note
 from .officekeys import OfficeKeys, load_office_keys
 from .officers import UnlockedOfficer, new_officer, suggest_passphrase
@@ -301,6 +302,8 @@ def _offline(db_path: Path, keys: OfficeKeys, officer: str, today: date) -> None
     approve(as_(desk, "approver"), visit, "同意。")
     plan_route = Route("assign", unit="office.supervision_1", manual=_days(15))
     route(as_(desk, "approver"), visit, plan_route)
+    # 联系举报人: a request for more material, shown on the reporter's status page
+    send_message(as_(desk, "registrar"), visit, None, "material", "请补充提供津贴发放的相关凭证。")
     desk.close()
     desk = _on(db_path, officer, ago(38))
     sign_for(as_(desk, "handler.supervision"), visit)  # late: slow signing

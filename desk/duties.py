@@ -37,14 +37,15 @@ def acknowledge(desk: Desk, ref: int | str, how: str) -> Case:
         )
     if case.acknowledged_date:
         raise Refused(f"case {case.label} was acknowledged on {case.acknowledged_date}")
-    late = _late(desk, case)
+    late = late_notice(desk, case)
     with desk.transaction():
         updates = {"acknowledged_date": desk.today.isoformat()}
         change(desk, case, "acknowledged", updates, {"how": how, "late": late})
     return load_case(desk.db, case.id)
 
 
-def _late(desk: Desk, case: Case) -> bool:
+def late_notice(desk: Desk, case: Case) -> bool:
+    """Whether an acceptance notice given today is past the policy's rule for it."""
     rule = stage_rule(desk.policy(case.policy), "acknowledge", real_name=case.real_name)
     if rule is None:
         return False

@@ -77,6 +77,14 @@ def _from_case_key(desk: Desk, base: dict[str, Any], sid: int) -> Opened:
         "SELECT sealed FROM case_content WHERE submission_id = ?", [sid]
     ).fetchone()
     if row is None:
+        destroyed = desk.db.execute(
+            "SELECT at FROM events WHERE case_id = ? AND type = 'material-destroyed'"
+            " AND data LIKE '%\"content\"%' ORDER BY seq LIMIT 1",
+            [base["case_id"]],
+        ).fetchone()
+        if destroyed is not None:  # desk.retention
+            why = f"destroyed on {destroyed[0]} after its retention period"
+            return Opened(**base, problem=why)
         return Opened(**base, problem="its envelope was removed but no case-key copy is stored")
     key = open_case_key(desk.db, base["case_id"], desk.me())
     if key is None:

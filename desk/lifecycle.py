@@ -194,6 +194,7 @@ STEPS: dict[str, Step] = {
         _step("supervise", "accepted forwarded in_progress concluded reviewing"),
         _step("acknowledge", "received accepted not_accepted forwarded in_progress", _registered),
         _step("inquiry", "in_progress"),
+        _step("message", " ".join(STATES)),
     )
 }
 

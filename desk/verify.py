@@ -6,12 +6,15 @@ sequence order, the others a range of cases at a time, so both split over proces
 1. the hash chain (as :func:`lianxin.store.events.verify_chain`, in the signature pass's own
    cursor): an edited, reordered or deleted event breaks it;
 2. replay: folding every event's recorded changes (``"set"``, tags, cleared ledgers) must give
-   each case row exactly as it is, and every sealed answer, note and record of what a reporter
-   sent must be present with the hash its event recorded, so a row edited outside the desk is
-   caught too;
+   each case row exactly as it is, and every sealed answer, note, record of what a reporter
+   sent and message from the office must be present with the hash its event recorded, so a
+   row edited outside the desk is caught too;
 3. submissions: each stored envelope's receipt id must still be the hash of its contents; an
    envelope removed once its content was held under the case key (:mod:`desk.envelopes`) must
    be recorded by a signed event, with the hash of its case-key copy.
+
+Material destroyed after its retention period (:mod:`desk.retention`) is recorded by a signed
+``material-destroyed`` event naming the rows: their absence is then expected, not "deleted".
 """
 
 from __future__ import annotations
@@ -102,13 +105,16 @@ class _Chunk:
     answers: dict[int, Any] = field(default_factory=dict)
     notes: dict[int, Any] = field(default_factory=dict)
     sent: dict[int, Any] = field(default_factory=dict)  # records of what the reporter sent
+    messages: set[int] = field(default_factory=set)  # the office's messages among ``sent``
+    destroyed: dict[int, Any] = field(default_factory=dict)  # submissions, by retention
     removed: dict[int, Any] = field(default_factory=dict)
     logged: set[tuple[int, str]] = field(default_factory=set)
 
 
 # an event's JSON is parsed only when it holds one of these (most reads and openings do not)
 _FOLDED = ('"set"', '"tags"', '"cleared_tags"', '"answers"', '"note"', '"notes_resealed"',
-           '"envelopes_removed"', '"sent"')  # fmt: skip
+           '"envelopes_removed"', '"sent"', '"messages"')  # fmt: skip
+DESTROYING = "material-destroyed"  # retention (desk.retention): the rows it names are gone
 _RECEIVING = frozenset({"received", "followup-received"})
 
 
@@ -121,7 +127,7 @@ def _fold_events(db: sqlite_utils.Database, lo: int, hi: int) -> _Chunk:
     ):
         fold = out.folds[case_id]
         fold.last = seq
-        if kind not in _RECEIVING and not any(key in data for key in _FOLDED):
+        if kind not in _RECEIVING and kind != DESTROYING and not any(k in data for k in _FOLDED):
             continue
         doc = json.loads(data)
         if kind in _RECEIVING:
@@ -139,13 +145,32 @@ def _fold_events(db: sqlite_utils.Database, lo: int, hi: int) -> _Chunk:
             out.answers[answer_id] = (case_id, answer_hash, seq)
         for item_id, item_hash in doc.get("sent", []):
             out.sent[item_id] = (case_id, item_hash, seq)
+        for item_id, item_hash in doc.get("messages", []):  # reporter_items too
+            out.sent[item_id] = (case_id, item_hash, seq)
+            out.messages.add(item_id)
         if "note" in doc:
             out.notes[doc["note"]] = (case_id, doc["note_hash"], seq)
         for note_id, note_hash in doc.get("notes_resealed", []):
             out.notes[note_id] = (case_id, note_hash, seq)
         for sid, receipt, copy_hash in doc.get("envelopes_removed", []) if kind in REMOVING else []:
             out.removed[sid] = (case_id, receipt, copy_hash, seq)
+        if kind == DESTROYING:  # signed by an officer allowed to (the signature pass checks)
+            _fold_destroyed(out, case_id, doc, seq)
     return out
+
+
+def _fold_destroyed(out: _Chunk, case_id: int, doc: dict[str, Any], seq: int) -> None:
+    """The rows a retention event destroyed are no longer expected (the event recorded them)."""
+    destroyed = doc.get("destroyed", {})
+    for key, expected in (("notes", out.notes), ("answers", out.answers), ("items", out.sent)):
+        for row_id in destroyed.get(key, []):
+            if row_id in expected and expected[row_id][0] == case_id:
+                del expected[row_id]
+    for sid, receipt in destroyed.get("content", []):
+        out.destroyed[sid] = (case_id, receipt, seq)
+
+
+_ITEM_WHAT = "CASE WHEN kind LIKE 'message:%' THEN 'message' ELSE 'sent record' END"
 
 
 def _replay(db: sqlite_utils.Database, lo: int, hi: int, problems: list[Problem]) -> int:
@@ -185,12 +210,13 @@ def _replay(db: sqlite_utils.Database, lo: int, hi: int, problems: list[Problem]
                 Problem("replay", case_id, fold.last, "special-ledger tags differ from its events")
             )
     for table, what, expected in (
-        ("answers", "answer", chunk.answers),
-        ("notes", "note", chunk.notes),
-        ("reporter_items", "sent record", chunk.sent),
+        ("answers", "'answer'", chunk.answers),
+        ("notes", "'note'", chunk.notes),
+        # a reporter item is a sent record (kind report, material, ...) or a message
+        ("reporter_items", _ITEM_WHAT, chunk.sent),
     ):
-        for row_id, case_id, blob in db.execute(
-            f"SELECT id, case_id, CAST(sealed AS BLOB) FROM {table}"  # noqa: S608 - fixed names
+        for row_id, case_id, blob, label in db.execute(
+            f"SELECT id, case_id, CAST(sealed AS BLOB), {what} FROM {table}"  # noqa: S608
             " WHERE case_id > ? AND case_id <= ? ORDER BY id",
             [lo, hi],
         ):
@@ -198,10 +224,13 @@ def _replay(db: sqlite_utils.Database, lo: int, hi: int, problems: list[Problem]
             if want is None or want[0] != case_id or want[1] != digest(bytes(blob)):
                 position = want[2] if want else None
                 problems.append(
-                    Problem("sealed", case_id, position, f"{what} {row_id} was altered")
+                    Problem("sealed", case_id, position, f"{label} {row_id} was altered")
                 )
         for row_id, (case_id, _hash, seq) in expected.items():
-            problems.append(Problem("sealed", case_id, seq, f"{what} {row_id} was deleted"))
+            label = what.strip("'")
+            if table == "reporter_items":
+                label = "message" if row_id in chunk.messages else "sent record"
+            problems.append(Problem("sealed", case_id, seq, f"{label} {row_id} was deleted"))
     _submissions(db, lo, hi, chunk, problems)
     return cases
 
@@ -238,6 +267,23 @@ def _submissions(
             problems.append(
                 Problem("submission", case_id, None, f"submission {sid} has no event receiving it")
             )
+        elif sid in chunk.destroyed:
+            case, receipt_hex, seq = chunk.destroyed[sid]
+            if case != case_id or receipt_hex != receipt.hex():
+                problems.append(
+                    Problem(
+                        "submission", case_id, seq, f"submission {sid} is not the one destroyed"
+                    )
+                )
+            elif not is_removed(bytes(ciphertext)) or sid in copies:
+                problems.append(
+                    Problem(
+                        "submission",
+                        case_id,
+                        seq,
+                        f"submission {sid} was destroyed (retention) but its content is stored",
+                    )
+                )
         elif is_removed(bytes(ciphertext)):
             record = chunk.removed.get(sid)
             if record is None or record[0] != case_id or record[1] != receipt.hex():

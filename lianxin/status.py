@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from .protocol import DecryptionError, PayloadError, ProtocolError, Token
-from .protocol.documents import ANSWER, SENT, SENT_KINDS
+from .protocol.documents import ANSWER, MESSAGE, MESSAGE_KINDS, SENT, SENT_KINDS
 from .protocol.sealing import open_item, open_with_reply_key
 
 MAGIC = b"LXS1"
@@ -31,6 +31,7 @@ class CaseStatus:
     status: dict[str, Any]
     answers: list[dict[str, Any]]
     sent: list[dict[str, Any]] = field(default_factory=list)  # what the reporter sent
+    messages: list[dict[str, Any]] = field(default_factory=list)  # from the office, by date
 
     def lines(self) -> list[str]:
         """The status as ``lianxin status`` prints it: plain words, no markup."""
@@ -50,9 +51,24 @@ class CaseStatus:
         if self.sent:
             out.append("\nWhat you sent:")
             out += [f"  {sent_line(item)}" for item in self.sent]
+        for message in self.messages:
+            kind = str(message.get("kind", ""))
+            words = MESSAGE_WORDS.get(kind, kind)
+            out.append(f"\nMessage from the office, {message.get('date', '')} ({words}):")
+            out.append(str(message.get("text", "")))
+        if self.messages:
+            out.append("(Reply with a follow-up: lianxin followup --token ... --text ...)")
         for answer in self.answers:
             out.append("\nAnswer from the office:\n" + str(answer.get("text", "")))
         return out
+
+
+# The kinds of message from the office (lianxin/message/v1), in words, English and Chinese.
+MESSAGE_WORDS = {
+    "question": "a question, 问题",
+    "material": "a request for more material, 请补充材料",
+    "acceptance": "acceptance notice, 受理告知",
+}
 
 
 # The kinds of record of what the reporter sent (lianxin/sent/v1), in words.
@@ -142,7 +158,7 @@ def read_status(site: str, token: Token) -> CaseStatus | None:
             continue  # not sealed to this token: a dummy row that shares the id
         except (PayloadError, ValueError) as exc:
             raise StatusError("the status of this case cannot be read") from exc
-        answers, sent = [], []
+        answers, sent, messages = [], [], []
         for i, sealed_item in enumerate(items, 1):
             try:
                 doc = open_item(sealed_item, keys).doc
@@ -152,7 +168,10 @@ def read_status(site: str, token: Token) -> CaseStatus | None:
                 answers.append(doc)
             elif doc["schema"] == SENT and doc.get("kind") in SENT_KINDS:
                 sent.append(doc)
+            elif doc["schema"] == MESSAGE and doc.get("kind") in MESSAGE_KINDS:
+                messages.append(doc)
             # any other type or kind is a later revision's item: ignored (protocol §13.3)
         sent.sort(key=lambda d: str(d.get("date", "")))  # stable: same day keeps its order
-        return CaseStatus(status, answers, sent)
+        messages.sort(key=lambda d: str(d.get("date", "")))
+        return CaseStatus(status, answers, sent, messages)
     return None

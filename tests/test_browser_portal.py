@@ -7,9 +7,10 @@ file order and share one portal:
 1. the form is filled and sent (anonymous in Chinese on a phone-sized screen, then real-name with
    an attachment in English) → the token is shown;
 2. the desk opens, registers and answers the anonymous case; the publisher rebuilds;
-3. the status page with the token shows the answer; a token with one wrong character is refused
-   without any request; a valid unknown token is "not found", calmly;
-4. "not satisfied" with a comment → the desk's inbox has the follow-up on the right case;
+3. the status page with the token shows the answer and the office's question; a token with one
+   wrong character is refused without any request; a valid unknown token is "not found", calmly;
+4. "not satisfied" with a comment → the desk's inbox has the follow-up on the right case; the
+   reply to the question (additional material) reaches the same case;
 5. the gateway is down while sending → a message in words, the typed text still there, and
    "Try again" works once the gateway is back.
 
@@ -39,6 +40,7 @@ from desk_support import make_desk
 from desk.answers import conclude
 from desk.deadlines import Manual
 from desk.inbox import mark_opened, read_inbox
+from desk.messages import send_message
 from desk.officekeys import load_office_keys
 from desk.register import Registration, register
 from desk.routing import Route, route
@@ -69,6 +71,7 @@ DESKTOP = {"width": 1280, "height": 900}
 DAY = date(2026, 11, 24)
 ANSWER_TEXT = "经查，反映的问题部分属实，已责令退还款项并给予诫勉谈话。"
 COMMENT = "款项至今没有退还，请再次核查。"
+QUESTION = "请补充说明款项的支付时间，\n并提供收据。"
 
 
 @dataclass
@@ -346,6 +349,7 @@ def test_2_desk_opens_registers_answers_and_the_site_is_rebuilt(portal: Portal) 
                 item.case_id,
                 Route(mode="direct", unit="office.letters", manual=Manual.parse(30, "working")),
             )
+        send_message(desk, anonymous.case_id, keys, "material", QUESTION)
         conclude(desk, anonymous.case_id, keys, "partly", answer=ANSWER_TEXT)
         portal.shared["case_id"] = anonymous.case_id
     finally:
@@ -359,6 +363,11 @@ def test_2_desk_opens_registers_answers_and_the_site_is_rebuilt(portal: Portal) 
          "schema": "lianxin/sent/v1", "title": "工程款问题 A"}
     ]  # fmt: skip
     assert f"  {received}  Report: “工程款问题 A”" in found.lines()
+    # the office's message, read with the token (lianxin status)
+    assert [(m["kind"], m["text"]) for m in found.messages] == [("material", QUESTION)]
+    assert f"\nMessage from the office, {DAY} (a request for more material, 请补充材料):" in (
+        found.lines()
+    )
 
 
 # --- 3. the status page ----------------------------------------------------------------------
@@ -392,6 +401,16 @@ def test_3_status_shows_the_answer(browser: Any, portal: Portal) -> None:
         assert page.inner_text("#lx-case h3:has(+ #lx-sent)") == (
             "您提交的内容" if lang == "zh" else "What you sent"
         )
+        # The office's message: its kind, date and text, and how to reply.
+        assert page.inner_text("#lx-case h3:has(+ #lx-messages)") == (
+            "受理机关的消息" if lang == "zh" else "Messages from the office"
+        )
+        [message] = page.locator("#lx-messages article").all_inner_texts()
+        kind = "请补充材料" if lang == "zh" else "Request for more material"
+        assert message.split("\n", 1)[0] == f"{kind} · {DAY}", message
+        assert "请补充说明款项的支付时间，" in message and "并提供收据。" in message
+        reply = page.inner_text("#lx-messages + .lx-hint")
+        assert ("补充材料" if lang == "zh" else "Additional material") in reply
         # The index and exactly one shard; nothing to the gateway. (Material may still fetch
         # its own assets meanwhile: they carry nothing about the token.)
         made = requests_since(portal, start)

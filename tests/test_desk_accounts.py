@@ -92,6 +92,7 @@ MATRIX = {
     "note": {"reg", "appr", "hand1"},
     "conclude": {"appr", "hand1"},
     "answer": {"appr"},
+    "message": {"reg", "appr"},
     "close": {"reg", "appr"},
     "show": {"reg", "appr", "hand1"},
     "warnings": {"sup"},

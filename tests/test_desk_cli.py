@@ -120,6 +120,7 @@ def test_main_commands(tmp_path: Path, keys_dir: Path) -> None:
         "satisfaction",
         "close",
         "note",
+        "message",
     ]
     assert [n["text"] for n in shown["notes"]] == [
         "已调取补偿款发放台账",

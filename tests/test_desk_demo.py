@@ -64,10 +64,11 @@ def test_walk_sample_cases(
         desk.db.execute(
             "SELECT type || ' ' || actor, count(*) FROM events WHERE type IN ('screened',"
             " 'proposal-returned', 'proposal-approved', 'signed-for', 'report-submitted',"
-            " 'report-returned', 'report-accepted') GROUP BY 1"
+            " 'report-returned', 'report-accepted', 'message-sent') GROUP BY 1"
         ).fetchall()
     )
     assert steps["proposal-returned approver"] == 1
+    assert steps["message-sent registrar"] == 1  # the office wrote to a reporter
     assert steps["report-returned approver"] == 1 and steps["report-accepted approver"] == 1
     assert steps["report-submitted handler.supervision"] == 2
     assert steps["signed-for handler.dongshan"] >= 1

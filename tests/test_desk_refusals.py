@@ -62,7 +62,7 @@ def test_concluding_a_case_never_accepted_lists_the_next_steps(store: Path, keys
     desk = make_desk(store, DAY)
     with pytest.raises(IllegalTransition) as caught:
         conclude(desk, 1, office_keys(keys_dir), "substantiated")
-    assert caught.value.allowed == ("register", "note")
+    assert caught.value.allowed == ("register", "note", "message")
     assert "it is 已收到 received" in str(caught.value)
     desk.close()
     before = snapshot(store)
@@ -70,7 +70,7 @@ def test_concluding_a_case_never_accepted_lists_the_next_steps(store: Path, keys
     assert code == 1
     assert err == (
         "Error: cannot conclude case #1: it is 已收到 received."
-        " Allowed next steps: register, note\n"
+        " Allowed next steps: register, note, message\n"
     )
     assert snapshot(store) == before
 

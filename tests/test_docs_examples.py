@@ -46,3 +46,11 @@ def test_the_whitespace_listed_in_6_3_is_what_the_token_reader_drops() -> None:
         with pytest.raises(TokenError) as caught:
             Token.parse(token.replace("-", chr(c)))
         assert caught.value.slug == "token-format"
+
+
+def test_the_protocol_pages_message_example_is_the_test_vectors() -> None:
+    vectors = json.loads((ROOT / "tests/vectors/protocol-v1.json").read_text(encoding="utf-8"))
+    [vector] = [v for v in vectors["reply_sealed"] if v["what"] == "message"]
+    for page in ("portal/docs/protocol.en.md", "portal/docs/protocol.zh.md"):
+        [example] = [b for b in _json_blocks(page) if '"lianxin/message/v1"' in b]
+        assert json.loads(example) == dict(vector["doc"], attachments=[]), page

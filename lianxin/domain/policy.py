@@ -19,6 +19,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from .errors import DomainError, PolicyNotFoundError
+from .retention import KEEP_ALL, Retention, parse_retention
 from .yamlnodes import Value, display_path, read_document
 
 PRESET_DIR = Path(__file__).resolve().parent / "data" / "policies"
@@ -112,6 +113,7 @@ class Policy:
     counting: Counting
     warning: Span  # default warning window for rules that set none
     rules: tuple[Rule, ...]
+    retention: Retention = KEEP_ALL  # how long a closed case's material is kept
 
     def rule(self, code: str) -> Rule:
         """The rule with this code; raises :class:`~lianxin.domain.errors.DomainError` if none."""
@@ -220,6 +222,7 @@ class _Parsed:
     counting: Counting
     warning: Span
     drafts: tuple[_Draft, ...]
+    retention: Retention
 
 
 _TOP = ("version", "name", "zh", "en", "source", "counting", "warning", "rules")
@@ -239,7 +242,7 @@ def _merge_rules(base: tuple[_Draft, ...], own: list[_Draft]) -> tuple[_Draft, .
 
 def _parse(path: Path, *, preset: bool) -> _Parsed:
     root = read_document(path)
-    probe = root.mapping((), (*_TOP, "extends"))
+    probe = root.mapping((), (*_TOP, "extends", "retention"))
     base: _Parsed | None = None
     if "extends" in probe:
         if preset:
@@ -248,9 +251,9 @@ def _parse(path: Path, *, preset: bool) -> _Parsed:
         if name not in presets():
             probe["extends"].fail(f"unknown preset {name!r} (presets: {', '.join(presets())})")
         base = _parse(PRESET_DIR / f"{name}.yaml", preset=True)
-        top = root.mapping(("version", "name", "extends"), _TOP)
+        top = root.mapping(("version", "name", "extends"), (*_TOP, "retention"))
     else:
-        top = root.mapping(_TOP)
+        top = root.mapping(_TOP, ("retention",))
     name = top["name"].string(_NAME_RE, "a policy name (lower-case ascii letters, digits, '-')")
     if preset and name != path.stem:
         top["name"].fail(f"a preset's name must match its file name {path.stem!r}")
@@ -272,6 +275,9 @@ def _parse(path: Path, *, preset: bool) -> _Parsed:
         counting=_counting(top["counting"]) if "counting" in top or base is None else base.counting,
         warning=_warning(top["warning"]) if "warning" in top or base is None else base.warning,
         drafts=_merge_rules(() if base is None else base.drafts, own),
+        retention=parse_retention(top["retention"], KEEP_ALL if base is None else base.retention)
+        if "retention" in top
+        else (KEEP_ALL if base is None else base.retention),
     )
 
 
@@ -313,4 +319,5 @@ def load_policy(name_or_path: str | Path) -> Policy:
         counting=parsed.counting,
         warning=parsed.warning,
         rules=rules,
+        retention=parsed.retention,
     )

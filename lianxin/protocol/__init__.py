@@ -24,6 +24,7 @@ from .sealing import (
     open_item,
     seal_answer_for_reporter,
     seal_followup,
+    seal_message_for_reporter,
     seal_report,
     seal_sent_for_reporter,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "parse_envelope",
     "seal_answer_for_reporter",
     "seal_followup",
+    "seal_message_for_reporter",
     "seal_report",
     "seal_sent_for_reporter",
     "validate_followup",

@@ -1,4 +1,5 @@
-"""The documents inside sealed payloads: reports, follow-ups, answers and sent records.
+"""The documents inside sealed payloads: reports, follow-ups, answers, sent records and the
+office's messages.
 
 Validation is the same for every client (CLI, browser, desk intake): a field that is missing, of
 the wrong type or too long raises ``PayloadError`` naming the field.
@@ -16,6 +17,8 @@ ANSWER = "lianxin/answer/v1"
 SENT = "lianxin/sent/v1"  # a record of what the reporter sent, sealed to their reply key
 SENT_KINDS = ("report", "material", "satisfaction")
 MAX_EXCERPT = 80  # the part of a material text that titles its record
+MESSAGE = "lianxin/message/v1"  # a message from the office, sealed to the reply key (§7.5)
+MESSAGE_KINDS = ("question", "material", "acceptance")
 RATINGS = ("satisfied", "basically", "not")
 MAX_TITLE = 200
 MAX_TEXT = 100_000

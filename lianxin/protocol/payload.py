@@ -4,7 +4,8 @@
 
 ``doc["attachments"]`` lists ``{"name", "type", "size"}`` in the same order as the bytes, so that
 attachments travel without base64 inflation. ``doc["schema"]`` names the document type:
-``lianxin/report/v1``, ``lianxin/followup/v1``, ``lianxin/answer/v1`` or ``lianxin/sent/v1``.
+``lianxin/report/v1``, ``lianxin/followup/v1``, ``lianxin/answer/v1``, ``lianxin/sent/v1`` or
+``lianxin/message/v1``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,13 @@ from typing import Any
 
 from .errors import PayloadError
 
-SCHEMAS = ("lianxin/report/v1", "lianxin/followup/v1", "lianxin/answer/v1", "lianxin/sent/v1")
+SCHEMAS = (
+    "lianxin/report/v1",
+    "lianxin/followup/v1",
+    "lianxin/answer/v1",
+    "lianxin/sent/v1",
+    "lianxin/message/v1",
+)
 MAX_NAME = 255
 # A media type as RFC 6838 names one (type "/" subtype, 127 characters each), without parameters.
 _MEDIA_PART = r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"

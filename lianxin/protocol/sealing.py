@@ -13,7 +13,15 @@ from nacl.public import PublicKey, SealedBox
 from nacl.signing import SigningKey
 
 from ..secrets import OfficeSecretKey
-from .documents import ANSWER, FOLLOWUP, REPORT, SENT, validate_followup, validate_report
+from .documents import (
+    ANSWER,
+    FOLLOWUP,
+    MESSAGE,
+    REPORT,
+    SENT,
+    validate_followup,
+    validate_report,
+)
 from .envelope import Envelope
 from .errors import DecryptionError, PayloadError, UnknownKeyError
 from .padding import pad, pad_block, unpad, unpad_block
@@ -92,6 +100,12 @@ def seal_answer_for_reporter(doc: dict[str, object], reply_public_key: bytes) ->
 def seal_sent_for_reporter(doc: dict[str, object], reply_public_key: bytes) -> bytes:
     """Seal the record of what the reporter sent (``lianxin/sent/v1``) to a token's reply key."""
     return seal_for_reporter(dict(doc, schema=SENT), reply_public_key)
+
+
+def seal_message_for_reporter(doc: dict[str, object], reply_public_key: bytes) -> bytes:
+    """Seal a message from the office (``lianxin/message/v1``: a question, a request for
+    material, an acceptance notice) to a token's reply key."""
+    return seal_for_reporter(dict(doc, schema=MESSAGE), reply_public_key)
 
 
 def open_item(sealed: bytes, token_keys: TokenKeys) -> Payload:

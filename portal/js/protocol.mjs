@@ -31,9 +31,12 @@ export const SCHEMAS = Object.freeze({
   followup: "lianxin/followup/v1",
   answer: "lianxin/answer/v1",
   sent: "lianxin/sent/v1",
+  message: "lianxin/message/v1",
 });
 /** The kinds of `lianxin/sent/v1` record (§7.4); a reader ignores a record of another kind. */
 export const SENT_KINDS = Object.freeze(["report", "material", "satisfaction"]);
+/** The kinds of `lianxin/message/v1` (§7.5); a reader ignores a message of another kind. */
+export const MESSAGE_KINDS = Object.freeze(["question", "material", "acceptance"]);
 
 const DOMAIN = Object.freeze({
   token: "lianxin/token/v1",

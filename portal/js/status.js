@@ -11,7 +11,9 @@
  */
 
 import { formatBytes, pageLang, translator } from "./i18n.mjs";
-import { SCHEMAS, SENT_KINDS, TokenError, normalizeToken, parseToken } from "./protocol.mjs";
+import {
+  MESSAGE_KINDS, SCHEMAS, SENT_KINDS, TokenError, normalizeToken, parseToken,
+} from "./protocol.mjs";
 import {
   LoadError, SITE_ROOT, fetchSiteBytes, fetchSiteJson, loadConfig, loadProtocol, loadTrustedKeys,
 } from "./site.mjs";
@@ -371,7 +373,8 @@ async function lookUp(text) {
     announce(page.live, t("status.notFound", { date: index.asOf }));
     return;
   }
-  // The row's items: answers and records of what the reporter sent are shown; an item of a type
+  // The row's items: answers, records of what the reporter sent and the office's messages are
+  // shown; an item of a type
   // this page does not know (a later revision's) is ignored (protocol page §13.3).
   const items = found.items.map((sealed) => {
     try {
@@ -381,12 +384,16 @@ async function lookUp(text) {
     }
   });
   const answers = items.filter((i) => i.error || i.doc.schema === SCHEMAS.answer);
+  const byDate = (a, b) => (String(a.date) < String(b.date) ? -1 : String(a.date) > String(b.date) ? 1 : 0);
   const sent = items.map((i) => i.doc)
     .filter((doc) => doc?.schema === SCHEMAS.sent && SENT_KINDS.includes(doc.kind))
-    .sort((a, b) => (String(a.date) < String(b.date) ? -1 : String(a.date) > String(b.date) ? 1 : 0));
+    .sort(byDate);
+  const messages = items.map((i) => i.doc)
+    .filter((doc) => doc?.schema === SCHEMAS.message && MESSAGE_KINDS.includes(doc.kind))
+    .sort(byDate);
   state.token = keys.token;
   announce(page.live, "");
-  showCase(status, answers, sent);
+  showCase(status, answers, sent, messages);
   showLogEntries(status.log);
 }
 
@@ -409,7 +416,7 @@ function label(prefix, value) {
   return text === key ? String(value) : text;
 }
 
-function showCase(status, answers, sent) {
+function showCase(status, answers, sent, messages) {
   const dateNode = (date) => h("time", { datetime: date }, date);
   const due = status.due
     ? h("dd", {}, dateNode(status.due), " ",
@@ -439,6 +446,9 @@ function showCase(status, answers, sent) {
     h("ol", { class: "lx-timeline" }, steps),
     ...(sent.length ? [h("h3", {}, t("status.sent")),
       h("ul", { id: "lx-sent", class: "lx-sent" }, sent.map(sentElement))] : []),
+    ...(messages.length ? [h("h3", {}, t("status.messages")),
+      h("div", { id: "lx-messages" }, messages.map(messageElement)),
+      h("p", { class: "lx-hint" }, t("status.messageReply"))] : []),
     h("h3", {}, t("status.answers")),
     ...(answers.length ? answers.map(answerElement) : [h("p", {}, t("status.noAnswer"))]),
   );
@@ -461,6 +471,14 @@ function sentElement(doc) {
     rating && `${t("sent.colon")}${rating}`,
     doc.title && `${t("sent.colon")}${t("sent.title", { title: String(doc.title) })}`,
     files);
+}
+
+/** A message from the office (lianxin/message/v1): its kind, date and text. */
+function messageElement(doc) {
+  return h("article", { class: "lx-answer lx-office-message" },
+    h("h4", {}, label("message", doc.kind), " · ",
+      h("time", { datetime: doc.date }, String(doc.date ?? ""))),
+    ...String(doc.text ?? "").split("\n").map((line) => h("p", {}, line)));
 }
 
 function answerElement(answer) {

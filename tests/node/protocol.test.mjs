@@ -293,7 +293,7 @@ describe("data sealed to the reply key, published keys", () => {
       if (v.what === "answer") {
         const answer = lx.openAnswer(b64(v.sealed), v.token);
         assert.deepEqual(answer.doc, { ...v.doc, attachments: [] });
-      } else if (v.what === "sent") {
+      } else if (v.what === "sent" || v.what === "message") {
         assert.deepEqual(lx.openItem(v.sealed, v.token).doc, { ...v.doc, attachments: [] });
         assert.throws(() => lx.openAnswer(v.sealed, v.token), { name: "PayloadError" });
       } else {
