@@ -137,6 +137,7 @@ class Labels:
 # desk itself refuses the others: the link is only a convenience).
 NAV: tuple[tuple[str, str, str | None], ...] = (
     ("/work", "my_work", None),
+    ("/search", "nav_search", "list"),
     ("/analysis", "nav_analysis", "analysis"),
     ("/audit/verify", "nav_verify", "verify"),
     ("/audit/reads", "nav_reads", "reads"),

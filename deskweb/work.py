@@ -94,6 +94,24 @@ class UnitCountsCache:
             self._day = None
 
 
+def listing_row(desk: Desk, labels: Labels, row: dict[str, Any]) -> dict[str, Any]:
+    """A listing row (:func:`desk.listing.list_cases`) as a page shows it, with the steps the
+    officer may take on it now."""
+    steps: list[str] = []
+    if row["state"] in OPEN_STATES:
+        steps = my_steps(desk, allowed_steps(load_case(desk.db, row["id"])))
+    return {
+        **row,
+        "label": row["number"] or f"#{row['id']}",
+        "channel_name": labels.channel(row["channel"]),
+        "state_name": labels.state(row["state"]),
+        "problem_name": labels.problem(row["problem"]),
+        "unit_name": labels.unit(row["unit"]),
+        "days_left": days_left(desk, row["due"]) if row["colour"] != "blue" else None,
+        "steps": [labels.step(s) for s in steps],
+    }
+
+
 def my_work(desk: Desk, labels: Labels, counts: UnitCountsCache) -> WorkPage:
     """The cases in front of the officer, those with a step for them first."""
     page = WorkPage()
@@ -103,20 +121,8 @@ def my_work(desk: Desk, labels: Labels, counts: UnitCountsCache) -> WorkPage:
         page.refusal = str(exc)
         return page
     for row in rows:
-        steps: list[str] = []
-        if row["state"] in OPEN_STATES:
-            steps = my_steps(desk, allowed_steps(load_case(desk.db, row["id"])))
-        shown = {
-            **row,
-            "label": row["number"] or f"#{row['id']}",
-            "channel_name": labels.channel(row["channel"]),
-            "state_name": labels.state(row["state"]),
-            "problem_name": labels.problem(row["problem"]),
-            "unit_name": labels.unit(row["unit"]),
-            "days_left": days_left(desk, row["due"]) if row["colour"] != "blue" else None,
-            "steps": [labels.step(s) for s in steps],
-        }
-        (page.for_me if steps else page.others).append(shown)
+        shown = listing_row(desk, labels, row)
+        (page.for_me if shown["steps"] else page.others).append(shown)
     page.for_me.sort(key=lambda r: ({"red": 0, "yellow": 1}.get(r["colour"], 2), r["due"] or ""))
     only = scoped_unit(desk)
     page.units = [u for u in counts.units(desk) if only is None or u.unit == only]

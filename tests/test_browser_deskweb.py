@@ -574,6 +574,86 @@ def test_the_monthly_analysis_beside_two_months_and_its_xlsx(browser: Any, offic
     sign_out(page)
 
 
+def search_for(page: Any, **fields: str) -> None:
+    for name, value in fields.items():
+        if name in ("unit", "tag", "state"):
+            page.select_option(f"#lx-s-{name}", value)
+        else:
+            page.fill(f"#lx-s-{name}", value)
+    with page.expect_navigation():
+        page.click("#lx-s-go")
+
+
+def search_reads(office: Office, officer_id: str) -> list[int]:
+    rows = office.query(
+        "SELECT case_id FROM events WHERE type = 'read' AND actor = ?"
+        " AND json_extract(data, '$.for') = 'search' ORDER BY case_id",
+        [officer_id],
+    )
+    return [r[0] for r in rows]
+
+
+def test_search_in_scope_opens_only_readable_reports(browser: Any, office: Office) -> None:
+    page = sign_in(new_page(browser, office), office, "appr")
+    page.click("#lx-nav-search")
+    page.wait_for_url(office.url + "/search")
+    search_for(page, words="甲案")
+    assert page.url == office.url + "/search"  # the words are not in the address
+    found = page.locator("#lx-found tbody tr")
+    assert found.count() == 1 and found.get_attribute("data-case") == str(office.case_a)
+    assert search_reads(office, "appr") == [office.case_a, office.case_b]  # both opened
+    assert "2件举报" in page.locator("#lx-opened").inner_text()
+    assert page.locator("#lx-s-words").input_value() == "甲案"  # the form keeps the query
+    for size, suffix in ((DESKTOP, ""), (LAPTOP, "-laptop")):
+        page.set_viewport_size(size)
+        shot(page, f"search-zh{suffix}")
+    page.goto(office.url + "/search?lang=en")
+    search_for(page, person="刘某", state="in_progress")
+    assert page.locator("#lx-found tbody tr").count() == 1  # B was routed: both in progress
+    assert "were opened for this search" in page.locator("#lx-opened").inner_text()
+    for size, suffix in ((DESKTOP, ""), (LAPTOP, "-laptop")):
+        page.set_viewport_size(size)
+        shot(page, f"search-en{suffix}")
+    page.set_viewport_size(DESKTOP)
+    page.goto(office.url + "/search?lang=zh")
+    [(number,)] = office.query("SELECT number FROM cases WHERE id = ?", [office.case_b])
+    before = len(search_reads(office, "appr"))
+    search_for(page, number=number)
+    assert page.locator("#lx-found tbody tr").get_attribute("data-case") == str(office.case_b)
+    assert page.locator("#lx-opened").count() == 0 and len(search_reads(office, "appr")) == before
+    page.goto(office.url + "/search")
+    search_for(page, unit="town.xihe", since="2026-11-25")
+    assert page.locator("#lx-found-n").inner_text() == "0"
+    page.goto(office.url + "/search")
+    search_for(page, since="2026-11-30", until="2026-11-01")
+    assert "筛选条件有误" in page.locator("#lx-search-error").inner_text()
+    bare = page.context.request.post(office.url + "/search", form={"words": "甲案"})
+    assert bare.status == 403 and "表单已过期" in bare.text()
+    sign_out(page)
+    page = sign_in(new_page(browser, office), office, "hand2")  # Xihe: case B only
+    page.goto(office.url + "/search")
+    search_for(page, words="甲案")
+    assert page.locator("#lx-found-n").inner_text() == "0"
+    assert search_reads(office, "hand2") == [office.case_b]  # A was never opened
+    search_for(page, words="乙案")
+    assert page.locator("#lx-found tbody tr").get_attribute("data-case") == str(office.case_b)
+    sign_out(page)
+    page = sign_in(new_page(browser, office), office, "ana")  # analysts: no report text
+    page.goto(office.url + "/search")
+    search_for(page, state="in_progress")
+    assert page.locator("#lx-found tbody tr").count() == 1
+    search_for(page, words="甲案")
+    assert "您的角色不能这样查询" in page.locator("#lx-search-error").inner_text()
+    assert "needs the role" in page.content() and search_reads(office, "ana") == []
+    shot(page, "search-refused-zh")
+    sign_out(page)
+    page = sign_in(new_page(browser, office), office, "aud")
+    assert page.locator("#lx-nav-search").count() == 0
+    assert page.goto(office.url + "/search").status == 403
+    assert "您的角色不能使用此页面" in page.locator("#lx-message").inner_text()
+    sign_out(page)
+
+
 def test_no_request_left_the_origin_and_nothing_broke(office: Office) -> None:
     assert office.requests
     foreign = [u for u in office.requests if not u.startswith(office.url + "/")]
