@@ -21,7 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException
 
-from . import analysis, audit, search
+from . import analysis, audit, printed, search
 from .desks import DeskFactory, WebSettings
 from .pages import NeedLogin, render, router
 from .sessions import SessionStore, Throttle
@@ -112,4 +112,5 @@ def create_app(settings: WebSettings) -> FastAPI:
     app.include_router(audit.router)
     app.include_router(analysis.router)
     app.include_router(search.router)
+    app.include_router(printed.router)
     return app

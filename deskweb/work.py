@@ -22,7 +22,7 @@ from desk.lifecycle import OPEN_STATES, allowed_steps
 from desk.listing import Filters, list_cases, scoped_unit, show_case
 from desk.officers import all_officers
 from desk.refusals import Refused
-from desk.warnings import CaseColours, UnitCounts, compute_warnings
+from desk.warnings import CaseColours, UnitCounts, WarningReport, compute_warnings
 from lianxin.domain.workdays import working_days_between
 from lianxin.officetime import office_zone
 
@@ -77,16 +77,20 @@ class UnitCountsCache:
         self._lock = threading.Lock()
         self._day: date | None = None
         self._at = 0.0
-        self._units: list[UnitCounts] = []
+        self._report = WarningReport(date.min)
 
-    def units(self, desk: Desk) -> list[UnitCounts]:
-        """Every unit's counts on the desk's day."""
+    def report(self, desk: Desk) -> WarningReport:
+        """The warnings on the desk's day: per-unit counts and the flagged cases."""
         with self._lock:
             now = self.monotonic()
             if self._day != desk.today or now - self._at > self.seconds:
-                self._units = compute_warnings(desk).units
+                self._report = compute_warnings(desk)
                 self._day, self._at = desk.today, now
-            return list(self._units)
+            return self._report
+
+    def units(self, desk: Desk) -> list[UnitCounts]:
+        """Every unit's counts on the desk's day."""
+        return list(self.report(desk).units)
 
     def clear(self) -> None:
         """Forget the counts (a step changed the register)."""

@@ -27,7 +27,7 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -35,12 +35,14 @@ from typing import Any
 import pytest
 import uvicorn
 from conftest import ROOT, free_port
-from desk_support import intake_letter, make_desk, new_store, passphrase, unlocked
+from desk_support import intake_letter, letter, make_desk, new_store, passphrase, unlocked
 
 from desk.deadlines import Manual
+from desk.intake import intake
 from desk.officekeys import load_office_keys
 from desk.register import Registration, register
 from desk.routing import Route, route
+from desk.warnings import compute_warnings
 from deskweb.desks import WebSettings
 from deskweb.serve import server_config
 from deskweb.sessions import ManualClock, SessionStore
@@ -105,9 +107,11 @@ def _cases(db_path: Path, keys_dir: Path) -> tuple[int, int]:
     desk = make_desk(db_path, DAY, officer="reg", keys_dir=keys_dir)
     try:
         a = intake_letter(desk, keys, "甲案").case_id
-        register(desk, a, FORM, keys)
+        register(desk, a, replace(FORM, add_tags=("livelihood",)), keys)
         b = intake_letter(desk, keys, "乙案").case_id
         register(desk, b, FORM, keys)
+        late = intake(desk, keys, letter("丁案"), channel="letter", received=date(2026, 10, 20))
+        register(desk, late.case_id, FORM, keys)  # registered, never routed: overdue
         desk.officer = unlocked("appr")
         route(desk, a, Route("assign", unit="town.dongshan", manual=Manual.parse(3, "working")))
     finally:
@@ -528,7 +532,7 @@ def test_the_monthly_analysis_beside_two_months_and_its_xlsx(browser: Any, offic
     heads = page.locator("#lx-t-received thead th").all_inner_texts()
     assert heads == ["项目", "2026-11", "2026-10", "2025-11"]
     total = page.locator("#lx-t-received tr[data-code=total] td")
-    assert total.all_inner_texts() == ["2", "0", "0"]  # the two letters of the 24th
+    assert total.all_inner_texts() == ["2", "1", "0"]  # two letters of the 24th, one of Oct.
     assert page.locator("#lx-chart-channel rect").count() == 3  # letters: three months
     assert "来信" in page.locator("#lx-chart-channel").inner_html()
     rates = page.locator("#lx-t-handling tr[data-code=on_time_rate] td").all_inner_texts()
@@ -601,8 +605,9 @@ def test_search_in_scope_opens_only_readable_reports(browser: Any, office: Offic
     assert page.url == office.url + "/search"  # the words are not in the address
     found = page.locator("#lx-found tbody tr")
     assert found.count() == 1 and found.get_attribute("data-case") == str(office.case_a)
-    assert search_reads(office, "appr") == [office.case_a, office.case_b]  # both opened
-    assert "2件举报" in page.locator("#lx-opened").inner_text()
+    late = office.case_b + 1  # received in October, registered, never routed
+    assert search_reads(office, "appr") == [office.case_a, office.case_b, late]  # all opened
+    assert "3件举报" in page.locator("#lx-opened").inner_text()
     assert page.locator("#lx-s-words").input_value() == "甲案"  # the form keeps the query
     for size, suffix in ((DESKTOP, ""), (LAPTOP, "-laptop")):
         page.set_viewport_size(size)
@@ -651,6 +656,58 @@ def test_search_in_scope_opens_only_readable_reports(browser: Any, office: Offic
     assert page.locator("#lx-nav-search").count() == 0
     assert page.goto(office.url + "/search").status == 403
     assert "您的角色不能使用此页面" in page.locator("#lx-message").inner_text()
+    sign_out(page)
+
+
+def test_ledgers_and_the_supervision_list_print(browser: Any, office: Office) -> None:
+    page = sign_in(new_page(browser, office), office, "sup")
+    page.click("#lx-nav-ledgers")
+    page.wait_for_url(office.url + "/ledgers")
+    row = page.locator("#lx-ledgers tr[data-tag=livelihood]")
+    assert "民生" in row.inner_text() and row.locator("td").all_inner_texts()[:3] == ["1", "0", "1"]
+    assert page.locator("#lx-print").is_visible()  # the desk's own script shows the button
+    both(page, office, "/ledgers", "ledgers")
+    page.locator("#lx-ledgers tr[data-tag=livelihood] a").click()
+    page.wait_for_url(office.url + "/ledgers/livelihood")
+    cases = page.locator("#lx-ledger tbody tr")
+    assert cases.count() == 1 and cases.get_attribute("data-case") == str(office.case_a)
+    assert "已清零" in page.locator("#lx-ledger-sum").inner_text()  # A was concluded
+    assert "东山镇" in cases.inner_text()
+    both(page, office, "/ledgers/livelihood", "ledger")
+    page.emulate_media(media="print")
+    assert not page.locator("#lx-print").is_visible()  # no controls on paper
+    assert not page.locator("nav.pages").is_visible()
+    page.pdf(path=str(ARTIFACTS / "ledger-zh.pdf"))
+    page.emulate_media(media="screen")
+    assert page.goto(office.url + "/ledgers/no_such_tag").status == 404
+    page.click("#lx-nav-supervision")
+    page.wait_for_url(office.url + "/supervision")
+    desk = make_desk(office.db_path, DAY, officer="sup")
+    try:
+        flagged = compute_warnings(desk).flagged
+    finally:
+        desk.close()
+    shown = page.locator("section.sheet tbody tr").evaluate_all(
+        "rows => rows.map(r => Number(r.dataset.case))"
+    )
+    assert sorted(shown) == sorted(f.case_id for f in flagged)
+    assert [(f.case_id, f.colour) for f in flagged] == [(office.case_b + 1, "red")]
+    assert page.locator("section.sheet").count() == 1  # one unit (not yet routed)
+    sheet = page.locator("section.sheet").first.inner_text()
+    assert "钱督办" in sheet and "登记分流" in sheet and "超期" in sheet  # issued by; stage
+    both(page, office, "/supervision", "supervision")
+    page.emulate_media(media="print")
+    page.pdf(path=str(ARTIFACTS / "supervision-zh.pdf"))
+    page.emulate_media(media="screen")
+    sign_out(page)
+    page = sign_in(new_page(browser, office), office, "hand1")
+    for path in ("/ledgers", "/ledgers/livelihood", "/supervision"):
+        response = page.goto(office.url + path + "?lang=zh")
+        assert response.status == 403, path
+        assert "您的角色不能使用此页面" in page.locator("#lx-message").inner_text()
+    page.goto(office.url + "/supervision?lang=en")
+    assert "Your roles do not give access" in page.locator("#lx-message").inner_text()
+    page.goto(office.url + "/work?lang=zh")
     sign_out(page)
 
 
