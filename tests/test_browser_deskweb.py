@@ -711,6 +711,82 @@ def test_ledgers_and_the_supervision_list_print(browser: Any, office: Office) ->
     sign_out(page)
 
 
+def test_an_officer_turns_on_one_time_codes_and_signs_in_with_them(
+    browser: Any, office: Office
+) -> None:
+    import pyotp
+
+    from lianxin.domain.workdays import FixedClock
+
+    at = FixedClock(DAY).now()  # the desk's clock (the test store's fixed day)
+    page = sign_in(new_page(browser, office), office, "ana")
+    page.click("#lx-nav-account")
+    page.wait_for_url(office.url + "/account")
+    assert page.locator("#lx-totp-state").get_attribute("data-on") == "0"
+    secret = page.locator("#lx-totp-secret").inner_text().replace(" ", "")
+    assert page.locator("#lx-totp-uri").inner_text().startswith("otpauth://totp/")
+    both(page, office, "/account", "account")
+    page.fill("#lx-totp-on-code", "000000" if pyotp.TOTP(secret).at(at) != "000000" else "1")
+    page.click("#lx-totp-on-save")
+    page.wait_for_selector("#lx-refused")  # a wrong first code: nothing enrolled
+    page.goto(office.url + "/account")
+    assert page.locator("#lx-totp-secret").inner_text().replace(" ", "") == secret  # kept
+    page.fill("#lx-totp-on-code", pyotp.TOTP(secret).at(at))
+    with page.expect_navigation():
+        page.click("#lx-totp-on-save")
+    assert page.locator("#lx-totp-state").get_attribute("data-on") == "1"
+    [(data,)] = office.query("SELECT data FROM events WHERE type = 'totp-enrolled'")
+    assert secret not in data and "sealed" in data  # stored sealed to the officer only
+    sign_out(page)
+    page = sign_in(new_page(browser, office), office, "ana")
+    assert page.url == office.url + "/login" and page.locator("#lx-code").is_visible()
+    assert "ana" not in office.sessions.officers()  # no session before the code
+    shot(page, "totp-zh")
+    page.fill("#lx-code", "123456" if pyotp.TOTP(secret).at(at) != "123456" else "654321")
+    with page.expect_navigation():
+        page.click("#lx-code-go")
+    assert "动态码不正确" in page.locator("#lx-error").inner_text()
+    page.fill("#lx-code", pyotp.TOTP(secret).at(at))
+    with page.expect_navigation():
+        page.click("#lx-code-go")
+    assert page.url == office.url + "/work" and "ana" in office.sessions.officers()
+    signed = office.query(
+        "SELECT json_extract(data, '$.second_factor') FROM events"
+        " WHERE type = 'signed-in' AND actor = 'ana' ORDER BY seq DESC LIMIT 1"
+    )
+    assert signed == [(1,)]
+    page.goto(office.url + "/account")
+    page.fill("#lx-totp-off-code", pyotp.TOTP(secret).at(at))
+    with page.expect_navigation():
+        page.click("#lx-totp-off-save")
+    assert page.locator("#lx-totp-state").get_attribute("data-on") == "0"
+    sign_out(page)
+    page = sign_in(new_page(browser, office), office, "ana")
+    assert page.url == office.url + "/work"  # off again: the passphrase alone
+    sign_out(page)
+
+
+def test_sign_ins_and_outs_are_signed_events_that_verify(browser: Any, office: Office) -> None:
+    outs = dict(
+        office.query(
+            "SELECT json_extract(data, '$.why'), count(*) FROM events"
+            " WHERE type = 'signed-out' GROUP BY 1"
+        )
+    )
+    assert outs["sign-out"] >= 10 and outs["idle"] >= 1  # the approver's and hand1's idling
+    ins = office.query("SELECT count(*) FROM events WHERE type = 'signed-in'")[0][0]
+    assert ins > outs["sign-out"] + outs["idle"]  # some sessions are still open
+    failed = office.query("SELECT count(*) FROM events WHERE type LIKE '%fail%'")
+    assert failed == [(0,)]  # failures stay in the server's log
+    page = sign_in(new_page(browser, office), office, "aud")
+    page.goto(office.url + "/audit/verify")
+    assert page.locator("#lx-verdict").get_attribute("data-ok") == "1"
+    page.goto(office.url + "/audit/events?kind=signed-in&officer=ana")
+    assert page.locator("#lx-events tbody tr").count() == 5  # analysis, search, 3 here
+    assert "登录与退出" in page.locator("#lx-events").inner_text()
+    sign_out(page)
+
+
 def test_no_request_left_the_origin_and_nothing_broke(office: Office) -> None:
     assert office.requests
     foreign = [u for u in office.requests if not u.startswith(office.url + "/")]
