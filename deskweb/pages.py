@@ -312,7 +312,6 @@ async def _start_session(
     throttle.succeeded(officer.id)
     store: SessionStore = request.app.state.sessions
     store.end(request.cookies.get(SESSION_COOKIE))  # a session already open in this browser
-    token, _ = store.create(officer)
     factory: DeskFactory = request.app.state.desks
 
     def signed_in() -> None:
@@ -322,7 +321,13 @@ async def _start_session(
         finally:
             desk.close()
 
-    await run_in_threadpool(signed_in)
+    try:  # no session that the event log does not show
+        await run_in_threadpool(signed_in)
+    except Refused as exc:
+        officer.forget()
+        log.error("officer %s's sign-in could not be recorded: %s", officer.id, exc)
+        return login_page(request, 503, labels_of(request).t("login_unrecorded"), officer.id)
+    token, _ = store.create(officer)
     log.info("officer %s signed in", officer.id)
     response = RedirectResponse("/work", 303)
     response.set_cookie(
