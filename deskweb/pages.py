@@ -276,6 +276,15 @@ def totp_page(request: Request, status: int = 200, message: str | None = None) -
     return response
 
 
+@router.get("/login/totp")
+async def login_totp_form(request: Request) -> Response:
+    """The code page again (a reload, or another language) while the wait is on."""
+    second: SecondStep = request.app.state.second
+    if second.get(request.cookies.get(SECOND_COOKIE)) is None:
+        return RedirectResponse("/login?why=need", 303)
+    return totp_page(request)
+
+
 @router.post("/login/totp")
 async def login_totp(request: Request) -> Response:
     """Check the second factor's code; throttled with the passphrase's failures."""

@@ -741,7 +741,14 @@ def test_an_officer_turns_on_one_time_codes_and_signs_in_with_them(
     page = sign_in(new_page(browser, office), office, "ana")
     assert page.url == office.url + "/login" and page.locator("#lx-code").is_visible()
     assert "ana" not in office.sessions.officers()  # no session before the code
-    shot(page, "totp-zh")
+    for lang in ("zh", "en"):
+        page.goto(f"{office.url}/login/totp?lang={lang}")
+        for size, suffix in ((DESKTOP, ""), (LAPTOP, "-laptop")):
+            page.set_viewport_size(size)
+            shot(page, f"totp-{lang}{suffix}")
+    assert "six-digit code" in page.locator("main").inner_text()
+    page.goto(f"{office.url}/login/totp?lang=zh")
+    page.set_viewport_size(DESKTOP)
     page.fill("#lx-code", "123456" if pyotp.TOTP(secret).at(at) != "123456" else "654321")
     with page.expect_navigation():
         page.click("#lx-code-go")
