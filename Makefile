@@ -11,7 +11,7 @@ NODE_STAMP := node_modules/.installed-stamp
 
 install: system-deps $(STAMP) $(NODE_STAMP)
 
-## system-deps: python3-venv, node and npm if missing; system-deps-test adds chromium, fonts-noto-cjk, nginx, openssl, systemd
+## system-deps: python3-venv, node and npm if missing; system-deps-test adds chromium, fonts-noto-cjk, nginx, openssl, tor, systemd
 system-deps:
 	@.ci/system-deps base
 

@@ -4,7 +4,9 @@
 
 Builds a site from a synthetic register (as tests/test_browser_site.py does: 600 cases over
 ten months, ``--site-url`` set to the loopback address it is served on), serves it with the
-publisher's own preview server, and runs Lighthouse (npm ``lighthouse``, desktop preset,
+publisher's own preview server, starts a gateway on the loopback for it (the submit and status
+pages ask it for its keys and limits, as they would in production: without one, a refused
+connection is a console error), and runs Lighthouse (npm ``lighthouse``, desktop preset,
 ``/usr/bin/chromium`` headless; nothing leaves the machine) on each page in Chinese and English.
 Prints the four category scores per page and every audit that did not pass.
 
@@ -78,6 +80,7 @@ def failed_audits(report: dict[str, Any]) -> list[str]:
 def main() -> None:
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(ROOT / "tests"))
+    from conftest import GatewayProcess, free_port
     from test_browser_site import build_site
 
     from publisher.serve import make_server
@@ -92,7 +95,15 @@ def main() -> None:
     server = make_server(root / "site")
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}/"
-    build_site(root, server.server_address[1])
+    gateway_port = free_port()
+    build_site(root, server.server_address[1], gateway_url=f"http://127.0.0.1:{gateway_port}/")
+    gateway = GatewayProcess(
+        db_path=root / "gateway.sqlite",
+        keys_dir=root / "keys",
+        port=gateway_port,
+        log_path=root / "gateway.log",
+        extra_args=["--portal-origin", base.rstrip("/")],
+    ).start()
     print(f"{'page':28} " + " ".join(f"{c[:11]:>11}" for c in CATEGORIES))
     problems = []
     for prefix in ("", "en/"):
@@ -102,12 +113,13 @@ def main() -> None:
                 url, root / f"lh-{prefix.strip('/') or 'zh'}-{page.strip('/') or 'home'}.json"
             )
             s = scores(report)
-            print(f"/{prefix}{page:27} " + " ".join(f"{s[c]:>11}" for c in CATEGORIES))
+            print(f"/{prefix}{page:27} " + " ".join(f"{s[c]:>11}" for c in CATEGORIES), flush=True)
             problems += [f"/{prefix}{page}: {p}" for p in failed_audits(report)]
     print(
         "\n".join(["", "audits not passed:", *problems] if problems else ["", "every audit passed"])
     )
     print(f"\nreproduce: .venv/bin/python bench/lighthouse_bench.py --pages {args.pages}")
+    gateway.stop()
     server.shutdown()
     if args.keep:
         print(f"kept: {root}")

@@ -51,6 +51,9 @@ _WARNINGS = """
 SELECT colour, COALESCE(unit, '-'), count(*) FROM warnings
 WHERE issued_date BETWEEN :a AND :b GROUP BY 1, 2
 """
+_SUPERVISION = """
+SELECT kind, count(*) FROM supervision_actions WHERE acted_date BETWEEN :a AND :b GROUP BY kind
+"""
 _CONCLUDED = "concluded_date BETWEEN :a AND :b"
 _OPEN_END = (
     "((accepted_date <= :b OR (route = 'forward' AND registered_date <= :b))"
@@ -121,6 +124,7 @@ class Analysis:
     flows: Counter[str] = field(default_factory=Counter)
     by_unit: dict[str, Counter[str]] = field(default_factory=dict)
     warnings: Counter[tuple[str, str]] = field(default_factory=Counter)
+    supervision: Counter[str] = field(default_factory=Counter)  # phone, visit, letter
 
     def rate(self, numerator: str, denominator: str) -> float | None:
         """A ratio of two flow figures; None when there is nothing to divide by."""
@@ -162,4 +166,5 @@ def monthly_analysis(desk: Desk, month: str) -> Analysis:
             out.by_unit[unit] = counts
     for colour, unit, count in desk.db.execute(_WARNINGS, params):
         out.warnings[(colour, unit)] += count
+    out.supervision = Counter(dict(desk.db.execute(_SUPERVISION, params).fetchall()))
     return out

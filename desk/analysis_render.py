@@ -18,6 +18,7 @@ from lianxin.domain.taxonomy import Catalogue, E
 from .analysis import RATINGS, Analysis
 from .context import Desk
 from .lifecycle import REVIEW_KINDS, REVIEW_LABELS
+from .supervise import KINDS as SUPERVISION_KINDS
 
 Value = int | float | None
 
@@ -64,6 +65,7 @@ SECTIONS = {
     "repeat": ("重复与越级", "Repeat and escalated reports"),
     "verification": ("查实率", "Verification"),
     "warnings": ("预警督办", "Warnings issued"),
+    "supervision": ("督办方式", "Supervision actions"),
     "units": ("承办部门", "By handling unit"),
 }
 HANDLING = (
@@ -232,6 +234,8 @@ def rows(desk: Desk, a: Analysis) -> Iterator[Row]:
         yield Row(
             "warnings", colour, zh, en, sum(n for (c, _u), n in a.warnings.items() if c == colour)
         )
+    for kind, (kzh, ken) in SUPERVISION_KINDS.items():
+        yield Row("supervision", kind, kzh, f"supervision {ken}", a.supervision[kind])
     for unit in sorted(a.by_unit):
         counts = a.by_unit[unit]
         entry = tax.units.get(unit)

@@ -12,6 +12,7 @@ keeps its own copy as a sealed note. The answer document is::
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from lianxin.protocol import seal_answer_for_reporter
@@ -21,20 +22,30 @@ from .cases import Case, load_case
 from .changes import change, clear_tags
 from .context import Desk
 from .deadlines import Manual, rule_deadline, stage_rule
-from .lifecycle import REVIEW_KINDS, require
+from .lifecycle import REVIEW_KINDS, allowed_steps, require
 from .notes import note_ready, write_note
 from .officekeys import OfficeKeys, digest
-from .refusals import BadValue, Refused
+from .refusals import BadValue, IllegalTransition, Refused
 from .roles import desk_action
 from .values import clean_text
 
 
-def _outcome(desk: Desk, code: str, stage: str, argument: str) -> dict[str, str]:
+def outcome_of(desk: Desk, code: str, stage: str, argument: str) -> dict[str, str]:
+    """The outcome ``code`` of ``stage`` with its labels; refused with the valid codes."""
     entry = desk.outcomes.get(code)
     if entry is None or entry.stage != stage:
         codes = ", ".join(o.code for o in desk.outcomes if o.stage == stage)
         raise BadValue(f"{code!r} is not a {stage} outcome ({codes})", argument=argument)
     return {"outcome": code, "outcome_zh": entry.zh, "outcome_en": entry.en}
+
+
+def disposition_of(desk: Desk, code: str) -> str:
+    """``code`` if it is a disposition of the lead (谈话函询, 初步核实, …); else refused."""
+    entry = desk.taxonomy.dispositions.get(code)
+    if entry is None or entry.stage != "disposition":
+        codes = ", ".join(d.code for d in desk.taxonomy.dispositions if d.stage == "disposition")
+        raise BadValue(f"{code!r} is not a disposition ({codes})", "--disposition")
+    return code
 
 
 def _tokens(desk: Desk, case: Case) -> list[tuple[bytes, bytes]]:
@@ -72,7 +83,8 @@ def seal_answer(
     return {"answers": sealed_rows, **note}
 
 
-def _answer_due(desk: Desk, case: Case) -> dict[str, Any]:
+def answer_due_columns(desk: Desk, case: Case) -> dict[str, Any]:
+    """``answer_due`` for a case concluded today (the real-name answer rule, if any)."""
     rule = stage_rule(desk.policy(case.policy), "answer", real_name=case.real_name)
     if rule is None:
         return {"answer_due": None}
@@ -92,16 +104,10 @@ def conclude(
     """办结: record the outcome; with ``answer``, answer the reporter in the same transaction."""
     case = load_case(desk.db, ref)
     require(case, "conclude")
-    result = _outcome(desk, outcome, "conclusion", "--outcome")
+    result = outcome_of(desk, outcome, "conclusion", "--outcome")
     data: dict[str, Any] = {}
     if disposition is not None:
-        entry = desk.taxonomy.dispositions.get(disposition)
-        if entry is None or entry.stage != "disposition":
-            codes = ", ".join(
-                d.code for d in desk.taxonomy.dispositions if d.stage == "disposition"
-            )
-            raise BadValue(f"{disposition!r} is not a disposition ({codes})", "--disposition")
-        data["disposition"] = disposition
+        data["disposition"] = disposition_of(desk, disposition)
     text = clean_text(answer, "--answer", required=False)
     if text:
         desk.authorize("answer")  # concluding with an answer also answers the reporter
@@ -111,7 +117,7 @@ def conclude(
         _tokens(desk, case)
     today = desk.today.isoformat()
     updates = {"state": "concluded", "concluded_date": today, "outcome": outcome}
-    updates.update(_answer_due(desk, case))
+    updates.update(answer_due_columns(desk, case))
     with desk.transaction():
         clear_tags(desk, case)
         change(desk, case, "concluded", updates, {**data, "cleared_tags": True})
@@ -129,7 +135,7 @@ def answer(desk: Desk, ref: int | str, keys: OfficeKeys, text: str) -> Case:
     require(case, "answer")
     body = clean_text(text, "--text", required=True)
     assert case.outcome is not None
-    result = _outcome(desk, case.outcome, "conclusion", "--outcome")
+    result = outcome_of(desk, case.outcome, "conclusion", "--outcome")
     note_ready(desk, case, keys)
     _tokens(desk, case)
     with desk.transaction():
@@ -158,6 +164,20 @@ def satisfaction(desk: Desk, ref: int | str, rating: str) -> Case:
     return load_case(desk.db, case.id)
 
 
+def review_window(desk: Desk, case: Case) -> tuple[str, str] | None:
+    """The last day the reporter may ask for a review (复查; a re-review 复核 after a review
+    answer) under the case's policy, and the rule it comes from; None when the policy sets
+    no window."""
+    policy = desk.policy(case.policy)
+    after_review = case.review_kind is not None and case.second_answer_date is not None
+    rule = stage_rule(policy, "rereview_window" if after_review else "review_window")
+    start = case.second_answer_date if after_review else case.answered_date
+    if rule is None or start is None:
+        return None
+    due = rule_deadline(rule, date.fromisoformat(start), desk.calendar).due
+    return due.isoformat(), f"rule {rule.code} of policy {policy.name}"
+
+
 @desk_action("review")
 def open_review(
     desk: Desk,
@@ -171,6 +191,11 @@ def open_review(
     """Open a second answer (二次反馈), review (复查) or re-review (复核) with its own deadline."""
     case = load_case(desk.db, ref)
     require(case, "review")
+    window = review_window(desk, case) if case.state == "closed" else None
+    if window is not None and desk.today.isoformat() > window[0]:
+        raise Refused(
+            f"case {case.label} was closed and its review window ended on {window[0]} ({window[1]})"
+        )
     if kind not in REVIEW_KINDS:
         raise BadValue(f"{kind!r} is not one of {', '.join(REVIEW_KINDS)}", argument="--kind")
     done = REVIEW_KINDS.index(case.review_kind) if case.review_kind else -1
@@ -194,12 +219,14 @@ def open_review(
             raise BadValue(f"policy {policy.name} sets no {kind} deadline: give --days", "--days")
         due = rule_deadline(rule, today, desk.calendar).due
         source = {"rule": rule.code, "start": today.isoformat()}
-    updates = {
+    updates: dict[str, Any] = {
         "state": "reviewing",
         "review_kind": kind,
         "review_due": due.isoformat(),
         "review_outcome": None,
     }
+    if case.state == "closed":
+        updates["closed_date"] = None  # reopened: closed again after the review answer
     with desk.transaction():
         note = write_note(desk, case, keys, "reason", text) if text and keys else {}
         change(desk, case, "review-opened", updates, {"review_deadline": source, **note})
@@ -211,7 +238,7 @@ def second_answer(desk: Desk, ref: int | str, keys: OfficeKeys, text: str, outco
     """Give the second answer or the review answer; the case is answered again."""
     case = load_case(desk.db, ref)
     require(case, "second-answer")
-    result = _outcome(desk, outcome, "review", "--outcome")
+    result = outcome_of(desk, outcome, "review", "--outcome")
     body = clean_text(text, "--text", required=True)
     note_ready(desk, case, keys)
     _tokens(desk, case)
@@ -232,6 +259,15 @@ def close(desk: Desk, ref: int | str) -> Case:
     """结案: end the loop."""
     case = load_case(desk.db, ref)
     require(case, "close")
+    window = review_window(desk, case)
+    content = case.satisfaction in ("satisfied", "basically")
+    if window is not None and not content and desk.today.isoformat() <= window[0]:
+        raise IllegalTransition(
+            f"cannot close case {case.label}: the reporter may ask for a review until"
+            f" {window[0]} ({window[1]}); close after that day, or once the reporter says"
+            " they are satisfied",
+            allowed_steps(case),
+        )
     with desk.transaction():
         change(desk, case, "closed", {"state": "closed", "closed_date": desk.today.isoformat()})
     return load_case(desk.db, case.id)

@@ -48,7 +48,22 @@ REGISTER_COLUMNS = (
 )
 """The register columns of migration 0002, in its order."""
 
-COLUMNS = ("id", "channel", "received_date", "state", *REGISTER_COLUMNS)
+LOOP_COLUMNS = (
+    "phase",
+    "proposal",
+    "sign_due",
+    "signed_date",
+    "report_date",
+    "report_returns",
+    "acknowledged_date",
+    "inquiry_delivered",
+    "inquiry_replied",
+)
+"""The office loop's columns of migration 0007: the step within a state (see
+:mod:`desk.lifecycle`), the proposed routing, signing for, the completion report, the
+acceptance notice to a real-name reporter and a 谈话函询 letter's delivery and reply."""
+
+COLUMNS = ("id", "channel", "received_date", "state", *REGISTER_COLUMNS, *LOOP_COLUMNS)
 """Every column of ``cases`` that the desk reads."""
 
 SELECT = "SELECT " + ", ".join(COLUMNS) + " FROM cases"  # noqa: S608 - fixed column names
@@ -91,6 +106,15 @@ class Case:
     second_answer_date: str | None = None
     closed_date: str | None = None
     policy: str | None = None
+    phase: str | None = None
+    proposal: str | None = None
+    sign_due: str | None = None
+    signed_date: str | None = None
+    report_date: str | None = None
+    report_returns: int | None = None
+    acknowledged_date: str | None = None
+    inquiry_delivered: str | None = None
+    inquiry_replied: str | None = None
     tags: tuple[str, ...] = ()
 
     @property

@@ -17,7 +17,7 @@ from rich.cells import cell_len
 
 from lianxin.protocol import Attachment
 
-from . import cli_answers, cli_officers, cli_reports
+from . import cli_answers, cli_loop, cli_officers, cli_reports
 from .casekeys import desk_keys
 from .cli_common import (
     Settings,
@@ -38,7 +38,7 @@ from .refusals import BadValue
 from .register import Registration, not_accepted, register
 from .routing import Route, extend, route
 
-__all__ = ["cli_answers", "cli_officers", "cli_reports", "desk_group"]
+__all__ = ["cli_answers", "cli_loop", "cli_officers", "cli_reports", "desk_group"]
 _FILE = click.Path(path_type=Path, dir_okay=False)
 
 
@@ -82,6 +82,8 @@ def _show_opened(item: Opened) -> None:
         out.print("  " + str(doc["text"]).replace("\n", "\n  "), markup=False)
     for a in item.attachments:
         out.print(f"  attachment: {a.name} ({a.type}, {len(a.data)} bytes)", markup=False)
+    for problem in item.unlisted:
+        out.print(f"  [red]PROBLEM[/red]: {problem}")
     if item.notice:
         out.print(f"  [yellow]→ {item.notice}[/yellow]")
 
@@ -146,6 +148,7 @@ def inbox_command(
                 {
                     **r,
                     "title": r["document"].get("title", ""),
+                    "unlisted": "; ".join(r["unlisted"]),
                     "document": json.dumps(r["document"], ensure_ascii=False),
                 }
                 for r in rows
@@ -160,6 +163,7 @@ def inbox_command(
                 ("title", ""),
                 ("problem", ""),
                 ("notice", ""),
+                ("unlisted", ""),
                 ("document", ""),
             ]
             emit(flat, columns, fmt, json_doc=rows)
@@ -170,7 +174,10 @@ def inbox_command(
                 echo(f"  suggested: lianxin desk {suggest_registration(desk, item)}")
             echo("")
         problems = sum(1 for i in items if i.problem)
-        echo(f"{len(items)} submission(s); {problems} with problems." if items else "Inbox empty.")
+        unlisted = sum(1 for i in items if i.unlisted)
+        listed = f"; {unlisted} with codes outside the lists" if unlisted else ""
+        summary = f"{len(items)} submission(s); {problems} with problems{listed}."
+        echo(summary if items else "Inbox empty.")
     if problems:
         raise click.exceptions.Exit(1)
 

@@ -23,11 +23,12 @@ from .cli_common import (
     with_settings,
 )
 from .context import open_desk
+from .envelopes import envelopes_kept
 from .officers import all_officers, load_officer, new_officer
 from .output import emit
 from .reads import list_events, list_reads
 from .registry import add_officer, change_passphrase, disable_officer, grant, init_office, set_roles
-from .scope import recuse
+from .scope import recuse, seal_envelopes
 from .values import parse_day
 
 _PATH = click.Path(path_type=Path)
@@ -257,4 +258,26 @@ def recuse_command(settings: Settings, case: str, recused: str, reason: str) -> 
     """回避: remove an officer from a case's scope (approvers); their key wrap is deleted."""
     with settings.desk() as desk:
         result = recuse(desk, case, recused, reason)
-    echo(f"Officer {recused} recused from case {result.label}; their case key is removed.")
+        kept = envelopes_kept(desk.db, result.id)
+    echo(
+        f"Officer {recused} recused from case {result.label}; their case key is removed. What"
+        " they read before cannot be unread, and backups made before keep their old keys."
+    )
+    if kept:
+        echo(
+            f"Warning: {kept} original envelope(s) of case {result.label} are still stored,"
+            " sealed to the office key that every registrar holds: a registrar in scope should"
+            " run 'lianxin desk seal-envelopes'."
+        )
+
+
+@desk_group.command("seal-envelopes")
+@with_settings
+def seal_envelopes_command(settings: Settings) -> None:
+    """Registrars, once after upgrading a store: move each registered case's original
+    envelopes under its case key, so that the office key no longer opens them."""
+    with settings.desk() as desk:
+        done, removed, skipped = seal_envelopes(desk, desk_keys(desk))
+    echo(f"{done} case(s) sealed, {removed} envelope(s) removed.")
+    if skipped:
+        echo(f"Not in your scope (another registrar must run this): {', '.join(skipped)}.")

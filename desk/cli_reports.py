@@ -19,7 +19,6 @@ from .listing import Filters, list_cases, show_case
 from .output import dump_json, emit
 from .refusals import BadValue
 from .supervision import issue_warnings, supervision_csv, supervision_markdown
-from .verify import verify_desk
 from .warnings import NO_UNIT, compute_warnings
 
 _OUT = click.Path(path_type=Path, dir_okay=False)
@@ -54,6 +53,8 @@ def warnings_command(
         if unit is not None:
             report.units = [u for u in report.units if u.unit == unit]
             report.flagged = [f for f in report.flagged if f.unit == unit]
+            report.signing = [f for f in report.signing if f.unit == unit]
+            report.duties = [f for f in report.duties if f.unit == unit]
         issued = []
         if issue or supervision_list is not None:
             issued = issue_warnings(desk, report)
@@ -67,6 +68,8 @@ def warnings_command(
         names = {code: unit_name(desk, code) for code in {u.unit for u in report.units}}
     units = [u.as_dict() for u in report.units]
     flagged = [f.as_dict() for f in report.flagged]
+    signing = [f.as_dict() for f in report.signing]
+    duties = [f.as_dict() for f in report.duties]
     if fmt == "json":
         totals = dict(report.totals())
         dump_json(
@@ -75,13 +78,15 @@ def warnings_command(
                 "totals": totals,
                 "units": units,
                 "flagged": flagged,
+                "slow_signing": signing,
+                "duties": duties,
                 "issued": len(issued),
             }
         )
         return
     if fmt == "csv":
         emit(
-            flagged,
+            [*flagged, *signing, *duties],
             [
                 (k, k)
                 for k in (
@@ -100,9 +105,9 @@ def warnings_command(
         )
         return
     # For people: unit names instead of codes, each colour in its colour (in a terminal).
-    for row in (*units, *flagged):
+    for row in (*units, *flagged, *signing, *duties):
         row["unit"] = names.get(row["unit"], row["unit"])
-    for row in flagged:
+    for row in (*flagged, *signing, *duties):
         row["case"] = row["number"] or f"#{row['case_id']}"
     columns = [
         ("unit", "unit 承办单位"),
@@ -123,6 +128,12 @@ def warnings_command(
         ("uncertain", "provisional"),
     ]
     emit(flagged, flagged_columns, fmt, title="Red and yellow cases", value_styled="colour")
+    if signing:
+        title = "Slow signing 签收超时 (assigned, not signed for)"
+        emit(signing, flagged_columns, fmt, title=title, value_styled="colour")
+    if duties:
+        title = "Acceptance notices and inquiry replies 受理告知与函询回复"
+        emit(duties, flagged_columns, fmt, title=title, value_styled="colour")
     if issue or supervision_list is not None:
         echo(f"{len(issued)} warning(s) issued.")
     if supervision_list is not None:
@@ -255,7 +266,7 @@ def verify_command(settings: Settings, fmt: str, against: Path | None, since_hea
     every case is what its events say (auditors and administrators)."""
     from .against import check_against
     from .verify import Problem, Report
-    from .verify_parallel import check_since_head
+    from .verify_parallel import check_since_head, verify_desk
 
     with settings.desk() as desk:
         desk.authorize("verify")

@@ -5,8 +5,15 @@ Policies name their rules freely; the desk looks for these codes, in order, for 
 ======================  ============================================================
 intake (register)       register_forward, accept_or_forward, acknowledge
 handle (conclude)       handle, feedback
+sign (sign for)         sign_for (a unit signs for an assigned case)
+rework                  rework (a returned completion report is sent again)
+forward                 feedback_external, handle, feedback (a forwarded case's authority)
+acknowledge             acknowledge_real_name (acceptance notice, verified real name only)
+inquiry                 inquiry_reply (reply to a 谈话函询 letter, from its delivery)
 answer (real-name)      answer_real_name (verified real-name reports only)
 second_answer           second_answer, answer_real_name, review_answer
+review_window           review_request (how long the reporter may ask for a review)
+rereview_window         rereview_request, review_request (after a review answer)
 review / re_review      review_answer / rereview_answer
 ======================  ============================================================
 
@@ -28,9 +35,16 @@ from .refusals import BadValue
 STAGE_RULES: dict[str, tuple[str, ...]] = {
     "intake": ("register_forward", "accept_or_forward", "acknowledge"),
     "handle": ("handle", "feedback"),
+    "sign": ("sign_for",),
+    "rework": ("rework",),
+    "forward": ("feedback_external", "handle", "feedback"),
+    "acknowledge": ("acknowledge_real_name",),
+    "inquiry": ("inquiry_reply",),
     "answer": ("answer_real_name",),
     "second_answer": ("second_answer", "answer_real_name", "review_answer"),
     "review": ("review_answer",),
+    "review_window": ("review_request",),
+    "rereview_window": ("rereview_request", "review_request"),
     "re_review": ("rereview_answer",),
 }
 MAX_MANUAL_DAYS = 365

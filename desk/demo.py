@@ -5,8 +5,15 @@ something real to show.
 desk (registered and assigned, one forwarded out of scope to the environment bureau, some
 concluded and answered with answers sealed to the reporters' tokens), then receives a letter, a
 visit, a phone call and a complaint-box note with past dates (their token slips are printed):
-one overdue, one not satisfied and answered a second time, one not accepted, one near its
-deadline. ``synthesize_register`` (from :mod:`desk.synth`) writes large synthetic registers.
+one overdue and never signed for by its unit (slow signing), one taken through the whole
+office loop (screened, its proposal returned and screened again, approved, assigned, signed for
+late, its completion report returned for rework and accepted the second time, answered, not
+satisfied, answered a second time, closed), one not accepted, one near its deadline. The online
+reports are screened, approved and assigned; the units with a handler in the demo office sign
+for them. The supervisor then chases the case never signed for (by phone and by letter) and
+visits the environment bureau about the forwarded case, whose forwarding letter (转办函) is
+written beside the database. ``synthesize_register`` (from :mod:`desk.synth`) writes large
+synthetic registers.
 """
 
 from __future__ import annotations
@@ -18,19 +25,24 @@ from typing import Any
 
 from lianxin.domain.workdays import FixedClock
 
-from .answers import close, conclude, open_review, satisfaction, second_answer
+from .answers import answer, close, conclude, open_review, satisfaction, second_answer
+from .approval import Proposal, approve, return_proposal, screen
 from .casekeys import grant_office_key
 from .context import Desk, open_desk
 from .deadlines import Manual
+from .duties import acknowledge, inquiry_delivered
 from .inbox import mark_opened, read_inbox
 from .intake import intake
+from .letters import forwarding_letter
 from .notes import add_note
 from .officekeys import OfficeKeys, load_office_keys
 from .officers import UnlockedOfficer, new_officer, suggest_passphrase
 from .register import Registration, not_accepted, register
 from .registry import add_officer, init_office, is_initialised
 from .routing import Route, route
+from .supervise import supervise
 from .synth import synthesize_register
+from .unitwork import accept_report, return_report, sign_for, submit_report
 
 __all__ = ["synthesize_register", "walk_sample_cases"]
 
@@ -104,16 +116,22 @@ def create_demo_office(
     return {oid: (new.unlocked, phrase) for oid, (new, phrase) in made.items()}
 
 
+HANDLERS = {"town.dongshan": "handler.dongshan", "office.supervision_1": "handler.supervision"}
+
+
 def _assign(unit: str, days: int, **changes: Any) -> Step:
     def step(desk: Desk, keys: OfficeKeys, case_id: int, doc: dict[str, Any]) -> None:
         register(as_(desk, "registrar"), case_id, _form(doc, desk, **changes), keys)
+        opinion = f"反映问题具体，拟交办{unit}初步核实。"
+        plan = Proposal("assign", opinion, unit=unit, disposition="preliminary_check")
+        screen(as_(desk, "registrar"), case_id, plan)
+        approve(as_(desk, "approver"), case_id, "同意。")
         route(as_(desk, "approver"), case_id, Route("assign", unit=unit, manual=_days(days)))
-        handler = {
-            "town.dongshan": "handler.dongshan",
-            "office.supervision_1": "handler.supervision",
-        }
-        if unit in handler:  # the unit's handler signs for it and records a first step
-            add_note(as_(desk, handler[unit]), case_id, keys, text="已签收，开始核查。")
+        if unit in HANDLERS:  # the unit's handler signs for it and records a first step
+            sign_for(as_(desk, HANDLERS[unit]), case_id)
+            add_note(as_(desk, HANDLERS[unit]), case_id, keys, text="已签收，开始核查。")
+            if unit == "town.dongshan":  # a 谈话函询 letter, its reply now due
+                inquiry_delivered(as_(desk, HANDLERS[unit]), case_id)
 
     return step
 
@@ -262,9 +280,30 @@ def _offline(db_path: Path, keys: OfficeKeys, officer: str, today: date) -> None
             add_tags=("eight_point_rules",),
         ),
     )
-    route(
-        as_(desk, "approver"), visit, Route("assign", unit="office.supervision_2", manual=_days(15))
+    screen(
+        as_(desk, "registrar"),
+        visit,
+        Proposal("assign", "拟交办第一监督检查室核实。", unit="office.supervision_1"),
     )
+    desk.close()
+    desk = _on(db_path, officer, ago(44))
+    acknowledge(as_(desk, "registrar"), visit, "phone")  # 受理告知 to the real-name reporter
+    return_proposal(as_(desk, "approver"), visit, "请写明处置方式。")
+    plan = Proposal(
+        "assign",
+        "涉及津贴补贴发放，拟交办第一监督检查室初步核实。",
+        unit="office.supervision_1",
+        disposition="preliminary_check",
+    )
+    screen(as_(desk, "registrar"), visit, plan)
+    desk.close()
+    desk = _on(db_path, officer, ago(43))
+    approve(as_(desk, "approver"), visit, "同意。")
+    plan_route = Route("assign", unit="office.supervision_1", manual=_days(15))
+    route(as_(desk, "approver"), visit, plan_route)
+    desk.close()
+    desk = _on(db_path, officer, ago(38))
+    sign_for(as_(desk, "handler.supervision"), visit)  # late: slow signing
     desk.close()
     desk = _on(db_path, officer, ago(30))
     phone = _slip(
@@ -289,13 +328,28 @@ def _offline(db_path: Path, keys: OfficeKeys, officer: str, today: date) -> None
     )
     not_accepted(as_(desk, "approver"), phone, keys, "反映内容笼统，无具体对象和事实，不予受理。")
     desk.close()
-    desk = _on(db_path, officer, ago(12))
-    conclude(
-        as_(desk, "approver"),
+    desk = _on(db_path, officer, ago(20))
+    submit_report(
+        as_(desk, "handler.supervision"), visit, "partly", "核查报告：部分属实。", keys=keys
+    )
+    desk.close()
+    desk = _on(db_path, officer, ago(18))
+    return_report(as_(desk, "approver"), visit, "未附退还凭证，请补充后重报。", keys=keys)
+    desk.close()
+    desk = _on(db_path, officer, ago(14))
+    submit_report(
+        as_(desk, "handler.supervision"),
         visit,
-        keys,
         "partly",
-        answer="经核查，反映问题部分属实，已责令退还违规发放的补贴。",
+        "核查报告（补充）：部分属实，已责令退还，附退还凭证。",
+        disposition="preliminary_check",
+        keys=keys,
+    )
+    desk.close()
+    desk = _on(db_path, officer, ago(12))
+    accept_report(as_(desk, "approver"), visit, "同意办结。", keys=keys)
+    answer(
+        as_(desk, "approver"), visit, keys, "经核查，反映问题部分属实，已责令退还违规发放的补贴。"
     )
     desk.close()
     desk = _on(db_path, officer, ago(6))
@@ -361,3 +415,31 @@ def walk_sample_cases(db_path: Path, office_key_path: Path, office: str, today: 
     _offline(db_path, keys, "", today)
     print("Desk: opening and routing the online reports")
     _online(db_path, keys, "", today)
+    print("Desk: supervision (督办) and forwarding letters (转办函)")
+    _supervise_and_letters(db_path, today)
+
+
+def _supervise_and_letters(db_path: Path, today: date) -> None:
+    """The supervisor chases the slow and the overdue cases; the registrar prints the
+    forwarding letter of each forwarded case beside the database."""
+    desk = _on(db_path, "", today)
+    try:
+        slow = desk.db.execute(
+            "SELECT id FROM cases WHERE phase = 'assigned' AND sign_due < ? ORDER BY id",
+            [today.isoformat()],
+        ).fetchall()
+        forwarded = desk.db.execute(
+            "SELECT id FROM cases WHERE route = 'forward' ORDER BY id"
+        ).fetchall()
+        for (case_id,) in slow:
+            supervise(as_(desk, "supervisor"), case_id, "phone")
+            supervise(as_(desk, "supervisor"), case_id, "letter", reference="督办函（示例）1号")
+            print(f"  case {case_id}: not signed for in time — 电话督办 and 督办函 recorded")
+        for (case_id,) in forwarded:
+            supervise(as_(desk, "supervisor"), case_id, "visit")
+            letter = forwarding_letter(as_(desk, "registrar"), case_id)
+            out = db_path.parent / f"转办函-{letter.case.label}.html"
+            out.write_text(letter.text, encoding="utf-8")
+            print(f"  case {case_id}: forwarded — 实地督办 recorded, forwarding letter {out}")
+    finally:
+        desk.close()

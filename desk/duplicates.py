@@ -10,6 +10,7 @@ so only reports that share text are compared.
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
@@ -18,8 +19,10 @@ from typing import Any
 from lianxin.protocol import Envelope, ProtocolError, open_envelope
 
 from .context import Desk
+from .envelopes import is_removed
 from .officekeys import OfficeKeys
 from .roles import desk_action
+from .values import command_ref
 
 THRESHOLD = 0.6
 SAME_PERSON_THRESHOLD = 0.3
@@ -54,7 +57,8 @@ class Suggestion:
     @property
     def command(self) -> str:
         """The ``register`` command that confirms it."""
-        return f"register {self.later_label} --repeat-of {self.earlier_label}"
+        later = command_ref(self.later_label, self.later)
+        return f"register {later} --repeat-of {command_ref(self.earlier_label, self.earlier)}"
 
     def as_dict(self) -> dict[str, Any]:
         """For JSON and CSV output."""
@@ -82,20 +86,26 @@ def dice(a: frozenset[str], b: frozenset[str]) -> float:
 def opened_reports(desk: Desk, keys: OfficeKeys) -> list[Report]:
     """Open every report that staff have already opened (first report of each case)."""
     rows = desk.db.execute(
-        "SELECT s.case_id, c.number, s.received_date, s.kind, s.key_id, s.author, s.ciphertext,"
-        " s.sig FROM submissions s JOIN cases c ON c.id = s.case_id"
+        "SELECT s.id, s.case_id, c.number, s.received_date, s.kind, s.key_id, s.author,"
+        " s.ciphertext, s.sig FROM submissions s JOIN cases c ON c.id = s.case_id"
         " WHERE s.kind = 'report' AND s.opened_at IS NOT NULL ORDER BY s.id"
     ).fetchall()
     out: dict[int, Report] = {}
-    for case_id, number, received, kind, key_id, author, ciphertext, sig in rows:
+    for sid, case_id, number, received, kind, key_id, author, ciphertext, sig in rows:
         if case_id in out:
             continue
-        keys.secret(key_id, f"the report of case {number or case_id}")
-        envelope = Envelope(kind, key_id, bytes(author), bytes(ciphertext), bytes(sig))
-        try:
-            doc = open_envelope(envelope, keys.secrets).doc
-        except ProtocolError:
-            continue  # shown as a problem by inbox and verify; nothing to compare
+        if is_removed(bytes(ciphertext)):  # registered: read under the case key, in scope only
+            found = _case_copy(desk, case_id, sid)
+            if found is None:
+                continue
+            doc = found
+        else:
+            keys.secret(key_id, f"the report of case {number or case_id}")
+            envelope = Envelope(kind, key_id, bytes(author), bytes(ciphertext), bytes(sig))
+            try:
+                doc = open_envelope(envelope, keys.secrets).doc
+            except ProtocolError:
+                continue  # shown as a problem by inbox and verify; nothing to compare
         reported = doc.get("reported", {})
         out[case_id] = Report(
             case_id,
@@ -109,6 +119,21 @@ def opened_reports(desk: Desk, keys: OfficeKeys) -> list[Report]:
         for case_id in out:
             desk.event(case_id, "read", {"what": "report", "for": "duplicates"})
     return list(out.values())
+
+
+def _case_copy(desk: Desk, case_id: int, sid: int) -> dict[str, Any] | None:
+    """The report's document from its case-key copy, or None when the officer holds no key
+    for the case (recused, for one): then it is not compared."""
+    from .casekeys import open_case, open_case_key
+
+    key = open_case_key(desk.db, case_id, desk.me())
+    row = desk.db.execute(
+        "SELECT sealed FROM case_content WHERE submission_id = ?", [sid]
+    ).fetchone()
+    if key is None or row is None:
+        return None
+    doc = json.loads(open_case(key, bytes(row[0])))["document"]
+    return doc if isinstance(doc, dict) else None
 
 
 def _linked(desk: Desk) -> set[tuple[int, int]]:

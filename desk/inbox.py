@@ -4,25 +4,29 @@ Each envelope's signature is checked again at the desk (the report's own client 
 follow-up, the follow-up key registered for its token), then it is opened with the office
 private key. A key that cannot open a submission refuses the whole command and changes nothing;
 a signature that no longer verifies (data altered after the gateway accepted it) is shown as a
-problem and the submission stays unopened. Satisfaction answers are recorded on their case.
+problem and the submission stays unopened. Satisfaction answers are recorded on their case, and
+every submission opened is recorded for its reporter (``sent``: what they sent, sealed to their
+token).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from nacl.signing import VerifyKey
-
-from lianxin.protocol import Attachment, Envelope, ProtocolError, SignatureError, open_envelope
+from lianxin.protocol import Attachment, Envelope, ProtocolError, open_envelope
 from lianxin.protocol.errors import DecryptionError
 
 from .answers import record_satisfaction
 from .cases import load_case
 from .context import Desk
+from .envelopes import envelope_problem, is_removed
 from .officekeys import OfficeKeys
 from .refusals import BadValue, WrongKey
 from .roles import desk_action
+from .sent import record_sent
+from .values import command_ref
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,7 @@ class Opened:
     problem: str = ""
     notice: str = ""
     new: bool = True
+    unlisted: tuple[str, ...] = ()  # a region or problem type outside the published lists
 
     def as_dict(self) -> dict[str, Any]:
         """For JSON output (attachments by name, type and size)."""
@@ -53,6 +58,7 @@ class Opened:
             "attachments": [a.describe() for a in self.attachments],
             "problem": self.problem,
             "notice": self.notice,
+            "unlisted": list(self.unlisted),
         }
 
 
@@ -62,20 +68,28 @@ _SELECT = (
 )
 
 
-def _verify(desk: Desk, envelope: Envelope) -> str:
-    try:
-        if envelope.kind == "report":
-            envelope.verify()
-            return ""
-        row = desk.db.execute(
-            "SELECT followup_vk FROM tokens WHERE lookup_id = ?", [envelope.author]
-        ).fetchone()
-        if row is None:
-            return "no token is registered for this follow-up's lookup id"
-        envelope.verify(VerifyKey(bytes(row[0])))
-    except SignatureError:
-        return "the signature does not verify: the stored envelope was altered"
-    return ""
+def _from_case_key(desk: Desk, base: dict[str, Any], sid: int) -> Opened:
+    """A submission whose envelope was removed: its copy under the case key, if the officer
+    is in the case's scope."""
+    from .casekeys import open_case, open_case_key
+
+    row = desk.db.execute(
+        "SELECT sealed FROM case_content WHERE submission_id = ?", [sid]
+    ).fetchone()
+    if row is None:
+        return Opened(**base, problem="its envelope was removed but no case-key copy is stored")
+    key = open_case_key(desk.db, base["case_id"], desk.me())
+    if key is None:
+        return Opened(
+            **base,
+            problem=f"held under the case key of case {base['case_label']}, which officer"
+            f" {desk.actor()} does not hold (not in the case's scope)",
+        )
+    doc = json.loads(open_case(key, bytes(row[0])))
+    attachments = tuple(
+        Attachment(a["name"], a["type"], bytes.fromhex(a["data"])) for a in doc["attachments"]
+    )
+    return Opened(**base, doc=doc["document"], attachments=attachments)
 
 
 @desk_action("inbox")
@@ -112,7 +126,10 @@ def read_inbox(
             "received_date": received,
             "new": opened_at is None,
         }
-        problem = _verify(desk, envelope)
+        if is_removed(bytes(ciphertext)):  # registered: its content is under the case key
+            items.append(_from_case_key(desk, base, sid))
+            continue
+        problem = envelope_problem(desk.db, envelope)
         if problem:
             items.append(Opened(**base, problem=problem))
             continue
@@ -124,7 +141,10 @@ def read_inbox(
         except ProtocolError as exc:
             items.append(Opened(**base, problem=f"opens but is not well formed: {exc}"))
             continue
-        items.append(Opened(**base, doc=payload.doc, attachments=payload.attachments))
+        unlisted = unlisted_codes(desk, payload.doc) if kind == "report" else ()
+        items.append(
+            Opened(**base, doc=payload.doc, attachments=payload.attachments, unlisted=unlisted)
+        )
     with desk.transaction():  # every read of report content is an event
         for item in items:
             if not item.problem:
@@ -136,7 +156,8 @@ def read_inbox(
 
 @desk_action("inbox")
 def mark_opened(desk: Desk, items: list[Opened], keys: OfficeKeys | None = None) -> list[Opened]:
-    """Mark new, verified submissions opened and record satisfaction answers; one transaction.
+    """Mark new, verified submissions opened, record satisfaction answers and, for each
+    reporter, what they sent (sealed to their tokens); one transaction.
     With the office keys, a follow-up to a registered case is copied under its case key (so
     the case's handlers read it too). Returns the items with a notice where staff have
     something to do."""
@@ -158,24 +179,29 @@ def mark_opened(desk: Desk, items: list[Opened], keys: OfficeKeys | None = None)
                 "UPDATE submissions SET opened_at = ? WHERE id = ?",
                 [desk.today.isoformat(), item.submission_id],
             )
+            sent = record_sent(desk, item.case_id, item.doc, item.received_date)
+            sealed = _to_case_key(desk, item.case_id, keys) if keys is not None else {}
             desk.event(
-                item.case_id, "opened", {"submission": item.submission_id, "kind": item.kind}
+                item.case_id,
+                "opened",
+                {"submission": item.submission_id, "kind": item.kind, "sent": sent, **sealed},
             )
-            if keys is not None:
-                _to_case_key(desk, item.case_id, keys)
             out.append(_followup(desk, item))
     return out
 
 
-def _to_case_key(desk: Desk, case_id: int, keys: OfficeKeys) -> None:
+def _to_case_key(desk: Desk, case_id: int, keys: OfficeKeys) -> dict[str, Any]:
+    """A follow-up to a registered case: copied under its case key, its envelope removed."""
     from .casekeys import has_case_key, open_case_key
     from .scope import seal_content
 
     if not has_case_key(desk.db, case_id):
-        return
+        return {}
     key = open_case_key(desk.db, case_id, desk.me())
-    if key is not None:
-        seal_content(desk, load_case(desk.db, case_id), key, keys)
+    if key is None:
+        return {}
+    sealed = seal_content(desk, load_case(desk.db, case_id), key, keys)
+    return {k: v for k, v in sealed.items() if k != "content_sealed"}
 
 
 def _followup(desk: Desk, item: Opened) -> Opened:
@@ -197,10 +223,35 @@ def _followup(desk: Desk, item: Opened) -> Opened:
     return replace(item, notice=notice)
 
 
+def unlisted_codes(desk: Desk, doc: dict[str, Any]) -> tuple[str, ...]:
+    """A report's region or problem type that is not in the published lists (an older portal,
+    or a hand-made envelope: the gateway does not know the lists), each with the valid values
+    staff choose from when registering."""
+    tax = desk.taxonomy
+    out = []
+    region = str(doc.get("region", ""))
+    if region and region not in tax.regions:
+        valid = ", ".join(tax.regions.codes())
+        out.append(
+            f"region {region!r} is not in the published list ({tax.regions.source});"
+            f" register with --region, one of: {valid}"
+        )
+    problem = str(doc.get("problem_type", ""))
+    if problem and problem not in tax.problem_types:
+        valid = ", ".join(
+            p.code for p in tax.problem_types if p.parent is not None or not tax.subtypes(p.code)
+        )
+        out.append(
+            f"problem type {problem!r} is not in the published list"
+            f" ({tax.problem_types.source}); register with --problem-type, one of: {valid}"
+        )
+    return tuple(out)
+
+
 def suggest_registration(desk: Desk, item: Opened) -> str:
     """The ``register`` command a report's own fields suggest (staff confirm or correct it)."""
     doc, tax = item.doc, desk.taxonomy
-    parts = [f"register {item.case_label}", "--item-type accusation"]
+    parts = [f"register {command_ref(item.case_label, item.case_id)}", "--item-type accusation"]
     problem = str(doc.get("problem_type", ""))
     if problem in tax.problem_types:
         parts.append(f"--problem-type {problem}")

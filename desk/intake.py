@@ -5,7 +5,8 @@ validated like an online report, sealed to the office's current public key and s
 one-time key exactly as a browser would, and stored as the case's report submission, already
 opened. A tracking token is generated the way the gateway does (``Token.generate()``), its
 derived public values go into the same ``tokens`` table, and the token itself is returned once
-to be printed on the slip handed to the reporter; it is never stored.
+to be printed on the slip handed to the reporter; it is never stored. The report's record
+(``sent``: its title and date, sealed to the token) is published with the token's status.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from typing import Any
 from nacl.public import PublicKey
 from nacl.signing import SigningKey
 
-from lianxin.protocol import Attachment, PayloadError, Token, seal_report
+from lianxin.protocol import Attachment, PayloadError, Token, seal_report, validate_report
 from lianxin.store.records import bind_token_keys, insert_submission
 
 from .context import Desk
 from .officekeys import OfficeKeys
 from .refusals import BadValue
 from .roles import desk_action
+from .sent import record_sent
 
 # How a report field is typed on the command line, for refusals that name the argument.
 FIELD_OPTIONS = {
@@ -104,10 +106,19 @@ def intake(
         case_id = int(cursor.lastrowid or 0)
         insert_submission(desk.db, envelope, case_id, received_iso, opened_at=today)
         bind_token_keys(desk.db, case_id, derived, today)
+        files = [a.describe() for a in attachments]
+        sent = record_sent(
+            desk, case_id, validate_report(full) | {"attachments": files}, received_iso
+        )
         desk.event(
             case_id,
             "received",
-            {"channel": channel, "receipt_id": envelope.receipt_id.hex(), "received": received_iso},
+            {
+                "channel": channel,
+                "receipt_id": envelope.receipt_id.hex(),
+                "received": received_iso,
+                "sent": sent,
+            },
         )
     return Slip(case_id, channel, received_iso, token)
 

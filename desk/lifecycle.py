@@ -1,11 +1,24 @@
 """The case lifecycle: states, the steps allowed in each, and refusals that list the next steps.
 
+The office loop (issue 11) adds steps within states, recorded in the ``phase`` column so that
+the states the reporter and the published figures see do not change:
+
+    accepted (or received, out of scope) ─screen─▶ screened ─approve─▶ approved ─route/not-accepted
+                                                      └─approve --return─▶ returned ─screen─▶ …
+    in_progress (route --assign) = assigned ─sign-for─▶ signed ─report─▶ reported
+        reported ─check --accept─▶ concluded;  reported ─check --return─▶ rework ─report─▶ reported
+
+A case that was never screened may still be routed by an approver (the existing short path);
+``conclude`` stays the office's own conclusion of a case it handles.
+
     received ─register─▶ accepted ─route --assign/--direct─▶ in_progress ─conclude─▶ concluded
        │ (out of scope:      │  └─route --forward─▶ forwarded ─conclude──────────────┘    │
        │  stays received)    └─not-accepted─▶ not_accepted                         answer │
        └─route --forward / not-accepted                                                  ▼
-    answered ─close─▶ closed
-    answered (not satisfied) ─review─▶ reviewing ─second-answer─▶ answered
+    answered ─close─▶ closed (not before the policy's review window has passed, unless the
+                             reporter is satisfied)
+    answered or closed (not satisfied, within the window) ─review─▶ reviewing ─second-answer─▶
+    answered
 
 A step is named the way staff type it (``route --assign``), so a refusal can say what to do.
 """
@@ -29,6 +42,15 @@ STATES: dict[str, tuple[str, str]] = {
     "reviewing": ("复查中", "under review"),
     "closed": ("已结案", "closed"),
 }
+PHASES: dict[str, tuple[str, str]] = {
+    "screened": ("已甄别待审批", "screened, proposal awaiting approval"),
+    "approved": ("已审批", "proposal approved"),
+    "returned": ("审批退回", "proposal returned"),
+    "assigned": ("待签收", "awaiting signing for"),
+    "signed": ("已签收", "signed for"),
+    "reported": ("办结报告待审核", "completion report awaiting the check"),
+    "rework": ("退回重报", "completion report returned for rework"),
+}
 OPEN_STATES = ("received", "accepted", "forwarded", "in_progress", "concluded", "reviewing")
 REVIEW_KINDS = ("second_answer", "review", "re_review")  # each may follow only an earlier one
 REVIEW_LABELS = {
@@ -42,6 +64,15 @@ def state_label(state: str) -> str:
     """``已受理 accepted``."""
     zh, en = STATES.get(state, (state, state))
     return f"{zh} {en}"
+
+
+def case_stage(case: Case) -> str:
+    """``办理中 in progress (待签收 awaiting signing for)``: the state and the loop step."""
+    label = state_label(case.state)
+    if case.phase in PHASES:
+        zh, en = PHASES[case.phase]
+        label += f" ({zh} {en})"
+    return label
 
 
 def _registered(case: Case) -> str | None:
@@ -66,6 +97,61 @@ def _may_close(case: Case) -> str | None:
     return None
 
 
+def _not_pending(case: Case) -> str | None:
+    if case.phase == "screened":
+        return "its proposal awaits approval (approve, or approve --return, first)"
+    if case.phase == "returned":
+        return "its proposal was returned (screen it again first)"
+    return None
+
+
+def _registered_not_pending(case: Case) -> str | None:
+    return _registered(case) or _not_pending(case)
+
+
+def _may_screen(case: Case) -> str | None:
+    if case.phase not in (None, "returned", "approved"):
+        return f"it is already {PHASES[case.phase][1]} (screening comes before routing)"
+    return _registered(case)
+
+
+def _phase(*wanted: str | None) -> Callable[[Case], str | None]:
+    def check(case: Case) -> str | None:
+        if case.phase in wanted:
+            return None
+        needed = " or ".join(PHASES[w][1] if w else "not yet assigned" for w in wanted)
+        return f"it needs to be {needed}"
+
+    return check
+
+
+def _may_report(case: Case) -> str | None:
+    if case.phase == "assigned":
+        return "its unit has not signed for it yet (sign-for first)"
+    if case.phase == "reported":
+        return "a completion report already awaits the office's check (check)"
+    if case.phase is None:
+        return "no unit signed for it (a report follows route --assign and sign-for)"
+    return None
+
+
+def _may_conclude(case: Case) -> str | None:
+    if case.phase == "reported":
+        return "its unit's completion report awaits the check (check --accept or --return)"
+    return None
+
+
+def follows_proposal(case: Case, mode: str) -> None:
+    """Refuse a routing (or not accepting) other than the one the approver approved."""
+    if case.phase == "approved" and case.proposal and case.proposal != mode:
+        step = "not-accepted" if case.proposal == "not_accepted" else f"route --{case.proposal}"
+        raise IllegalTransition(
+            f"cannot {'not-accepted' if mode == 'not_accepted' else 'route --' + mode} case"
+            f" {case.label}: the approved proposal is {step} (take it, or screen again)",
+            allowed_steps(case),
+        )
+
+
 def _always(case: Case) -> str | None:
     return None
 
@@ -87,18 +173,27 @@ STEPS: dict[str, Step] = {
     s.name: s
     for s in (
         _step("register", "received accepted forwarded in_progress concluded answered reviewing"),
-        _step("not-accepted", "received accepted", _registered),
-        _step("route --assign", "accepted in_progress"),
-        _step("route --direct", "accepted in_progress"),
-        _step("route --forward", "received accepted in_progress", _registered),
+        _step("screen", "received accepted", _may_screen),
+        _step("approve", "received accepted", _phase("screened")),
+        _step("approve --return", "received accepted", _phase("screened")),
+        _step("not-accepted", "received accepted", _registered_not_pending),
+        _step("route --assign", "accepted in_progress", _not_pending),
+        _step("route --direct", "accepted in_progress", _not_pending),
+        _step("route --forward", "received accepted in_progress", _registered_not_pending),
+        _step("sign-for", "in_progress", _phase("assigned")),
+        _step("report", "in_progress", _may_report),
+        _step("check", "in_progress", _phase("reported")),
         _step("extend", "forwarded in_progress", _has_due),
-        _step("conclude", "forwarded in_progress"),
+        _step("conclude", "forwarded in_progress", _may_conclude),
         _step("answer", "concluded"),
         _step("satisfaction", "answered closed"),
-        _step("review", "answered", _unhappy),
+        _step("review", "answered closed", _unhappy),
         _step("second-answer", "reviewing"),
         _step("close", "answered", _may_close),
         _step("note", " ".join(STATES)),
+        _step("supervise", "accepted forwarded in_progress concluded reviewing"),
+        _step("acknowledge", "received accepted not_accepted forwarded in_progress", _registered),
+        _step("inquiry", "in_progress"),
     )
 }
 
@@ -112,7 +207,7 @@ def require(case: Case, step: str) -> None:
     """Refuse ``step`` on ``case`` unless the lifecycle allows it, listing what is allowed."""
     rule = STEPS[step]
     if case.state not in rule.states:
-        reason = f"it is {state_label(case.state)}"
+        reason = f"it is {case_stage(case)}"
     else:
         problem = rule.condition(case)
         if problem is None:

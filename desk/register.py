@@ -18,7 +18,7 @@ from .cases import Case, find_case_id, load_case
 from .changes import change, clear_tags, set_tags
 from .context import Desk
 from .deadlines import rule_deadline, stage_rule, uncertain
-from .lifecycle import require
+from .lifecycle import follows_proposal, require
 from .officekeys import OfficeKeys
 from .refusals import BadValue
 from .roles import desk_action
@@ -177,9 +177,9 @@ def _make_key(desk: Desk, case: Case, keys: OfficeKeys | None) -> dict[str, Any]
 
     key = ensure_case_key(desk, case, case.unit)
     office = keys if keys is not None else desk_keys(desk)
-    copied = seal_content(desk, case, key, office) if office.secrets else 0
+    sealed = seal_content(desk, case, key, office) if office.secrets else {"content_sealed": 0}
     holders = sorted(o.id for o in in_scope(desk.db, case.id, case.unit))
-    return {"case_key": holders, "content_sealed": copied}
+    return {"case_key": holders, **sealed}
 
 
 def _accept(desk: Desk, case: Case, real_name: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -203,11 +203,14 @@ def not_accepted(desk: Desk, ref: int | str, keys: OfficeKeys, reason: str) -> C
 
     case = load_case(desk.db, ref)
     require(case, "not-accepted")
+    follows_proposal(case, "not_accepted")
     text = clean_text(reason, "--reason", required=True)
     note_ready(desk, case, keys)
     with desk.transaction():
         note = write_note(desk, case, keys, "reason", text)
-        updates = {"state": "not_accepted", "due_date": None, "due_uncertain": None}
+        updates: dict[str, Any] = {"state": "not_accepted", "due_date": None, "due_uncertain": None}
+        if case.phase:
+            updates["phase"] = None
         clear_tags(desk, case)
         change(desk, case, "not-accepted", updates, {**note, "cleared_tags": True})
     return load_case(desk.db, case.id)

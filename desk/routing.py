@@ -18,7 +18,7 @@ from .cases import Case, load_case
 from .changes import change
 from .context import Desk
 from .deadlines import Manual, rule_deadline, stage_rule, uncertain
-from .lifecycle import require
+from .lifecycle import follows_proposal, require
 from .officekeys import OfficeKeys
 from .refusals import BadValue, Refused
 from .roles import desk_action
@@ -39,7 +39,8 @@ class Route:
     manual: Manual | None = None
 
 
-def _unit(desk: Desk, code: str, kind: str, argument: str) -> str:
+def known_unit(desk: Desk, code: str, kind: str, argument: str) -> str:
+    """``code`` if it is a unit of the list of that kind (internal, external); else refused."""
     unit = desk.taxonomy.units.get(code)
     if unit is None:
         raise BadValue(
@@ -61,7 +62,7 @@ def _target(desk: Desk, route: Route) -> dict[str, Any]:
                 "name the competent authority: --to CODE or --to-name TEXT", argument="--to"
             )
         if route.to:
-            return {"unit": None, "forwarded_to": _unit(desk, route.to, "external", "--to")}
+            return {"unit": None, "forwarded_to": known_unit(desk, route.to, "external", "--to")}
         name = clean_text(route.to_name, "--to-name", limit=MAX_AUTHORITY, required=True)
         return {"unit": None, "forwarded_to": name}
     if route.to or route.to_name:
@@ -70,7 +71,7 @@ def _target(desk: Desk, route: Route) -> dict[str, Any]:
     argument = "--assign" if route.mode == "assign" else "--unit"
     if route.mode == "assign" and not route.unit:
         raise BadValue("name the handling unit to assign to", argument=argument)
-    unit = _unit(desk, route.unit, "internal", argument) if route.unit else None
+    unit = known_unit(desk, route.unit, "internal", argument) if route.unit else None
     return {"unit": unit, "forwarded_to": None}
 
 
@@ -84,7 +85,8 @@ def _deadline(desk: Desk, case: Case, route: Route) -> tuple[dict[str, Any], dic
         return {}, {}  # set at acceptance, or re-routing: the deadline stands
     else:
         policy = desk.policy(case.policy)
-        rule = stage_rule(policy, "handle", real_name=case.real_name)
+        stage = "forward" if route.mode == "forward" else "handle"
+        rule = stage_rule(policy, stage, real_name=case.real_name)
         if rule is None:
             raise BadValue(
                 f"policy {policy.name} sets no handling deadline (it is set case by case): "
@@ -92,8 +94,10 @@ def _deadline(desk: Desk, case: Case, route: Route) -> tuple[dict[str, Any], dic
                 argument="--days",
             )
         start = date.fromisoformat(case.accepted_date) if case.accepted_date else today
-        if route.mode == "forward":
+        if route.mode == "forward":  # the authority's feedback, from the acknowledgement
             start = today
+            if rule.start_event == "acknowledged" and case.acknowledged_date:
+                start = date.fromisoformat(case.acknowledged_date)
         deadline = rule_deadline(rule, start, desk.calendar)
         source = {"rule": rule.code, "start": start.isoformat()}
     columns = {"due_date": deadline.due.isoformat(), "due_uncertain": uncertain(deadline)}
@@ -102,15 +106,28 @@ def _deadline(desk: Desk, case: Case, route: Route) -> tuple[dict[str, Any], dic
     return columns, {"deadline": source}
 
 
+def _signing(desk: Desk, case: Case, route: Route) -> dict[str, Any]:
+    """An assigned case waits for its unit to sign for it (签收), by the policy's ``sign_for``
+    rule when it has one; other routes need no signing."""
+    out: dict[str, Any] = {"phase": None, "sign_due": None, "signed_date": None}
+    if route.mode != "assign":
+        return out if case.phase or case.sign_due else {}
+    rule = stage_rule(desk.policy(case.policy), "sign")
+    due = rule_deadline(rule, desk.today, desk.calendar).due.isoformat() if rule else None
+    return {"phase": "assigned", "sign_due": due, "signed_date": None, "report_date": None}
+
+
 @desk_action("route")
 def route(desk: Desk, ref: int | str, route: Route) -> Case:
     """Assign, forward or handle directly, with the deadline; one transaction."""
     case = load_case(desk.db, ref)
     require(case, f"route --{route.mode}" if route.mode in MODES else "route --assign")
     target = _target(desk, route)
+    follows_proposal(case, route.mode)
     columns, source = _deadline(desk, case, route)
     state = "forwarded" if route.mode == "forward" else "in_progress"
     updates = {"state": state, "route": route.mode, **target, **columns}
+    updates.update(_signing(desk, case, route))
     kind = {"assign": "assigned", "forward": "forwarded", "direct": "handled-directly"}[route.mode]
     if case.state == "in_progress":
         kind = "rerouted"

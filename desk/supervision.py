@@ -22,6 +22,10 @@ STAGES = {
     "handle": "办结 handling",
     "answer": "实名答复 real-name answer",
     "review": "复查/二次反馈 review",
+    "rework": "退回重报 rework",
+    "sign": "签收 signing for",
+    "acknowledge": "实名受理告知 acceptance notice",
+    "inquiry": "函询回复 inquiry reply",
 }
 
 
@@ -102,7 +106,31 @@ def supervision_markdown(desk: Desk, report: WarningReport, officer: str) -> str
         lines.append("")
         lines.append("请于收到本单后及时办理并报告进展。Please act and report progress.")
         lines.append("")
-    if not by_unit:
+    if report.signing:
+        lines += ["## 签收超时 Slow signing", ""]
+        lines += ["| 颜色 Colour | 编号 Number | 承办单位 Unit | 签收期限 Sign by | 天数 Days |"]
+        lines += ["|---|---|---|---|---|"]
+        for item in report.signing:
+            mark = "红 red" if item.colour == "red" else "黄 yellow"
+            days = f"超期 {item.days} overdue" if item.colour == "red" else f"剩 {item.days} left"
+            lines.append(
+                f"| {mark} | {item.number or '#' + str(item.case_id)} |"
+                f" {unit_label(desk, item.unit)} | {item.due} | {days} |"
+            )
+        lines += ["", "请承办单位即日签收。The unit should sign for these cases today.", ""]
+    if report.duties:
+        lines += ["## 告知与函询 Notices and inquiries", ""]
+        lines += ["| 颜色 Colour | 编号 Number | 事项 Duty | 期限 Due | 天数 Days |"]
+        lines += ["|---|---|---|---|---|"]
+        for item in report.duties:
+            mark = "红 red" if item.colour == "red" else "黄 yellow"
+            days = f"超期 {item.days} overdue" if item.colour == "red" else f"剩 {item.days} left"
+            lines.append(
+                f"| {mark} | {item.number or '#' + str(item.case_id)} |"
+                f" {STAGES[item.stage]} | {item.due} | {days} |"
+            )
+        lines.append("")
+    if not by_unit and not report.signing and not report.duties:
         lines.append("无超期或临近期限的事项。Nothing overdue or near its deadline.")
     return "\n".join(lines) + "\n"
 
@@ -113,6 +141,7 @@ def supervision_csv(report: WarningReport) -> str:
     fields = ["unit", "colour", "case_id", "number", "state", "stage", "due", "days", "uncertain"]
     writer = csv.DictWriter(out, fieldnames=fields)
     writer.writeheader()
-    for item in sorted(report.flagged, key=lambda f: (f.unit, f.colour != "red", f.due)):
+    items = [*report.flagged, *report.signing, *report.duties]
+    for item in sorted(items, key=lambda f: (f.unit, f.colour != "red", f.due, f.stage)):
         writer.writerow({k: v for k, v in item.as_dict().items() if k in fields})
     return out.getvalue()

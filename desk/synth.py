@@ -133,6 +133,9 @@ class _Walker:
             extensions=0,
             policy=self.policy,
         )
+        if row["real_name"] == "verified" and case_id % 10:  # 受理告知, one in ten still owed
+            told = registered + timedelta(days=case_id % 7)  # no rng draw: figures unchanged
+            row["acknowledged_date"] = min(told, today).isoformat()
         tags = [rng.choice(self.tags)] if rng.random() < 0.15 else []
         if item in ("no_substance", "repeat"):
             row["state"] = "not_accepted"

@@ -15,7 +15,7 @@ import sqlite_utils
 
 from lianxin.store.events import GENESIS, event_hash_v2
 
-from .cases import REGISTER_COLUMNS
+from .cases import LOOP_COLUMNS, REGISTER_COLUMNS
 
 ACTOR = "synthetic"
 
@@ -43,7 +43,8 @@ def write_events(db: sqlite_utils.Database, chunk: list[tuple[dict[str, Any], li
              {"channel": case["channel"], "received": case["received_date"]}),
         ]  # fmt: skip
         if case["number"]:
-            updates = {k: case[k] for k in ("state", *REGISTER_COLUMNS) if case[k] is not None}
+            columns = ("state", *REGISTER_COLUMNS, *LOOP_COLUMNS)
+            updates = {k: case[k] for k in columns if case[k] is not None}
             data: dict[str, Any] = {"set": updates}
             if tags:
                 data["tags"] = sorted(set(tags))

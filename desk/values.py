@@ -44,6 +44,8 @@ def case_ref(text: str | int, argument: str = "CASE") -> int | str:
     if isinstance(text, int):
         return text
     value = text.strip()
+    if value.startswith("#") and value[1:].isdigit():  # how messages print an id: #12
+        value = value[1:]
     if value.isdigit():
         return int(value)
     if _NUMBER.fullmatch(value):
@@ -51,6 +53,12 @@ def case_ref(text: str | int, argument: str = "CASE") -> int | str:
     raise BadValue(
         f"{text!r} is neither a case id nor a registration number (YYYY-NNNNNN)", argument=argument
     )
+
+
+def command_ref(label: str, case_id: int) -> str:
+    """How a suggested command names a case: its registration number, or its bare id (a shell
+    reads ``#12`` as the start of a comment)."""
+    return str(case_id) if label.startswith("#") else label
 
 
 def clean_text(text: str | None, argument: str, *, limit: int = MAX_TEXT, required: bool) -> str:

@@ -1,13 +1,17 @@
 """``verify``: is the register what its event log says it is?
 
-Three checks, each reporting the case and the event position where it can:
+Three checks, each reporting the case and the event position where it can (the first in
+sequence order, the others a range of cases at a time, so both split over processes):
 
-1. the hash chain (:func:`lianxin.store.events.verify_chain`): an edited, reordered or deleted
-   event breaks it;
+1. the hash chain (as :func:`lianxin.store.events.verify_chain`, in the signature pass's own
+   cursor): an edited, reordered or deleted event breaks it;
 2. replay: folding every event's recorded changes (``"set"``, tags, cleared ledgers) must give
-   each case row exactly as it is, and every sealed answer and note must be present with the
-   hash its event recorded, so a row edited outside the desk is caught too;
-3. submissions: each stored envelope's receipt id must still be the hash of its contents.
+   each case row exactly as it is, and every sealed answer, note and record of what a reporter
+   sent must be present with the hash its event recorded, so a row edited outside the desk is
+   caught too;
+3. submissions: each stored envelope's receipt id must still be the hash of its contents; an
+   envelope removed once its content was held under the case key (:mod:`desk.envelopes`) must
+   be recorded by a signed event, with the hash of its case-key copy.
 """
 
 from __future__ import annotations
@@ -20,15 +24,17 @@ from typing import Any
 import sqlite_utils
 
 from lianxin.protocol import Envelope
-from lianxin.store.events import verify_chain
 
 from .cases import COLUMNS, SELECT
-from .context import Desk, store_kind
+from .context import store_kind
+from .envelopes import is_removed
 from .officekeys import digest
-from .roles import desk_action
-from .verify_signed import verify_signatures
+from .verify_signed import SignedReport, verify_signatures
 
 MAX_PROBLEMS = 200
+# the (signed) event types that may remove envelopes: registration, opening a follow-up to a
+# registered case, a recusal, and sealing an older store's envelopes
+REMOVING = frozenset({"registered", "opened", "recused", "envelopes-sealed"})
 
 
 @dataclass(frozen=True)
@@ -88,17 +94,38 @@ class _Fold:
     last: int = 0
 
 
-def _fold_events(db: sqlite_utils.Database) -> tuple[dict[int, _Fold], dict[str, dict[int, Any]]]:
-    folds: dict[int, _Fold] = defaultdict(_Fold)
-    sealed: dict[str, dict[int, Any]] = {"answers": {}, "notes": {}}
+@dataclass
+class _Chunk:
+    """What the events of one range of cases say."""
+
+    folds: dict[int, _Fold] = field(default_factory=lambda: defaultdict(_Fold))
+    answers: dict[int, Any] = field(default_factory=dict)
+    notes: dict[int, Any] = field(default_factory=dict)
+    sent: dict[int, Any] = field(default_factory=dict)  # records of what the reporter sent
+    removed: dict[int, Any] = field(default_factory=dict)
+    logged: set[tuple[int, str]] = field(default_factory=set)
+
+
+# an event's JSON is parsed only when it holds one of these (most reads and openings do not)
+_FOLDED = ('"set"', '"tags"', '"cleared_tags"', '"answers"', '"note"', '"notes_resealed"',
+           '"envelopes_removed"', '"sent"')  # fmt: skip
+_RECEIVING = frozenset({"received", "followup-received"})
+
+
+def _fold_events(db: sqlite_utils.Database, lo: int, hi: int) -> _Chunk:
+    out = _Chunk()
     for seq, case_id, at, kind, data in db.execute(
-        "SELECT seq, case_id, at, type, data FROM events ORDER BY seq"
+        "SELECT seq, case_id, at, type, data FROM events WHERE case_id > ? AND case_id <= ?"
+        " ORDER BY case_id, seq",
+        [lo, hi],
     ):
-        if case_id is None:
-            continue  # office events (the officer registry)
-        doc = json.loads(data)
-        fold = folds[case_id]
+        fold = out.folds[case_id]
         fold.last = seq
+        if kind not in _RECEIVING and not any(key in data for key in _FOLDED):
+            continue
+        doc = json.loads(data)
+        if kind in _RECEIVING:
+            out.logged.add((case_id, doc.get("receipt_id")))
         if kind == "received":
             fold.row.update(
                 state="received", channel=doc.get("channel"), received_date=doc.get("received", at)
@@ -109,29 +136,42 @@ def _fold_events(db: sqlite_utils.Database) -> tuple[dict[int, _Fold], dict[str,
         if doc.get("cleared_tags"):
             fold.tags = {t: cleared or at for t, cleared in fold.tags.items()}
         for answer_id, answer_hash in doc.get("answers", []):
-            sealed["answers"][answer_id] = (case_id, answer_hash, seq)
+            out.answers[answer_id] = (case_id, answer_hash, seq)
+        for item_id, item_hash in doc.get("sent", []):
+            out.sent[item_id] = (case_id, item_hash, seq)
         if "note" in doc:
-            sealed["notes"][doc["note"]] = (case_id, doc["note_hash"], seq)
-    return folds, sealed
+            out.notes[doc["note"]] = (case_id, doc["note_hash"], seq)
+        for note_id, note_hash in doc.get("notes_resealed", []):
+            out.notes[note_id] = (case_id, note_hash, seq)
+        for sid, receipt, copy_hash in doc.get("envelopes_removed", []) if kind in REMOVING else []:
+            out.removed[sid] = (case_id, receipt, copy_hash, seq)
+    return out
 
 
-def _replay(db: sqlite_utils.Database, report: Report) -> None:
-    folds, sealed = _fold_events(db)
+def _replay(db: sqlite_utils.Database, lo: int, hi: int, problems: list[Problem]) -> int:
+    """Check the cases ``lo < id <= hi`` and their sealed items and submissions against
+    their events; returns how many cases there were."""
+    chunk = _fold_events(db, lo, hi)
+    folds = chunk.folds
     tags: dict[int, dict[str, str | None]] = defaultdict(dict)
-    for case_id, tag, cleared in db.execute("SELECT case_id, tag, cleared_date FROM case_tags"):
+    for case_id, tag, cleared in db.execute(
+        "SELECT case_id, tag, cleared_date FROM case_tags WHERE case_id > ? AND case_id <= ?",
+        [lo, hi],
+    ):
         tags[case_id][tag] = cleared
     columns = COLUMNS[1:]
-    for row in db.execute(SELECT + " ORDER BY id"):
-        report.cases += 1
+    cases = 0
+    for row in db.execute(SELECT + " WHERE id > ? AND id <= ? ORDER BY id", [lo, hi]):
+        cases += 1
         case_id = row[0]
         fold = folds.get(case_id)
         if fold is None or "state" not in fold.row:
-            report.problems.append(Problem("replay", case_id, None, "has no 'received' event"))
+            problems.append(Problem("replay", case_id, None, "has no 'received' event"))
             continue
         for name, value in zip(columns, row[1:], strict=True):
             if fold.row.get(name) != value:
                 expected = fold.row.get(name)
-                report.problems.append(
+                problems.append(
                     Problem(
                         "replay",
                         case_id,
@@ -141,65 +181,137 @@ def _replay(db: sqlite_utils.Database, report: Report) -> None:
                     )
                 )
         if tags.get(case_id, {}) != fold.tags:
-            report.problems.append(
+            problems.append(
                 Problem("replay", case_id, fold.last, "special-ledger tags differ from its events")
             )
-    for table in ("answers", "notes"):
-        expected = sealed[table]
+    for table, what, expected in (
+        ("answers", "answer", chunk.answers),
+        ("notes", "note", chunk.notes),
+        ("reporter_items", "sent record", chunk.sent),
+    ):
         for row_id, case_id, blob in db.execute(
-            f"SELECT id, case_id, sealed FROM {table} ORDER BY id"  # noqa: S608 - fixed names
+            f"SELECT id, case_id, CAST(sealed AS BLOB) FROM {table}"  # noqa: S608 - fixed names
+            " WHERE case_id > ? AND case_id <= ? ORDER BY id",
+            [lo, hi],
         ):
             want = expected.pop(row_id, None)
             if want is None or want[0] != case_id or want[1] != digest(bytes(blob)):
                 position = want[2] if want else None
-                report.problems.append(
-                    Problem("sealed", case_id, position, f"{table[:-1]} {row_id} was altered")
+                problems.append(
+                    Problem("sealed", case_id, position, f"{what} {row_id} was altered")
                 )
         for row_id, (case_id, _hash, seq) in expected.items():
-            report.problems.append(
-                Problem("sealed", case_id, seq, f"{table[:-1]} {row_id} was deleted")
-            )
+            problems.append(Problem("sealed", case_id, seq, f"{what} {row_id} was deleted"))
+    _submissions(db, lo, hi, chunk, problems)
+    return cases
 
 
-def _submissions(db: sqlite_utils.Database, report: Report) -> None:
-    logged = {
-        (case_id, json.loads(data).get("receipt_id"))
-        for case_id, data in db.execute(
-            "SELECT case_id, data FROM events WHERE type IN ('received', 'followup-received')"
+def _submissions(
+    db: sqlite_utils.Database, lo: int, hi: int, chunk: _Chunk, problems: list[Problem]
+) -> None:
+    """Each stored envelope's receipt id is still the hash of its contents; an envelope whose
+    ciphertext was removed must be recorded by the signed event that removed it, and its copy
+    under the case key must have the hash that event recorded."""
+    copies = {
+        sid: digest(bytes(blob))
+        for sid, blob in db.execute(
+            "SELECT c.submission_id, CAST(c.sealed AS BLOB) FROM submissions s JOIN case_content"
+            " c ON c.submission_id = s.id WHERE s.case_id > ? AND s.case_id <= ?"
+            " AND length(s.ciphertext) = 0",
+            [lo, hi],
         )
     }
     for sid, receipt_id, kind, case_id, key_id, author, ciphertext, sig in db.execute(
         "SELECT id, receipt_id, kind, case_id, key_id, author, ciphertext, sig FROM submissions"
+        " WHERE case_id > ? AND case_id <= ? ORDER BY id",
+        [lo, hi],
     ):
-        envelope = Envelope(kind, key_id, bytes(author), bytes(ciphertext), bytes(sig))
-        if envelope.receipt_id != bytes(receipt_id):
-            report.problems.append(
-                Problem("submission", case_id, None, f"submission {sid} was altered")
-            )
-        elif (case_id, bytes(receipt_id).hex()) not in logged:
-            report.problems.append(
+        receipt = bytes(receipt_id)
+        if not is_removed(bytes(ciphertext)):
+            envelope = Envelope(kind, key_id, bytes(author), bytes(ciphertext), bytes(sig))
+            if envelope.receipt_id != receipt:
+                problems.append(
+                    Problem("submission", case_id, None, f"submission {sid} was altered")
+                )
+                continue
+        if (case_id, receipt.hex()) not in chunk.logged:
+            problems.append(
                 Problem("submission", case_id, None, f"submission {sid} has no event receiving it")
             )
+        elif is_removed(bytes(ciphertext)):
+            record = chunk.removed.get(sid)
+            if record is None or record[0] != case_id or record[1] != receipt.hex():
+                problems.append(
+                    Problem(
+                        "submission",
+                        case_id,
+                        None,
+                        f"submission {sid}'s envelope was removed without a signed event"
+                        " recording it",
+                    )
+                )
+            elif copies.get(sid) != record[2]:
+                what = "deleted" if sid not in copies else "altered"
+                problems.append(
+                    Problem(
+                        "sealed",
+                        case_id,
+                        record[3],
+                        f"the case-key copy of submission {sid} was {what}",
+                    )
+                )
+
+
+CHUNK = 20_000  # cases folded at a time: memory stays bounded at any register size
+
+
+def case_span(db: sqlite_utils.Database) -> int:
+    """The highest case id any table names (cases, events, notes, answers, submissions)."""
+    top = 0
+    for table, column in (("cases", "id"), ("events", "case_id"), ("notes", "case_id"),
+                          ("answers", "case_id"), ("submissions", "case_id")):  # fmt: skip
+        row = db.execute(f"SELECT max({column}) FROM {table}").fetchone()  # noqa: S608
+        top = max(top, int(row[0] or 0))
+    return top
+
+
+def check_cases(
+    db: sqlite_utils.Database, lo: int = 0, hi: int | None = None
+) -> tuple[int, list[Problem]]:
+    """Replay, sealed items and submissions of the cases ``lo < id <= hi`` (all by
+    default), :data:`CHUNK` cases at a time; returns the cases counted and the problems."""
+    top = case_span(db) if hi is None else hi
+    problems: list[Problem] = []
+    cases = 0
+    start = lo
+    while start < top and len(problems) <= MAX_PROBLEMS:
+        end = min(start + CHUNK, top)
+        cases += _replay(db, start, end, problems)
+        start = end
+    return cases, problems
 
 
 def verify_register(db: sqlite_utils.Database) -> Report:
-    """Run every check; the report lists at most :data:`MAX_PROBLEMS` problems."""
+    """Run every check in this process; the report lists at most :data:`MAX_PROBLEMS`
+    problems. (``desk verify`` runs the same checks on both cores:
+    :func:`desk.verify_parallel.verify_full`.)"""
     report = Report()
-    report.events = int(db.execute("SELECT count(*) FROM events").fetchone()[0])
-    chain = verify_chain(db)
-    report.problems += [Problem("chain", p.case_id, p.position, p.reason) for p in chain]
     report.kind = store_kind(db)
-    signed = verify_signatures(db, report.kind)
-    report.signed, report.unsigned, report.legacy = signed.signed, signed.unsigned, signed.legacy
-    report.first_admin, report.fingerprint = signed.first_admin, signed.fingerprint
-    report.problems += [Problem("signature", c, s, m) for s, c, m in signed.problems]
-    _replay(db, report)
-    _submissions(db, report)
+    signed = verify_signatures(db, report.kind, chain=True)
+    absorb_signed(report, signed)
+    report.cases, problems = check_cases(db)
+    report.problems += problems
     del report.problems[MAX_PROBLEMS:]
     return report
 
 
-@desk_action("verify")
-def verify_desk(desk: Desk) -> Report:
-    """``desk verify`` for the acting officer (auditors and administrators)."""
-    return verify_register(desk.db)
+def absorb_signed(report: Report, signed: SignedReport) -> None:
+    """Add a chain-and-signature pass's counts and problems to ``report``."""
+    report.events += signed.signed + signed.unsigned + signed.legacy
+    report.signed += signed.signed
+    report.unsigned += signed.unsigned
+    report.legacy += signed.legacy
+    report.first_admin = report.first_admin or signed.first_admin
+    report.fingerprint = report.fingerprint or signed.fingerprint
+    report.problems += [Problem("chain", c, s, m) for s, c, m in signed.chain]
+    report.problems += [Problem("signature", c, s, m) for s, c, m in signed.problems]

@@ -6,6 +6,15 @@ the real-name answer (concluded, ``answer_due``) or the review (``review_due``).
 deadline has passed; yellow: it is within the policy's warning window; green: open, not yet
 close; blue: concluded, answered, closed or not accepted (对账销号).
 
+Slow signing (签收超时) is a list of its own: a case assigned to a unit that has not signed for
+it (签收) is yellow within the policy's ``sign_for`` warning window and red once that deadline
+has passed, whatever its handling deadline; the supervision list carries it in its own section.
+The acceptance notice owed to a verified real-name reporter (受理告知, rule
+``acknowledge_real_name``) and the reply owed to a 谈话函询 letter (rule ``inquiry_reply``) are a
+third list, ``duties``, coloured the same way. A completion report returned for rework (退回重报)
+is chased on its new deadline, stage
+``rework``.
+
 Colours depend only on (deadline, window, today), so the register is read grouped by those and
 each distinct deadline is coloured once: the whole register in one indexed pass, not a
 working-day count per case.
@@ -97,6 +106,8 @@ class WarningReport:
     today: date
     units: list[UnitCounts] = field(default_factory=list)
     flagged: list[Flagged] = field(default_factory=list)
+    signing: list[Flagged] = field(default_factory=list)  # slow signing (签收超时)
+    duties: list[Flagged] = field(default_factory=list)  # acceptance notices, inquiry replies
 
     def totals(self) -> Counter[str]:
         """Counts per colour over all units."""
@@ -217,12 +228,76 @@ def compute_warnings(desk: Desk, today: date | None = None) -> WarningReport:
             units.setdefault(unit, UnitCounts(unit)).blue += count
     report = WarningReport(day, sorted(units.values(), key=lambda u: u.unit))
     report.flagged = _flagged(desk, colourer, policies)
+    report.signing = _slow_signing(desk, colourer, policies)
+    report.duties = _duties(desk, colourer)
     return report
+
+
+# Verified real-name reporters not yet told whether the report is accepted, while the case is
+# under way (repeat reports get no notice; once concluded, the answer tells them), and 谈话函询
+# letters delivered and not yet answered. Each WHERE is that of a partial index (0009_loop).
+_DUTIES = """
+SELECT 'acknowledge', id, number, COALESCE(unit, forwarded_to, '-'), state, policy,
+       received_date FROM cases INDEXED BY cases_notice_owed
+WHERE real_name = 'verified' AND acknowledged_date IS NULL AND repeat_of IS NULL
+  AND state IN ('received', 'accepted', 'forwarded', 'in_progress')
+UNION ALL
+SELECT 'inquiry', id, number, COALESCE(unit, forwarded_to, '-'), state, policy, inquiry_delivered
+FROM cases INDEXED BY cases_inquiry_open
+WHERE inquiry_delivered IS NOT NULL AND inquiry_replied IS NULL
+"""
+
+
+def _duties(desk: Desk, colourer: _Colourer) -> list[Flagged]:
+    """The acceptance notices and inquiry replies near or past their deadlines."""
+    out = []
+    dues: dict[tuple[str, str | None, str], tuple[str, bool] | None] = {}
+    for stage, cid, number, unit, state, policy, start in desk.db.execute(_DUTIES):
+        key = (stage, policy, start)
+        if key not in dues:  # one working-day count per (duty, policy, start day)
+            rule = stage_rule(desk.policy(policy), stage, real_name="verified")
+            found = rule_deadline(rule, date.fromisoformat(start), desk.calendar) if rule else None
+            dues[key] = (found.due.isoformat(), not found.certain) if found else None
+        entry = dues[key]
+        if entry is None:
+            continue
+        due, provisional = entry
+        colour = colourer.colour(policy, stage, due)
+        if colour not in (Colour.RED, Colour.YELLOW):
+            continue
+        days = abs((date.fromisoformat(due) - colourer.today).days)
+        uncertain = provisional or colourer.uncertain(policy, due)
+        out.append(Flagged(cid, number, unit, state, stage, due, colour.value, days, uncertain))
+    out.sort(key=lambda f: (f.colour != "red", f.due, f.case_id))
+    return out
+
+
+_SIGNING = """
+SELECT id, number, unit, policy, sign_due FROM cases
+WHERE phase = 'assigned' AND state = 'in_progress' AND sign_due <= :until
+"""
+
+
+def _slow_signing(desk: Desk, colourer: _Colourer, policies: set[str | None]) -> list[Flagged]:
+    """Assigned cases not signed for (签收) near or past their signing deadline."""
+    until = max(colourer.yellow_until(p, "sign") for p in policies)
+    out = []
+    for cid, number, unit, policy, due in desk.db.execute(_SIGNING, {"until": until.isoformat()}):
+        colour = colourer.colour(policy, "sign", due)
+        if colour not in (Colour.RED, Colour.YELLOW):
+            continue
+        days = abs((date.fromisoformat(due) - colourer.today).days)
+        uncertain = colourer.uncertain(policy, due)
+        out.append(
+            Flagged(cid, number, unit, "in_progress", "sign", due, colour.value, days, uncertain)
+        )
+    out.sort(key=lambda f: (f.colour != "red", f.due, f.case_id))
+    return out
 
 
 _FLAGGED = """
 SELECT id, number, COALESCE(unit, forwarded_to, '-'), state, policy, received_date, due_date,
-       answer_due, review_due, due_uncertain
+       answer_due, review_due, due_uncertain, phase
 FROM cases WHERE (state IN ('accepted', 'in_progress', 'forwarded') AND due_date <= :until)
    OR (state = 'concluded' AND answer_due <= :until)
    OR (state = 'reviewing' AND review_due <= :until)
@@ -235,7 +310,9 @@ def _flagged(desk: Desk, colourer: _Colourer, policies: set[str | None]) -> list
     until = max(colourer.yellow_until(p, s) for p in policies for s in stages)
     out = []
     rows = desk.db.execute(_FLAGGED, {"until": until.isoformat()})
-    for cid, number, unit, state, policy, received, due_date, answer_due, review_due, flag in rows:
+    for row in rows:
+        cid, number, unit, state, policy, received, due_date, answer_due, review_due = row[:9]
+        flag, phase = row[9], row[10]
         stage = _STAGE_OF_STATE.get(state, "intake")
         due = {"handle": due_date, "answer": answer_due, "review": review_due}.get(stage)
         uncertain = bool(flag) if stage == "handle" else False
@@ -254,7 +331,7 @@ def _flagged(desk: Desk, colourer: _Colourer, policies: set[str | None]) -> list
                 number,
                 unit,
                 state,
-                stage,
+                "rework" if phase == "rework" else stage,
                 due,
                 colour.value,
                 abs(days),

@@ -1,7 +1,7 @@
 """The auditor's pages: ``verify`` results, the read log and the event log, filterable by case,
 officer and office days (and, for events, by kind).
 
-Each page calls the desk's own function (:func:`desk.verify.verify_desk`,
+Each page calls the desk's own function (:func:`desk.verify_parallel.verify_desk`,
 :func:`desk.reads.list_reads`, :func:`desk.reads.list_events`), which refuses an officer whose
 roles do not allow it; the page then says so in words. No report text is shown: events hold
 codes and hashes only.
@@ -22,7 +22,7 @@ from desk.reads import list_events, list_reads
 from desk.refusals import BadValue, Refused, UnknownCase
 from desk.roles import ROLEBOOK
 from desk.values import parse_day
-from desk.verify import verify_desk
+from desk.verify_parallel import verify_desk
 
 from .i18n import Labels
 from .pages import labels_of, on_desk, render, session_of

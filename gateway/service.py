@@ -17,6 +17,7 @@ import sqlite_utils
 from lianxin.keys import GatewayKeys
 from lianxin.protocol import Token
 from lianxin.protocol import pow as pow_
+from lianxin.protocol.token import public_values
 
 from .frames import TOKEN_ROW
 from .health import MIN_FREE_BYTES, Health, check_health, log_change
@@ -83,8 +84,7 @@ class Gateway:
         public values. The token goes into the answer only once the report is committed.
         """
         token = Token.generate()
-        keys = token.keys()
-        row = TOKEN_ROW.pack(keys.lookup_id, bytes(keys.reply_public), bytes(keys.followup_verify))
+        row = TOKEN_ROW.pack(*public_values(token))
         answer = await self.worker.submit("report", body, row)
         if answer.problem:
             return answer

@@ -266,7 +266,7 @@ NOT_FOUND_EXIT = 3
 @click.option("--site", required=True, help="The portal: a URL or a built site folder.")
 @click.argument("token_text", metavar="TOKEN", envvar="LIANXIN_TOKEN")
 def status_command(site: str, token_text: str) -> None:
-    """Show your case's status and the office's answer (TOKEN may be '-' for stdin).
+    """Show your case's status, what you sent and the office's answer (TOKEN: '-' for stdin).
 
     Exits 0 when the case is shown, 3 when the site has no case for the token (not yet
     published, or mistyped in a way the check symbol cannot catch), 1 on any other error.

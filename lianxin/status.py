@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import json
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from .protocol import DecryptionError, PayloadError, ProtocolError, Token
-from .protocol.sealing import open_answer, open_with_reply_key
+from .protocol.documents import ANSWER, SENT, SENT_KINDS
+from .protocol.sealing import open_item, open_with_reply_key
 
 MAGIC = b"LXS1"
 
@@ -29,6 +30,7 @@ class CaseStatus:
 
     status: dict[str, Any]
     answers: list[dict[str, Any]]
+    sent: list[dict[str, Any]] = field(default_factory=list)  # what the reporter sent
 
     def lines(self) -> list[str]:
         """The status as ``lianxin status`` prints it: plain words, no markup."""
@@ -45,9 +47,36 @@ class CaseStatus:
                 " (calendar not yet published for that year)" if status["due_uncertain"] else ""
             )
             out.append(f"Deadline: {status['due']}, {words}{provisional}")
+        if self.sent:
+            out.append("\nWhat you sent:")
+            out += [f"  {sent_line(item)}" for item in self.sent]
         for answer in self.answers:
             out.append("\nAnswer from the office:\n" + str(answer.get("text", "")))
         return out
+
+
+# The kinds of record of what the reporter sent (lianxin/sent/v1), in words.
+SENT_WORDS = {"report": "Report", "material": "Additional material", "satisfaction": "Your rating"}
+RATING_WORDS = {
+    "satisfied": "satisfied",
+    "basically": "basically satisfied",
+    "not": "not satisfied",
+}
+
+
+def sent_line(item: dict[str, Any]) -> str:
+    """One record of what the reporter sent, as ``lianxin status`` prints it."""
+    kind = str(item.get("kind", ""))
+    words = [f"{item.get('date', '')}  {SENT_WORDS.get(kind, kind)}"]
+    if kind == "satisfaction":
+        rating = str(item.get("rating", ""))
+        words.append(RATING_WORDS.get(rating, rating))
+    if item.get("title"):
+        words.append(f"\u201c{item['title']}\u201d")
+    files = item.get("files")
+    if isinstance(files, int) and files > 0:
+        words.append(f"({files} file{'s' if files > 1 else ''})")
+    return ": ".join(words[:2]) + (" " + " ".join(words[2:]) if words[2:] else "")
 
 
 # The status page's deadline colours, in words.
@@ -70,7 +99,7 @@ def _fetch(site: str, path: str) -> bytes:
 
 
 def parse_shard(data: bytes) -> list[tuple[bytes, bytes, list[bytes]]]:
-    """Every row of a shard (dummies too) as (lookup id, sealed status, sealed answers)."""
+    """Every row of a shard (dummies too) as (lookup id, sealed status, sealed items)."""
     if data[:4] != MAGIC or len(data) < 8:
         raise StatusError("the shard is not Lianxin status data")
     (count,) = struct.unpack_from(">I", data, 4)
@@ -86,8 +115,8 @@ def parse_shard(data: bytes) -> list[tuple[bytes, bytes, list[bytes]]]:
     for _ in range(count):
         lookup_id = take(16)
         status = take(struct.unpack(">H", take(2))[0])
-        answers = [take(struct.unpack(">H", take(2))[0]) for _ in range(take(1)[0])]
-        rows.append((lookup_id, status, answers))
+        items = [take(struct.unpack(">H", take(2))[0]) for _ in range(take(1)[0])]
+        rows.append((lookup_id, status, items))
     return rows
 
 
@@ -104,7 +133,7 @@ def read_status(site: str, token: Token) -> CaseStatus | None:
         raise StatusError("status/index.json is not valid") from exc
     keys = token.keys()
     shard = int.from_bytes(keys.lookup_id[:4], "big") % shards
-    for lookup_id, sealed, answers in parse_shard(_fetch(site, f"status/{shard}.bin")):
+    for lookup_id, sealed, items in parse_shard(_fetch(site, f"status/{shard}.bin")):
         if lookup_id != keys.lookup_id:
             continue
         try:
@@ -113,11 +142,17 @@ def read_status(site: str, token: Token) -> CaseStatus | None:
             continue  # not sealed to this token: a dummy row that shares the id
         except (PayloadError, ValueError) as exc:
             raise StatusError("the status of this case cannot be read") from exc
-        opened = []
-        for i, sealed_answer in enumerate(answers, 1):
+        answers, sent = [], []
+        for i, sealed_item in enumerate(items, 1):
             try:
-                opened.append(open_answer(sealed_answer, keys).doc)
+                doc = open_item(sealed_item, keys).doc
             except ProtocolError as exc:
-                raise StatusError(f"answer {i} of this case cannot be read: {exc}") from exc
-        return CaseStatus(status, opened)
+                raise StatusError(f"item {i} of this case cannot be read: {exc}") from exc
+            if doc["schema"] == ANSWER:
+                answers.append(doc)
+            elif doc["schema"] == SENT and doc.get("kind") in SENT_KINDS:
+                sent.append(doc)
+            # any other type or kind is a later revision's item: ignored (protocol §13.3)
+        sent.sort(key=lambda d: str(d.get("date", "")))  # stable: same day keeps its order
+        return CaseStatus(status, answers, sent)
     return None

@@ -9,10 +9,12 @@ A token's shard is ``u32be(lookup_id[0:4]) mod N``. A shard is::
 
     "LXS1" || u32be(row count) || rows (sorted by lookup id) || zero bytes up to S
     row = lookup_id (16) || u16be(len) || sealed status
-          || u8(n) || n x (u16be(len) || sealed answer)
+          || u8(n) || n x (u16be(len) || sealed item)
 
 The status is JSON sealed (``crypto_box_seal``, fresh every build) to the token's reply key
-after block padding; answers are the desk's sealed answers, passed through unchanged. Every
+after block padding; the items are the desk's sealed answers, then its other items for the
+reporter (``reporter_items``: the records of what they sent), passed through unchanged, at most
+``MAX_ITEMS`` (a token with more loses its oldest records after the first, never an answer). Every
 shard holds at least ``MIN_ROWS`` rows, real and dummy ones — dummies have random ids, are
 sealed like real rows, and are kept from build to build and grown like real rows
 (``publisher.dummies``) — and all shards have the same size.
@@ -22,7 +24,7 @@ depend on the shard count, so the rows are sealed first and grouped afterwards:
 
 1. *Seal.* Each worker process opens its own read-only connection, reads one range of lookup
    ids in order (tokens with their case's status JSON, built in SQL as ``STATUS_JSON``, and
-   their answers, merged by lookup id), seals every row and appends it to a spool file; it
+   their items, merged by lookup id), seals every row and appends it to a spool file; it
    returns only every row's shard prefix and size, and how many rows of each issue date have
    each shape.
 2. *Plan.* The stored dummy rows are grown and new ones born (``publisher.dummies``). From the
@@ -36,7 +38,7 @@ depend on the shard count, so the rows are sealed first and grouped afterwards:
    it is complete. The grown and new dummies are stored when every shard is written.
 
 The spools hold only sealed bytes (what the shards publish) and are deleted at the end. Each
-worker reads its tokens and their answers in one read transaction.
+worker reads its tokens and their items in one read transaction.
 """
 
 from __future__ import annotations
@@ -157,11 +159,41 @@ def status_documents(
 _PACK_H = struct.Struct(">H").pack
 
 
-def _row(lookup_id: bytes, sealed: bytes, answers: list[bytes]) -> bytes:
-    parts = [lookup_id, _PACK_H(len(sealed)), sealed, bytes((len(answers),))]
-    for answer in answers:
-        parts += [_PACK_H(len(answer)), answer]
+MAX_ITEMS = 255  # a row's item count is a u8
+
+
+def _row(lookup_id: bytes, sealed: bytes, items: list[bytes]) -> bytes:
+    parts = [lookup_id, _PACK_H(len(sealed)), sealed, bytes((len(items),))]
+    for item in items:
+        parts += [_PACK_H(len(item)), item]
     return b"".join(parts)
+
+
+class _ByToken:
+    """A cursor's (lookup_id, sealed) rows in lookup-id order, taken token by token."""
+
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self.cursor = cursor
+        self.pending = next(cursor, None)
+
+    def take(self, lookup_id: bytes) -> list[bytes]:
+        """The sealed items of ``lookup_id`` (those of smaller ids have no token: skipped)."""
+        while self.pending is not None and self.pending[0] < lookup_id:
+            self.pending = next(self.cursor, None)
+        found = []
+        while self.pending is not None and self.pending[0] == lookup_id:
+            found.append(self.pending[1])
+            self.pending = next(self.cursor, None)
+        return found
+
+
+def row_items(answers: list[bytes], others: list[bytes]) -> list[bytes]:
+    """A row's items: every answer, then the other items (oldest first) that fit in
+    ``MAX_ITEMS``: the first (the report's record) and the newest."""
+    room = MAX_ITEMS - len(answers)
+    if len(others) > room:
+        others = others[:1] + others[len(others) - room + 1 :] if room > 0 else []
+    return answers + others
 
 
 @dataclass(frozen=True)
@@ -200,7 +232,7 @@ def _seal_part(conn: sqlite3.Connection, part: _Part) -> _Spool:
     """Step 1: seal the rows of the part's tokens into its spool file."""
     began = not conn.in_transaction
     if began:
-        conn.execute("BEGIN")  # tokens and answers from one snapshot
+        conn.execute("BEGIN")  # tokens and items from one snapshot
     cursors: list[sqlite3.Cursor] = []
     prefixes, sizes = array("I"), array("I")
     shapes: Counter[tuple[str, Shape]] = Counter()
@@ -218,21 +250,22 @@ def _seal_part(conn: sqlite3.Connection, part: _Part) -> _Spool:
             part.params,
         )
         cursors.append(answers)
+        others = conn.execute(
+            f"SELECT lookup_id, sealed FROM reporter_items{part.where('lookup_id')}"  # noqa: S608
+            " ORDER BY lookup_id, id",  # the reporter_items_lookup index: no sorting
+            part.params,
+        )
+        cursors.append(others)
         with open(part.spool, "wb") as spool:
-            pending = next(answers, None)
+            answers_of, others_of = _ByToken(answers), _ByToken(others)
             for lookup_id, reply_pk, issued, status in tokens:
-                while pending is not None and pending[0] < lookup_id:
-                    pending = next(answers, None)  # an answer without a token: not published
-                sealed_answers = []
-                while pending is not None and pending[0] == lookup_id:
-                    sealed_answers.append(pending[1])
-                    pending = next(answers, None)
+                items = row_items(answers_of.take(lookup_id), others_of.take(lookup_id))
                 sealed = seal_for_reply_key(status, reply_pk)
-                row = _row(lookup_id, sealed, sealed_answers)
+                row = _row(lookup_id, sealed, items)
                 spool.write(row)
                 prefixes.append(int.from_bytes(lookup_id[:4], "big"))
                 sizes.append(len(row))
-                shapes[issued, (len(sealed), tuple(map(len, sealed_answers)))] += 1
+                shapes[issued, (len(sealed), tuple(map(len, items)))] += 1
     finally:
         for cursor in cursors:
             cursor.close()

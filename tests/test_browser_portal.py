@@ -353,6 +353,12 @@ def test_2_desk_opens_registers_answers_and_the_site_is_rebuilt(portal: Portal) 
     portal.publish()
     found = read_status(str(portal.site_dir), Token.parse(portal.shared["anonymous"]))
     assert found is not None and found.status["state"] == "answered"
+    received = found.status["steps"][0]["date"]
+    assert found.sent == [
+        {"attachments": [], "date": received, "files": 0, "kind": "report",
+         "schema": "lianxin/sent/v1", "title": "工程款问题 A"}
+    ]  # fmt: skip
+    assert f"  {received}  Report: “工程款问题 A”" in found.lines()
 
 
 # --- 3. the status page ----------------------------------------------------------------------
@@ -378,6 +384,14 @@ def test_3_status_shows_the_answer(browser: Any, portal: Portal) -> None:
         assert ANSWER_TEXT in text
         assert ("已反馈" if lang == "zh" else "Answered") in text
         assert ("部分属实" if lang == "zh" else "Partly substantiated") in text
+        # What the reporter sent: the report's title and the day it was received.
+        sent = page.locator("#lx-sent li").all_inner_texts()
+        assert [re.sub(r"^\d{4}-\d{2}-\d{2} ", "DAY ", s) for s in sent] == [
+            "DAY 举报：“工程款问题 A”" if lang == "zh" else "DAY Report: “工程款问题 A”"
+        ], sent
+        assert page.inner_text("#lx-case h3:has(+ #lx-sent)") == (
+            "您提交的内容" if lang == "zh" else "What you sent"
+        )
         # The index and exactly one shard; nothing to the gateway. (Material may still fetch
         # its own assets meanwhile: they carry nothing about the token.)
         made = requests_since(portal, start)
@@ -534,10 +548,28 @@ def test_4_after_the_next_publish_the_reporter_sees_their_follow_ups(
         timeline = page.locator(".lx-timeline li").all_inner_texts()
         assert sum(followup in line for line in timeline) == 2, timeline  # rating and material
         assert rating in page.inner_text(".lx-facts")
+        # Every item sent, with its date: the report, the rating, the material and its file.
+        sent = [
+            re.sub(r"^\d{4}-\d{2}-\d{2} ", "", s)
+            for s in page.locator("#lx-sent li").all_inner_texts()
+        ]
+        assert sent == (
+            ["举报：“工程款问题 A”", "评价：不满意", "补充材料：“A second receipt.”（附件 1 个）"]
+            if path == "/status/"
+            else ["Report: “工程款问题 A”", "Your rating: Not satisfied",
+                  "Additional material: “A second receipt.” (1 file(s) attached)"]
+        ), sent  # fmt: skip
         hint = page.inner_text("#lx-cli-hint")
         assert hint == f"lianxin status --site {portal.site_url}/ -"
         shot(page, "4-status-followups-" + ("zh" if path == "/status/" else "en"))
         close(page)
+    found = read_status(str(portal.site_dir), Token.parse(portal.shared["anonymous"]))
+    assert found is not None
+    assert [line.split("  ", 2)[-1] for line in found.lines() if line.startswith("  20")][-3:] == [
+        "Report: “工程款问题 A”",
+        "Your rating: not satisfied",
+        "Additional material: “A second receipt.” (1 file)",
+    ]
 
 
 # --- 5. the gateway is down ------------------------------------------------------------------

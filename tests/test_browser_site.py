@@ -49,8 +49,9 @@ class Site:
     url: str  # ends with /
 
 
-def build_site(root: Path, port: int) -> Path:
-    """A site from a synthetic register, as a release on ``TODAY`` would publish it."""
+def build_site(root: Path, port: int, gateway_url: str = "http://127.0.0.1:9/") -> Path:
+    """A site from a synthetic register, as a release on ``TODAY`` would publish it (by default
+    its pages name a gateway address where nothing answers: nothing is sent)."""
     init_keys(root / "keys")
     db = root / "lianxin.sqlite"
     synthesize_register(db, 600, seed=16, start_month="2026-01", months=10, with_tokens=True)
@@ -60,7 +61,7 @@ def build_site(root: Path, port: int) -> Path:
             root / "keys",
             root / "site",
             TODAY,
-            gateway_url="http://127.0.0.1:9/",  # the pages need an address; nothing is sent
+            gateway_url=gateway_url,
             site_url=f"http://127.0.0.1:{port}/",
         )
     )

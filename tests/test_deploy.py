@@ -1,18 +1,22 @@
 """The deployment files in deploy/: systemd units (``systemd-analyze verify``), the nginx
 configuration (``nginx -t``, then serving a built site on loopback in front of a real gateway:
-security headers, caching, the /v1/ proxy, a status lookup) and the torrc snippet.
+security headers, caching, the /v1/ proxy, a status lookup) and the torrc snippet (``tor
+--verify-config``, then tor started offline on it: the onion service's folder, keys, address).
 
-nginx runs as the test's own child (not a daemon) with a temporary prefix and free ports; the
-shipped files are copied with only their paths and ports replaced."""
+nginx and tor run as the test's own children (not daemons) with temporary folders and free
+ports; the shipped files are copied with only their paths and ports replaced."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 import os
 import re
 import shutil
 import signal
 import ssl
+import stat
 import subprocess
 import sys
 import time
@@ -93,6 +97,7 @@ def test_systemd_units_verify_and_are_hardened(tmp_path: Path) -> None:
 # --- tor
 
 
+TOR = shutil.which("tor") or "/usr/sbin/tor"
 TOR_OPTIONS = {
     "HiddenServiceDir",
     "HiddenServicePort",
@@ -100,11 +105,32 @@ TOR_OPTIONS = {
     "HiddenServiceMaxStreamsCloseCircuit",
     "HiddenServiceEnableIntroDoSDefense",
 }
+# What the test adds to the shipped snippet (Debian's /etc/tor/torrc and its defaults provide
+# these on a real machine): its own data folder, no SOCKS port, and no network at all.
+TOR_OFFLINE = "DataDirectory {data}\nSocksPort 0\nDisableNetwork 1\nLog notice stdout\n"
+
+
+def _torrc(tmp_path: Path, hidden: Path, extra: str = "") -> list[str]:
+    """The shipped torrc with the onion's folder in ``tmp_path``; the arguments that run tor on
+    it alone (an empty defaults file, so that no torrc of the machine is read)."""
+    shipped = (DEPLOY / "tor" / "torrc").read_text()
+    text = _replace(
+        shipped, "HiddenServiceDir /var/lib/tor/lianxin/", f"HiddenServiceDir {hidden}/"
+    )
+    torrc = tmp_path / "torrc"
+    torrc.write_text(text + TOR_OFFLINE.format(data=tmp_path / "tor-data") + extra)
+    defaults = tmp_path / "torrc-defaults"
+    defaults.write_text("")
+    return ["-f", str(torrc), "--defaults-torrc", str(defaults)]
+
+
+def _tor_installed() -> None:
+    assert Path(TOR).exists(), (
+        "tor is not installed: run `.ci/system-deps test` (Debian's tor package)"
+    )
 
 
 def test_torrc_points_the_onion_at_the_loopback_server() -> None:
-    """tor is not installed here: the snippet's options are checked against the tor manual's
-    names (tor 0.4.x), and its port against the nginx server the onion is meant to reach."""
     lines = [
         line.split()
         for line in (DEPLOY / "tor" / "torrc").read_text().splitlines()
@@ -116,6 +142,60 @@ def test_torrc_points_the_onion_at_the_loopback_server() -> None:
     target = options["HiddenServicePort"][1]
     assert target.startswith("127.0.0.1:")
     assert f"listen {target};" in (DEPLOY / "nginx" / "lianxin.conf").read_text()
+
+
+def test_tor_accepts_the_shipped_torrc(tmp_path: Path) -> None:
+    _tor_installed()
+    verify = [TOR, "--verify-config", *_torrc(tmp_path, tmp_path / "onion")]
+    result = subprocess.run(verify, capture_output=True, text=True, check=False, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Configuration was valid" in result.stdout
+    # the same check finds a mistake
+    broken = [
+        TOR,
+        "--verify-config",
+        *_torrc(tmp_path, tmp_path / "onion", "HiddenServicePort 80 x\n"),
+    ]
+    result = subprocess.run(broken, capture_output=True, text=True, check=False, timeout=120)
+    assert result.returncode != 0
+
+
+def _onion_address(public_key: bytes) -> str:
+    """The v3 onion address of an ed25519 public key (tor's rend-spec-v3, section 6)."""
+    version = b"\x03"
+    checksum = hashlib.sha3_256(b".onion checksum" + public_key + version).digest()[:2]
+    return base64.b32encode(public_key + checksum + version).decode().lower() + ".onion"
+
+
+def test_tor_creates_the_onion_service_offline(tmp_path: Path) -> None:
+    """tor started on the shipped onion-service configuration, with no network: it makes the
+    onion's folder, its keys and its address (the first start on a real machine does the same;
+    the circuits that publish it need the network and are not tested here)."""
+    _tor_installed()
+    hidden = tmp_path / "onion"
+    log = (tmp_path / "tor.out").open("wb")
+    tor = subprocess.Popen([TOR, *_torrc(tmp_path, hidden)], stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    try:
+        deadline = time.monotonic() + 60
+        while not (hidden / "hostname").exists() and time.monotonic() < deadline:
+            assert tor.poll() is None, (tmp_path / "tor.out").read_text()
+            time.sleep(0.1)
+        assert (hidden / "hostname").exists(), (tmp_path / "tor.out").read_text()
+        assert tor.poll() is None  # still running: the configuration took
+    finally:
+        tor.terminate()
+        tor.wait(timeout=30)
+    hostname = (hidden / "hostname").read_text().strip()
+    assert re.fullmatch(r"[a-z2-7]{56}\.onion", hostname), hostname
+    public = (hidden / "hs_ed25519_public_key").read_bytes()
+    assert public.startswith(b"== ed25519v1-public: type0 ==") and len(public) == 64
+    assert hostname == _onion_address(public[32:])
+    secret = hidden / "hs_ed25519_secret_key"
+    assert secret.read_bytes().startswith(b"== ed25519v1-secret: type0 ==")
+    assert stat.S_IMODE(hidden.stat().st_mode) == 0o700
+    for name in ("hostname", "hs_ed25519_public_key", "hs_ed25519_secret_key"):
+        assert stat.S_IMODE((hidden / name).stat().st_mode) == 0o600, name
 
 
 # --- nginx

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from nacl.exceptions import CryptoError
-from nacl.public import SealedBox
+from nacl.public import PrivateKey, SealedBox
 from nacl.secret import SecretBox
 
 from desk.answers import close, conclude, open_review, satisfaction, second_answer
@@ -26,9 +26,11 @@ from desk.register import Registration, register
 from desk.registry import disable_officer
 from desk.roles import ROLEBOOK
 from desk.routing import Route, route
-from desk.scope import recuse
-from desk.verify import verify_desk, verify_register
+from desk.scope import recuse, seal_envelopes
+from desk.verify import verify_register
+from desk.verify_parallel import verify_desk
 from lianxin.domain.workdays import FixedClock
+from lianxin.secrets import OfficeSecretKey
 from lianxin.store.events import event_hash_v2
 from tests.desk_support import (
     ROOT,
@@ -145,58 +147,108 @@ def test_steps_refuse_the_wrong_role_before_changing_anything(
 
 
 # --- scope by keys --------------------------------------------------------------------------
-def can_open(db: Path, officer: UnlockedOfficer, case_id: int) -> bool:
-    """Whether anything stored in the database opens the case's content for ``officer``:
-    every wrapped key of the case is tried, no desk code involved. (Registrars also hold the
-    office key, which opens the original envelope as the protocol has it.)"""
+MARKER = "MARKER-甲".encode()
+
+
+def can_open(
+    db: Path, officer: UnlockedOfficer, case_id: int, office: tuple[OfficeSecretKey, ...] = ()
+) -> bool:
+    """Whether anything stored in the database opens the case's report for ``officer``, no
+    desk code involved: the officer's X25519 key, every office key it unwraps and the
+    ``office`` keys given are tried on every key wrap of the case; each key so found on every
+    case-key copy and note; and the office keys on every original envelope and note."""
     conn = sqlite3.connect(db)
     box = SealedBox(officer._box)
-    candidates: list[bytes] = []
-    for (sealed,) in conn.execute("SELECT sealed FROM case_keys WHERE case_id = ?", [case_id]):
-        try:
-            candidates.append(box.decrypt(bytes(sealed)))
-        except CryptoError:
-            pass
+    offices = [SealedBox(k._key) for k in office]
     for (sealed,) in conn.execute("SELECT sealed FROM office_key_wraps"):
         try:
-            office = SealedBox(
-                __import__("nacl.public").public.PrivateKey(box.decrypt(bytes(sealed)))
-            )
+            offices.append(SealedBox(PrivateKey(box.decrypt(bytes(sealed)))))
         except CryptoError:
-            continue
-        for (wrapped,) in conn.execute(
-            "SELECT sealed FROM case_keys WHERE case_id = ? AND holder LIKE 'office:%'", [case_id]
-        ):
-            candidates.append(office.decrypt(bytes(wrapped)))
-    content = conn.execute(
-        "SELECT sealed FROM case_content WHERE case_id = ?", [case_id]
-    ).fetchone()
+            pass
+    openers = [box, *offices]
+    case_keys = []
+    for (sealed,) in conn.execute("SELECT sealed FROM case_keys WHERE case_id = ?", [case_id]):
+        for opener in openers:
+            try:
+                case_keys.append(opener.decrypt(bytes(sealed)))
+            except CryptoError:
+                pass
+    stored = [
+        bytes(row[0])
+        for row in conn.execute(
+            "SELECT sealed FROM case_content WHERE case_id = ? UNION ALL"
+            " SELECT sealed FROM notes WHERE case_id = ? UNION ALL"
+            " SELECT ciphertext FROM submissions WHERE case_id = ?",
+            [case_id, case_id, case_id],
+        )
+    ]
     conn.close()
-    for key in candidates:
-        try:
-            text = SecretBox(key).decrypt(bytes(content[0])).decode()
-        except CryptoError:
-            continue
-        assert "MARKER-甲" in text
-        return True
-    return False
+    found = []
+    for blob in stored:
+        for key in case_keys:
+            try:
+                found.append(SecretBox(key).decrypt(blob))
+            except CryptoError:
+                pass
+        for opener in offices:
+            try:
+                found.append(opener.decrypt(blob))
+            except CryptoError:
+                pass
+    return any(MARKER in plain for plain in found)
 
 
-def test_scope_is_enforced_by_keys(office: tuple[Path, int]) -> None:
+def test_scope_is_enforced_by_keys(office: tuple[Path, int], keys_dir: Path) -> None:
     db, case_id = office
+    the_office_key = tuple(office_keys(keys_dir).secrets.values())
     assert can_open(db, key_of("hand1"), case_id)  # assigned unit's handler
     assert can_open(db, key_of("appr"), case_id) and can_open(db, key_of("reg"), case_id)
     for outsider in ("hand2", "sup", "aud", "ana", "admin"):
         assert not can_open(db, key_of(outsider), case_id), outsider
+    # registered: the original envelope (sealed to the office key) is no longer stored
+    assert not can_open(db, key_of("admin"), case_id, the_office_key)
     desk = make_desk(db, DAY, officer="appr")
     recuse(as_(desk, "wang"), case_id, "appr", "被反映人系其近亲属")
     assert not can_open(db, key_of("appr"), case_id)
+    # a recused registrar holds the office key: it opens neither the case nor its envelope
+    recuse(as_(desk, "wang"), case_id, "reg", "本人与被反映人系同学")
+    assert not can_open(db, key_of("reg"), case_id)
+    assert not can_open(db, key_of("reg"), case_id, the_office_key)
+    assert can_open(db, key_of("wang"), case_id)  # a registrar in scope still reads it
     disable_officer(as_(desk, "admin"), "hand1")
     assert not can_open(db, key_of("hand1"), case_id)
     route(as_(desk, "wang"), case_id, Route("assign", unit="town.xihe", manual=DAYS))
     assert can_open(db, key_of("hand2"), case_id)  # newly assigned handler
     assert verify_register(desk.db).ok, verify_register(desk.db).problems
+    # an envelope still in the inbox (not registered) is what the office key is for
+    waiting = intake_letter(as_(desk, "wang"), office_keys(keys_dir), "MARKER-甲").case_id
+    assert can_open(db, key_of("reg"), waiting)
     desk.close()
+
+
+def test_an_envelope_is_removed_only_with_a_signed_record(office: tuple[Path, int]) -> None:
+    """Registration removed the envelope; verify checks the case-key copy in its place."""
+    db, case_id = office
+    conn = sqlite3.connect(db)
+    left = conn.execute(
+        "SELECT length(ciphertext) FROM submissions WHERE case_id = ?", [case_id]
+    ).fetchall()
+    assert left == [(0,)]
+    (sid,) = conn.execute("SELECT id FROM submissions WHERE case_id = ?", [case_id]).fetchone()
+    conn.execute(
+        "UPDATE case_content SET sealed = randomblob(length(sealed)) WHERE submission_id = ?", [sid]
+    )
+    conn.commit()
+    seq = _seq(db, "registered")
+    assert f"sealed: event {seq}, case 1: the case-key copy of submission {sid} was altered" in (
+        _problems(db)
+    )
+    conn.execute("DELETE FROM case_content WHERE submission_id = ?", [sid])
+    conn.commit()
+    conn.close()
+    assert f"sealed: event {seq}, case 1: the case-key copy of submission {sid} was deleted" in (
+        _problems(db)
+    )
 
 
 # --- the loop by the right roles, and the read log ----------------------------------------
@@ -487,6 +539,13 @@ def test_a_store_made_by_the_current_release_migrates(tmp_path: Path, keys_dir: 
     assert open_case_key(desk.db, 1, key_of("hand1")) is not None
     assert open_case_key(desk.db, 1, key_of("hand2")) is None
     assert verify_register(desk.db).ok
+    # its envelope, sealed to the office key, goes once a registrar seals the old cases
+    the_office_key = tuple(office_keys(keys_dir).secrets.values())
+    assert can_open(db, key_of("admin"), 1, the_office_key)
+    assert seal_envelopes(as_(desk, "reg"), office_keys(keys_dir)) == (1, 1, [])
+    assert not can_open(db, key_of("admin"), 1, the_office_key)
+    assert can_open(db, key_of("hand1"), 1)
+    assert verify_register(desk.db).ok, verify_register(desk.db).problems
     desk.db.execute("UPDATE events SET actor = '别人' WHERE seq = 1")
     assert "chain: event 1, case 1: content was changed" in str(
         verify_register(desk.db).problems[0]
@@ -507,8 +566,10 @@ def test_a_handler_lists_only_their_units_cases(office: tuple[Path, int]) -> Non
     desk.close()
 
 
-def test_verify_since_the_last_signed_head(office: tuple[Path, int], keys_dir: Path) -> None:
-    from desk.verify_parallel import check_parallel, check_since_head
+def test_verify_since_the_last_signed_head(
+    office: tuple[Path, int], keys_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from desk.verify_parallel import check_parallel, check_since_head, verify_full
     from lianxin.keys import load_publisher_signer
     from lianxin.store.db import connect
     from lianxin.store.heads import sign_head
@@ -530,4 +591,19 @@ def test_verify_since_the_last_signed_head(office: tuple[Path, int], keys_dir: P
     assert check_since_head(db).problems == [
         ("signature", case_id, head + 1, "the signature is not hand1's (forged or altered)")
     ]
+    import desk.verify_parallel
+
+    monkeypatch.setattr(desk.verify_parallel, "PARALLEL_FROM", 0)  # in two shares
+    assert check_since_head(db, 2).problems == check_since_head(db, 1).problems
     assert len(check_parallel(db, 2).problems) == 1
+    # the full verify on two processes finds what the one-process verify finds
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE cases SET unit = 'town.xihe' WHERE id = ?", [case_id])
+    conn.commit()
+    conn.close()
+    store = connect(db, readonly=True)
+    alone = verify_register(store)
+    store.conn.close()
+    both = verify_full(db, 2)
+    assert [str(p) for p in both.problems] == [str(p) for p in alone.problems]
+    assert len(both.problems) == 2 and (both.events, both.cases) == (alone.events, alone.cases)

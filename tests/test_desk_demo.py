@@ -56,7 +56,34 @@ def test_walk_sample_cases(
     assert (
         desk.db.execute("SELECT count(*) FROM answers").fetchone()[0] == 4
     )  # 3 answers + 1 second
-    colours = compute_warnings(desk).totals()
+    warnings = compute_warnings(desk)
+    colours = warnings.totals()
     assert colours["red"] >= 1 and colours["blue"] >= 4
+    # The office loop, by its roles: a proposal returned, a report returned, slow signing.
+    steps = dict(
+        desk.db.execute(
+            "SELECT type || ' ' || actor, count(*) FROM events WHERE type IN ('screened',"
+            " 'proposal-returned', 'proposal-approved', 'signed-for', 'report-submitted',"
+            " 'report-returned', 'report-accepted') GROUP BY 1"
+        ).fetchall()
+    )
+    assert steps["proposal-returned approver"] == 1
+    assert steps["report-returned approver"] == 1 and steps["report-accepted approver"] == 1
+    assert steps["report-submitted handler.supervision"] == 2
+    assert steps["signed-for handler.dongshan"] >= 1
+    assert [f.colour for f in warnings.signing if f.unit == "town.nanhu"] == ["red"]
+    actions = dict(
+        desk.db.execute("SELECT kind, count(*) FROM supervision_actions GROUP BY kind").fetchall()
+    )
+    assert actions == {"phone": 1, "letter": 1, "visit": 1}
+    acknowledged = desk.db.execute(
+        "SELECT count(*) FROM cases WHERE acknowledged_date IS NOT NULL"
+    ).fetchone()
+    assert acknowledged == (1,)
+    assert desk.db.execute(
+        "SELECT count(*) FROM cases WHERE inquiry_delivered IS NOT NULL"
+    ).fetchone() == (1,)
+    [letter] = gateway.db_path.parent.glob("转办函-*.html")
+    assert "县生态环境局" in letter.read_text(encoding="utf-8")
     assert verify_register(desk.db).ok
     desk.close()

@@ -49,7 +49,8 @@ def test_near_duplicate_chinese_reports_are_suggested(tmp_path: Path, keys_dir: 
     pairs = [(s.earlier, s.later, s.same_person) for s in found]
     assert pairs[0] == (first.case_id, second.case_id, True)
     assert found[0].score > 0.6
-    assert found[0].command == f"register #{second.case_id} --repeat-of #{first.case_id}"
+    # Unregistered cases by their bare ids: a shell reads "#2" as the start of a comment.
+    assert found[0].command == f"register {second.case_id} --repeat-of {first.case_id}"
     assert all(4 not in (a, b) for a, b, _ in pairs)
     assert (first.case_id, third.case_id, True) not in pairs  # too little text in common
     # Confirmed by staff: the pair is no longer suggested.

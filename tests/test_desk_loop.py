@@ -19,7 +19,7 @@ from desk.routing import Route, route
 from desk.verify import verify_register
 from lianxin.domain.workdays import add_working_days, deadline_for
 from lianxin.keys import Keyring
-from lianxin.protocol import Token, open_answer
+from lianxin.protocol import Token, open_answer, open_item
 from tests.conftest import GatewayProcess
 from tests.desk_support import OFFICER, intake_letter, make_desk, new_store, office_keys
 from tests.support import post, report_doc, sealed_followup, sealed_report
@@ -35,6 +35,14 @@ def read_received(db_path: Path) -> str:
         conn.close()
 
 
+def read_received_last(db_path: Path) -> str:
+    conn = sqlite3.connect(db_path)
+    try:
+        return str(conn.execute("SELECT max(received_date) FROM submissions").fetchone()[0])
+    finally:
+        conn.close()
+
+
 def _answers(db_path: Path, token: Token) -> list[tuple[str, dict[str, object]]]:
     conn = sqlite3.connect(db_path)
     rows = conn.execute(
@@ -42,6 +50,19 @@ def _answers(db_path: Path, token: Token) -> list[tuple[str, dict[str, object]]]
     ).fetchall()
     conn.close()
     return [(kind, open_answer(sealed, token.keys()).doc) for kind, sealed in rows]
+
+
+def _sent(db_path: Path, token: Token) -> list[dict[str, object]]:
+    """The records of what the reporter sent, as the token opens them (kinds match in clear)."""
+    conn = sqlite3.connect(db_path)
+    rows = conn.execute(
+        "SELECT kind, sealed FROM reporter_items WHERE lookup_id = ? ORDER BY id",
+        [token.keys().lookup_id],
+    ).fetchall()
+    conn.close()
+    docs = [open_item(sealed, token.keys()).doc for _, sealed in rows]
+    assert [kind for kind, _ in rows] == [d["kind"] for d in docs]
+    return [{k: v for k, v in d.items() if k not in ("schema", "attachments")} for d in docs]
 
 
 def _walk(db_path: Path, keys_dir: Path, case_id: int, token: Token, start: date) -> date:
@@ -148,10 +169,13 @@ def test_online_report_full_loop(
     [item] = read_inbox(desk, keys)
     assert item.kind == "report" and not item.problem
     assert item.doc["title"] == "工程款问题 闭环" and item.doc["identity"]["name"] == "李四闭环"
+    assert _sent(gateway.db_path, token) == []  # recorded when opened, not when read
     mark_opened(desk, [item])
     assert read_inbox(desk, keys) == []
     case_id = item.case_id
     desk.close()
+    report = {"kind": "report", "date": "2026-02-10", "title": "工程款问题 闭环", "files": 0}
+    assert _sent(gateway.db_path, token) == [report]
 
     answered = _walk(gateway.db_path, keys_dir, case_id, token, received)
 
@@ -172,7 +196,18 @@ def test_online_report_full_loop(
         [case_id],
     ).fetchall()
     assert [r[0] for r in copied][-1] == item.submission_id
+    # and the envelopes, sealed to the office key, are gone: the inbox reads the copies
+    left = desk.db.execute(
+        "SELECT length(ciphertext) FROM submissions WHERE case_id = ?", [case_id]
+    ).fetchall()
+    assert left == [(0,), (0,)]
+    shown = read_inbox(desk, keys, case=case_id)
+    assert [(i.kind, i.problem) for i in shown] == [("report", ""), ("followup", "")]
+    assert shown[1].doc["rating"] == "not" and shown[0].doc["title"] == "工程款问题 闭环"
+    assert verify_register(desk.db).ok, verify_register(desk.db).problems
     desk.close()
+    rating = {"kind": "satisfaction", "date": read_received_last(gateway.db_path), "title": ""}
+    assert _sent(gateway.db_path, token) == [report, rating | {"files": 0, "rating": "not"}]
 
     _second_round(gateway.db_path, keys_dir, case_id, token, answered + timedelta(days=8))
 
@@ -190,6 +225,10 @@ def test_intake_report_full_loop(tmp_path: Path, keys_dir: Path) -> None:
     [item] = read_inbox(desk, keys, include_opened=True)
     assert item.doc["title"] == "村道工程验收收受好处（来信）" and not item.new
     desk.close()
+    title = "村道工程验收收受好处（来信）"
+    assert _sent(db_path, token) == [
+        {"kind": "report", "date": "2026-02-10", "title": title, "files": 0}
+    ]
 
     answered = _walk(db_path, keys_dir, slip.case_id, token, FEB_10)
     assert answered == date(2026, 3, 2)
@@ -247,6 +286,7 @@ def test_a_row_changed_outside_the_desk_fails_verify(tmp_path: Path, keys_dir: P
     conn.execute("UPDATE cases SET state = 'closed'")
     conn.execute("UPDATE submissions SET ciphertext = zeroblob(length(ciphertext))")
     conn.execute("DELETE FROM events WHERE seq = (SELECT max(seq) FROM events)")
+    conn.execute("UPDATE reporter_items SET sealed = zeroblob(length(sealed))")
     conn.commit()
     conn.close()
     desk = make_desk(db_path, FEB_10)
@@ -255,3 +295,4 @@ def test_a_row_changed_outside_the_desk_fails_verify(tmp_path: Path, keys_dir: P
     assert any("were deleted" in p for p in problems), problems
     assert any("state is 'closed' but its events say 'received'" in p for p in problems), problems
     assert "submission: case 1: submission 1 was altered" in problems
+    assert any(p.endswith("sent record 1 was altered") for p in problems), problems

@@ -36,8 +36,14 @@ def test_jijian_2020_values() -> None:
         "acknowledge_real_name": ("received", Span(15, WD), True),
         "answer_real_name": ("concluded", Span(15, WD), True),
         "inquiry_reply": ("inquiry_delivered", Span(15, WD), False),
+        # The office loop's local practice (no national number): signing for, rework.
+        "sign_for": ("assigned", Span(2, WD), False),
+        "rework": ("report_returned", Span(10, WD), False),
     }
-    assert all(r.warning == Span(5, WD) and r.max_extensions == 0 for r in policy.rules)
+    national = [r for r in policy.rules if r.code not in ("sign_for", "rework")]
+    assert all(r.warning == Span(5, WD) and r.max_extensions == 0 for r in national)
+    assert policy.rule("sign_for").warning == Span(1, WD)
+    assert policy.rule("rework").warning == Span(3, WD)
     assert all(r.counting == policy.counting for r in policy.rules)
     assert "Art. 15" in policy.rule("forward_up").source
 

@@ -3,6 +3,8 @@ bodies are refused without being read, every refusal is readable, nothing redire
 
 from __future__ import annotations
 
+import errno
+import os
 import socket
 import sqlite3
 import subprocess
@@ -13,9 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import ROOT, GatewayProcess, free_port
-from support import post, problem_slug, sealed_report, snapshot
+from support import post, problem_slug, report_doc, sealed_report, snapshot
 
 from lianxin.keys import load_keyring
+from lianxin.protocol import Envelope, Token
 from lianxin.store.db import connect
 
 
@@ -169,6 +172,113 @@ def test_a_store_that_cannot_be_written_is_reported_by_health_log_and_503_type(
     log = gw.log_path.read_text()
     assert "cannot accept reports" in log and "locked.sqlite" in log
     assert "SQLITE_READONLY" in log and "Traceback" not in log
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real file system of its own, small enough to fill: a 96 MiB tmpfs (the gateway wants
+    64 MiB free), mounted for the test and unmounted after it."""
+    folder = tmp_path / "small-disk"
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=96m,mode=0700", "tmpfs", str(folder)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if mounted.returncode != 0:
+        pytest.fail(
+            "this test fills a real file system: it needs to mount a tmpfs (run it as root, or"
+            f" with CAP_SYS_ADMIN, on a machine that allows mounts); mount said:"
+            f" {mounted.stderr.strip() or mounted.returncode}"
+        )
+    try:
+        yield folder
+    finally:
+        if subprocess.run(["umount", str(folder)], check=False).returncode != 0:
+            subprocess.run(["umount", "--lazy", str(folder)], check=True)
+
+
+def _fill(folder: Path) -> Path:
+    """Write a file until the file system has no block left; return it."""
+    filler = folder / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        for chunk in (bytes(1 << 20), bytes(4096), bytes(1)):
+            try:
+                while True:
+                    os.write(fd, chunk)
+            except OSError as exc:
+                assert exc.errno == errno.ENOSPC, exc
+    finally:
+        os.close(fd)
+    assert os.statvfs(folder).f_bavail == 0
+    return filler
+
+
+def test_a_full_disk_is_reported_and_loses_nothing_acknowledged(
+    small_disk: Path, start_gateway: Callable[..., GatewayProcess]
+) -> None:
+    gw = start_gateway(db_path=small_disk / "lianxin.sqlite")
+    keyring = load_keyring(gw.keys_dir)
+    assert httpx.get(gw.url + "/v1/health").json()["accepting"] is True
+    acknowledged: list[tuple[Envelope, str]] = []
+
+    def submit(envelope: Envelope) -> httpx.Response:
+        answer = post(gw.url, "/v1/reports", envelope)
+        if answer.status_code == 201:
+            acknowledged.append((envelope, answer.json()["token"]))
+        return answer
+
+    for i in range(3):
+        assert submit(sealed_report(keyring, report_doc(f"before {i}"))).status_code == 201
+
+    filler = _fill(small_disk)
+    health = httpx.get(gw.url + "/v1/health")
+    assert health.status_code == 503
+    assert health.json() == {**health.json(), "accepting": False, "reason": "disk-full"}
+    # SQLite may still write a commit or two into room the write-ahead log already has; then
+    # it reports SQLITE_FULL, and the submission is refused as a failing store, not "busy".
+    for i in range(200):
+        refused = sealed_report(keyring, report_doc(f"on a full disk {i}"))
+        answer = submit(refused)
+        if answer.status_code != 201:
+            break
+    assert answer.status_code == 503, answer.text
+    assert problem_slug(answer) == "store-failing"
+    assert "SQLITE_FULL" in answer.json()["detail"]
+    assert "retry-after" not in answer.headers
+    assert httpx.get(gw.url + "/v1/health").json()["reason"] == "disk-full"
+    log = gw.log_path.read_text()
+    assert "the disk holding the store has too little free space" in log
+    assert f"cannot write the store {small_disk / 'lianxin.sqlite'}: SQLITE_FULL" in log
+    assert "Traceback" not in log
+    for envelope, token in acknowledged:
+        assert token not in log and envelope.receipt_id.hex() not in log
+    assert "on a full disk" not in log and refused.receipt_id.hex() not in log
+
+    filler.unlink()
+    # The refused report, sent again once there is room, is taken; health says so again.
+    assert submit(refused).status_code == 201
+    assert submit(sealed_report(keyring, report_doc("after"))).status_code == 201
+    health = httpx.get(gw.url + "/v1/health")
+    assert health.status_code == 200 and health.json()["accepting"] is True
+    assert "accepting reports" in gw.log_path.read_text().split("SQLITE_FULL")[-1]
+    gw.stop()
+
+    db = connect(gw.db_path, migrate=False)
+    try:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        for envelope, token in acknowledged:
+            stored = db.execute(
+                "SELECT case_id FROM submissions WHERE receipt_id = ?", [envelope.receipt_id]
+            ).fetchone()
+            bound = db.execute(
+                "SELECT case_id FROM tokens WHERE lookup_id = ?",
+                [Token.parse(token).keys().lookup_id],
+            ).fetchone()
+            assert stored is not None and bound is not None and stored[0] == bound[0]
+        assert db.execute("SELECT count(*) FROM submissions").fetchone()[0] == len(acknowledged)
+    finally:
+        db.conn.close()
 
 
 def test_a_healthy_gateway_says_it_accepts(gateway: GatewayProcess) -> None:

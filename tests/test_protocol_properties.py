@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 import string
 
 import pytest
@@ -20,11 +22,11 @@ from lianxin.protocol import (
     TokenError,
     parse_envelope,
 )
-from lianxin.protocol.encoding import b64e
+from lianxin.protocol.encoding import b64d, b64e
 from lianxin.protocol.envelope import Envelope
 from lianxin.protocol.padding import MIN_BUCKET, bucket, pad, unpad
 from lianxin.protocol.payload import pack, unpack
-from lianxin.protocol.token import ALPHABET, DATA_SYMBOLS, check_symbol
+from lianxin.protocol.token import ALPHABET, DATA_SYMBOLS, check_symbol, public_values
 
 tokens = st.text(alphabet=ALPHABET, min_size=DATA_SYMBOLS, max_size=DATA_SYMBOLS).map(Token)
 
@@ -41,6 +43,36 @@ def test_token_round_trips_through_its_written_form(token: Token) -> None:
 def test_crockford_aliases_read_as_their_digits(token: Token) -> None:
     written = str(token).replace("0", "o").replace("1", "l")
     assert Token.parse(written) == token
+
+
+@given(tokens)
+def test_the_gateways_public_values_are_the_token_keys_public_halves(token: Token) -> None:
+    keys = token.keys()
+    assert public_values(token) == (
+        keys.lookup_id,
+        bytes(keys.reply_public),
+        bytes(keys.followup_verify),
+    )
+
+
+def _b64d_by_the_rule(text: str) -> bytes | None:
+    """The rule b64d implements, written plainly: URL-safe alphabet only, no padding, a length
+    that is not 1 mod 4, and no stray bits in the last character; None if refused."""
+    if not re.fullmatch(r"[A-Za-z0-9_-]*", text) or len(text) % 4 == 1:
+        return None
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    return data if b64e(data) == text else None
+
+
+@given(st.text(alphabet="AQgw_-+/=~ \n\u00e9\uff21" + string.ascii_letters[:6], max_size=12))
+def test_b64d_accepts_exactly_canonical_unpadded_base64url(text: str) -> None:
+    expected = _b64d_by_the_rule(text)
+    if expected is None:
+        with pytest.raises(MalformedError) as refused:
+            b64d(text, "field")
+        assert refused.value.slug == "bad-base64"
+    else:
+        assert b64d(text, "field") == expected
 
 
 @given(tokens, st.integers(0, DATA_SYMBOLS), st.sampled_from(ALPHABET))

@@ -151,6 +151,10 @@ def test_no_marker_token_officer_or_address_in_the_site(
 
     status = read_status(str(site), Token.parse(tokens[0]))
     assert status is not None and status.status["state"] == "answered"
+    # The title (with its marker) is published, but only sealed to the token: "what you sent".
+    assert [(s["kind"], s["title"]) for s in status.sent] == [
+        ("report", f"工程款问题 {markers[0]}")
+    ]
 
 
 # --- no request to another origin ----------------------------------------------------------------

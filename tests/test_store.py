@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+import sqlite_utils
 
 from lianxin.store.db import StoreError, connect
 from lianxin.store.events import append_event, verify_chain
@@ -93,3 +94,39 @@ def test_reordered_events_are_reported(tmp_path: Path) -> None:
     conn.execute("UPDATE events SET seq = 3 WHERE seq = 100")
     [problem] = verify_chain(connect(path))
     assert problem.position == 2
+
+
+def _steps_to_append(db: sqlite_utils.Database, case: int) -> int:
+    """SQLite virtual-machine steps (counted by the progress handler) of one append_event."""
+    steps = 0
+
+    def count() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    db.conn.set_progress_handler(count, 1)
+    try:
+        append_event(db, case, "received", actor="gateway", at="2026-03-01", data={"n": 1})
+    finally:
+        db.conn.set_progress_handler(None, 1)
+    return steps
+
+
+def test_appending_an_event_costs_the_same_however_long_the_log(tmp_path: Path) -> None:
+    """The gateway appends an untimed event for every report: finding the chain's head must
+    not walk back over the log (it once looked for the last timed event, a scan of every
+    gateway event since the last desk action, so the gateway slowed down as its store grew)."""
+    db = connect(tmp_path / "s.sqlite")
+    case = int(
+        db.execute("INSERT INTO cases (channel, received_date) VALUES ('online', 'x')").lastrowid
+        or 0
+    )
+    append_event(db, case, "noted", actor="desk:o1", at="2026-03-01", time="2026-03-01T08:00:00Z")
+    first = _steps_to_append(db, case)
+    with db.atomic():
+        for _ in range(3000):
+            append_event(db, case, "received", actor="gateway", at="2026-03-01")
+    later = _steps_to_append(db, case)
+    assert later <= first + 50, (first, later)
+    assert verify_chain(db) == []

@@ -31,6 +31,7 @@ from lianxin.protocol import (
     TokenError,
     open_answer,
     open_envelope,
+    open_item,
     parse_envelope,
     seal_followup,
     seal_report,
@@ -287,6 +288,8 @@ def test_reply_sealed(v: dict[str, Any]) -> None:
     assert len(sealed) - 48 == v["padded_length"] == len(pad_block(b64d(v["plaintext"])))
     if v["what"] == "answer":
         assert open_answer(sealed, keys).doc == dict(v["doc"], attachments=[])
+    if v["what"] == "sent":
+        assert open_item(sealed, keys).doc == dict(v["doc"], attachments=[])
     with pytest.raises(DecryptionError):
         open_with_reply_key(sealed, Token.parse(v["wrong_token"]).keys())
 

@@ -37,6 +37,7 @@ EVENTS = frozenset(
         "acknowledged",  # receipt acknowledged to the reporter
         "assigned",  # assigned to a handling unit (交办)
         "inquiry_delivered",  # a 谈话函询 letter reached the person asked
+        "report_returned",  # the office returned a unit's completion report for rework
         "concluded",  # handling concluded (办结)
         "answered",  # the written answer reached the reporter
         "review_requested",  # the reporter asked for a review (复查)

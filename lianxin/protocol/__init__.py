@@ -21,9 +21,11 @@ from .receipt import Receipt
 from .sealing import (
     open_answer,
     open_envelope,
+    open_item,
     seal_answer_for_reporter,
     seal_followup,
     seal_report,
+    seal_sent_for_reporter,
 )
 from .token import Token, TokenKeys
 
@@ -44,10 +46,12 @@ __all__ = [
     "UnknownKeyError",
     "open_answer",
     "open_envelope",
+    "open_item",
     "parse_envelope",
     "seal_answer_for_reporter",
     "seal_followup",
     "seal_report",
+    "seal_sent_for_reporter",
     "validate_followup",
     "validate_report",
 ]

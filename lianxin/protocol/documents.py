@@ -1,4 +1,4 @@
-"""The documents inside sealed payloads: reports, follow-ups and answers.
+"""The documents inside sealed payloads: reports, follow-ups, answers and sent records.
 
 Validation is the same for every client (CLI, browser, desk intake): a field that is missing, of
 the wrong type or too long raises ``PayloadError`` naming the field.
@@ -13,6 +13,9 @@ from .errors import PayloadError
 REPORT = "lianxin/report/v1"
 FOLLOWUP = "lianxin/followup/v1"
 ANSWER = "lianxin/answer/v1"
+SENT = "lianxin/sent/v1"  # a record of what the reporter sent, sealed to their reply key
+SENT_KINDS = ("report", "material", "satisfaction")
+MAX_EXCERPT = 80  # the part of a material text that titles its record
 RATINGS = ("satisfied", "basically", "not")
 MAX_TITLE = 200
 MAX_TEXT = 100_000
@@ -140,3 +143,20 @@ def validate_followup(doc: Any) -> dict[str, Any]:
     else:
         raise PayloadError("type: expected 'material' or 'satisfaction'")
     return out
+
+
+def sent_record(doc: dict[str, Any], received: str) -> dict[str, Any]:
+    """The record of a report or follow-up (an opened, validated document) that its reporter
+    is shown back (``lianxin/sent/v1``, protocol §7.4): what it was, the day it was received,
+    its title — a report's title, the first line of a material's text cut to ``MAX_EXCERPT``
+    characters — and the number of files; a rating for a satisfaction answer."""
+    files = len(doc.get("attachments") or [])
+    if doc.get("schema") == REPORT:
+        return {"kind": "report", "date": received, "title": doc["title"], "files": files}
+    if doc.get("type") == "satisfaction":
+        record = {"kind": "satisfaction", "date": received, "title": "", "files": files}
+        return record | {"rating": doc["rating"]}
+    lines = [line.strip() for line in str(doc.get("text") or "").splitlines()]
+    first = next((line for line in lines if line), "")
+    title = first if len(first) <= MAX_EXCERPT else first[: MAX_EXCERPT - 1] + "…"
+    return {"kind": "material", "date": received, "title": title, "files": files}

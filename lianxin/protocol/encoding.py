@@ -11,13 +11,11 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import re
 import struct
 from collections.abc import Iterable
 
 from .errors import MalformedError
 
-_B64URL = re.compile(r"[A-Za-z0-9_-]*")
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
 # Bits of the last character that carry no data (by length mod 4); canonical means they are 0.
@@ -37,18 +35,24 @@ def b64d(
         raise MalformedError(f"{field}: expected a base64url string", slug="bad-field")
     if max_size is not None and len(text) > (max_size * 4 + 2) // 3:
         raise MalformedError(f"{field}: longer than {max_size} bytes", slug="bad-length")
-    if not _B64URL.fullmatch(text) or len(text) % 4 == 1:
+    # a2b_base64 in strict mode refuses every character outside the standard alphabet; the
+    # standard alphabet's own "+", "/" and "=" are refused here (three scans in C, several
+    # times faster than a regular expression over a report's ciphertext).
+    if "+" in text or "/" in text or "=" in text or len(text) % 4 == 1:
         raise MalformedError(f"{field}: not valid base64url (no padding)", slug="bad-base64")
     tail = len(text) % 4
-    if tail and _ALPHABET.index(text[-1]) & _SPARE_BITS[tail]:
+    last = _ALPHABET.find(text[-1]) if tail else 0  # -1: not base64url, refused below
+    if last > 0 and last & _SPARE_BITS[tail]:
         # Non-canonical encodings (stray bits in the last character) would let two strings
         # name the same bytes; refuse them so that envelopes have one spelling.
         raise MalformedError(f"{field}: non-canonical base64url", slug="bad-base64")
     try:
         padded = text.encode("ascii").translate(_FROM_URLSAFE) + b"=" * (-len(text) % 4)
         data = binascii.a2b_base64(padded, strict_mode=True)
-    except (binascii.Error, ValueError) as exc:
-        raise MalformedError(f"{field}: not valid base64url", slug="bad-base64") from exc
+    except (binascii.Error, ValueError) as exc:  # UnicodeEncodeError is a ValueError
+        raise MalformedError(
+            f"{field}: not valid base64url (no padding)", slug="bad-base64"
+        ) from exc
     if size is not None and len(data) != size:
         raise MalformedError(f"{field}: expected {size} bytes, got {len(data)}", slug="bad-length")
     return data

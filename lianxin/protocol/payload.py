@@ -4,7 +4,7 @@
 
 ``doc["attachments"]`` lists ``{"name", "type", "size"}`` in the same order as the bytes, so that
 attachments travel without base64 inflation. ``doc["schema"]`` names the document type:
-``lianxin/report/v1``, ``lianxin/followup/v1`` or ``lianxin/answer/v1``.
+``lianxin/report/v1``, ``lianxin/followup/v1``, ``lianxin/answer/v1`` or ``lianxin/sent/v1``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 from .errors import PayloadError
 
-SCHEMAS = ("lianxin/report/v1", "lianxin/followup/v1", "lianxin/answer/v1")
+SCHEMAS = ("lianxin/report/v1", "lianxin/followup/v1", "lianxin/answer/v1", "lianxin/sent/v1")
 MAX_NAME = 255
 # A media type as RFC 6838 names one (type "/" subtype, 127 characters each), without parameters.
 _MEDIA_PART = r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"
@@ -83,8 +83,10 @@ def _no_constants(name: str) -> Any:
     raise json.JSONDecodeError(f"{name} is not JSON", name, 0)
 
 
-def unpack(data: bytes) -> Payload:
-    """Decode ``pack``'s output; raise ``PayloadError`` on any inconsistency."""
+def unpack(data: bytes, *, any_schema: bool = False) -> Payload:
+    """Decode ``pack``'s output; raise ``PayloadError`` on any inconsistency. With
+    ``any_schema``, a document of a type this module does not know is decoded too (its
+    ``schema`` must still be a string): the items of a status row (§13.3)."""
     if len(data) < 4:
         raise PayloadError("payload shorter than its header")
     (doc_len,) = struct.unpack(">I", data[:4])
@@ -94,7 +96,10 @@ def unpack(data: bytes) -> Payload:
         doc = json.loads(data[4 : 4 + doc_len].decode("utf-8"), parse_constant=_no_constants)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise PayloadError("payload document is not UTF-8 JSON") from exc
-    if not isinstance(doc, dict) or doc.get("schema") not in SCHEMAS:
+    known = isinstance(doc, dict) and (
+        doc.get("schema") in SCHEMAS or (any_schema and isinstance(doc.get("schema"), str))
+    )
+    if not known:
         raise PayloadError("payload document has no known schema")
     entries = doc.get("attachments", [])
     if not isinstance(entries, list):

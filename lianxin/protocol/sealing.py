@@ -1,4 +1,4 @@
-"""The crypto façade: seal and open reports, follow-ups and answers.
+"""The crypto façade: seal and open reports, follow-ups, and the items sealed to a reporter.
 
 Callers never handle nonces or raw key bytes. Every payload is packed (``payload``), padded
 (``padding``) and sealed with ``crypto_box_seal`` to an X25519 public key.
@@ -13,7 +13,7 @@ from nacl.public import PublicKey, SealedBox
 from nacl.signing import SigningKey
 
 from ..secrets import OfficeSecretKey
-from .documents import ANSWER, FOLLOWUP, REPORT, validate_followup, validate_report
+from .documents import ANSWER, FOLLOWUP, REPORT, SENT, validate_followup, validate_report
 from .envelope import Envelope
 from .errors import DecryptionError, PayloadError, UnknownKeyError
 from .padding import pad, pad_block, unpad, unpad_block
@@ -75,18 +75,34 @@ def open_envelope(envelope: Envelope, office_keys: Mapping[str, OfficeSecretKey]
     return Payload(doc, payload.attachments)
 
 
-def seal_answer_for_reporter(doc: dict[str, object], reply_public_key: bytes) -> bytes:
-    """Seal the office's answer so that only the token holder can read it.
+def seal_for_reporter(doc: dict[str, object], reply_public_key: bytes) -> bytes:
+    """Seal a document (its ``schema`` set) so that only the token holder can read it: an
+    item of the token's status row (§13.2).
 
-    Answers travel inside the fixed-size status shards, so they use compact block padding
+    Items travel inside the fixed-size status shards, so they use compact block padding
     (``pad_block``) instead of the report buckets."""
-    body = pack(dict(doc, schema=ANSWER), ())
-    return bytes(SealedBox(PublicKey(reply_public_key)).encrypt(pad_block(body)))
+    return bytes(SealedBox(PublicKey(reply_public_key)).encrypt(pad_block(pack(doc, ()))))
+
+
+def seal_answer_for_reporter(doc: dict[str, object], reply_public_key: bytes) -> bytes:
+    """Seal the office's answer (``lianxin/answer/v1``) to a token's reply key."""
+    return seal_for_reporter(dict(doc, schema=ANSWER), reply_public_key)
+
+
+def seal_sent_for_reporter(doc: dict[str, object], reply_public_key: bytes) -> bytes:
+    """Seal the record of what the reporter sent (``lianxin/sent/v1``) to a token's reply key."""
+    return seal_for_reporter(dict(doc, schema=SENT), reply_public_key)
+
+
+def open_item(sealed: bytes, token_keys: TokenKeys) -> Payload:
+    """Open an item of a status row sealed to the token's reply key, whatever its type: the
+    caller shows the ``schema`` it knows and ignores any other (§13.3)."""
+    return unpack(open_with_reply_key(sealed, token_keys), any_schema=True)
 
 
 def open_answer(sealed: bytes, token_keys: TokenKeys) -> Payload:
     """Open an answer sealed to the token's reply key."""
-    payload = unpack(open_with_reply_key(sealed, token_keys))
+    payload = open_item(sealed, token_keys)
     if payload.schema != ANSWER:
         raise PayloadError(f"expected an answer, found a {payload.schema!r} document")
     return payload

@@ -20,6 +20,7 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 
+from nacl.bindings import crypto_box_seed_keypair, crypto_sign_seed_keypair
 from nacl.public import PrivateKey, PublicKey
 from nacl.signing import SigningKey, VerifyKey
 
@@ -118,11 +119,11 @@ class TokenKeys:
     @classmethod
     def derive(cls, token: Token) -> TokenKeys:
         """Derive lookup id, reply key pair and follow-up signing key pair from ``token``."""
-        tk = blake2b(token.data.encode("ascii"), key=TOKEN_KEY)
+        lookup_id, reply_seed, followup_seed = _seeds(token)
         return cls(
-            lookup_id=blake2b(b"lookup-id", size=16, key=tk),
-            reply_key=PrivateKey.from_seed(blake2b(b"reply-key", key=tk)),
-            followup_key=SigningKey(blake2b(b"followup-key", key=tk)),
+            lookup_id=lookup_id,
+            reply_key=PrivateKey.from_seed(reply_seed),
+            followup_key=SigningKey(followup_seed),
         )
 
     @property
@@ -142,3 +143,24 @@ class TokenKeys:
 
     def __repr__(self) -> str:
         return f"TokenKeys(lookup_id={self.lookup_hex}, secrets=<redacted>)"
+
+
+def _seeds(token: Token) -> tuple[bytes, bytes, bytes]:
+    """The lookup id and the two key seeds of ``token`` (the module docstring's derivation)."""
+    tk = blake2b(token.data.encode("ascii"), key=TOKEN_KEY)
+    return (
+        blake2b(b"lookup-id", size=16, key=tk),
+        blake2b(b"reply-key", key=tk),
+        blake2b(b"followup-key", key=tk),
+    )
+
+
+def public_values(token: Token) -> tuple[bytes, bytes, bytes]:
+    """The lookup id, the reply public key and the follow-up verify key of ``token``: the same
+    values as ``TokenKeys.derive(token)``'s public halves, in one scalar multiplication per key
+    pair (PyNaCl's ``PrivateKey.from_seed`` does the reply key's twice). The gateway binds these
+    for every report it takes."""
+    lookup_id, reply_seed, followup_seed = _seeds(token)
+    reply_pk, _ = crypto_box_seed_keypair(reply_seed)
+    followup_vk, _ = crypto_sign_seed_keypair(followup_seed)
+    return lookup_id, reply_pk, followup_vk

@@ -2,7 +2,7 @@
 
 WAL so readers (desk, publisher) never block the gateway's writer; ``synchronous=FULL`` so a
 committed transaction survives power loss and SIGKILL; foreign keys on; a busy timeout because
-the desk and the gateway may both write.
+the desk and the gateway may both write; ``secure_delete`` so removed content is overwritten.
 """
 
 from __future__ import annotations
@@ -43,6 +43,9 @@ def connect(
         conn.execute("PRAGMA busy_timeout = 10000")
         if not readonly:
             conn.execute("PRAGMA journal_mode = WAL")
+            # what is deleted or overwritten (an envelope removed once its content is under
+            # the case key, a key wrap revoked) is zeroed in the file, not left in free pages
+            conn.execute("PRAGMA secure_delete = ON")
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
     except sqlite3.DatabaseError as exc:

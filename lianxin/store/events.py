@@ -99,16 +99,27 @@ def canonical(data: dict[str, Any] | None) -> str:
     return json.dumps(data or {}, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
+def last_event(db: sqlite_utils.Database) -> tuple[int, bytes]:
+    """The last event's sequence number and hash ((0, genesis) for an empty log): one primary
+    key lookup, whatever the size of the log."""
+    row = db.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+    return (0, GENESIS) if row is None else (int(row[0]), bytes(row[1]))
+
+
 def chain_head(db: sqlite_utils.Database) -> tuple[int, bytes, str | None]:
     """The last event's sequence number and hash, and the latest wall-clock time recorded
-    ((0, genesis, None) for an empty log; gateway events carry no time)."""
-    row = db.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
-    if row is None:
+    ((0, genesis, None) for an empty log; gateway events carry no time).
+
+    Finding the time walks back over the untimed gateway events written since the last timed
+    one; ``append_event``, which the gateway calls for every report, needs no time and uses
+    ``last_event`` instead."""
+    seq, digest = last_event(db)
+    if seq == 0:
         return 0, GENESIS, None
     last = db.execute(
         "SELECT time FROM events WHERE time IS NOT NULL ORDER BY seq DESC LIMIT 1"
     ).fetchone()
-    return int(row[0]), bytes(row[1]), last[0] if last else None
+    return seq, digest, last[0] if last else None
 
 
 def append_event(
@@ -127,7 +138,7 @@ def append_event(
     ``signer`` signs the event hash (the desk passes the acting officer's key); the gateway
     writes unsigned ``received`` events with no time.
     """
-    prev_seq, prev_hash, _ = chain_head(db)
+    prev_seq, prev_hash = last_event(db)
     seq = prev_seq + 1
     body = canonical(data)
     digest = event_hash_v2(prev_hash, seq, case_id, at, time, actor, kind, body)

@@ -350,3 +350,81 @@ def _accounts(db: sqlite_utils.Database) -> None:
         )
         """
     )
+
+
+@MIGRATIONS(name="0007_reporter_items")
+def _reporter_items(db: sqlite_utils.Database) -> None:
+    """Items sealed to a token's reply key, other than the office's answers, that the publisher
+    adds to the token's status row (protocol §13.2): for now the records of what the reporter
+    sent (``kind`` report, material or satisfaction; ``lianxin/sent/v1``). Like ``answers``,
+    sealed once and published unchanged; nothing in clear but the kind and the date."""
+    db.execute(
+        """
+        CREATE TABLE reporter_items (
+            id INTEGER PRIMARY KEY,
+            case_id INTEGER NOT NULL REFERENCES cases(id),
+            lookup_id BLOB NOT NULL REFERENCES tokens(lookup_id),
+            kind TEXT NOT NULL,
+            sealed BLOB NOT NULL,
+            created_date TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX reporter_items_lookup ON reporter_items(lookup_id, id)")
+
+
+@MIGRATIONS(name="0008_case_indexes")
+def _case_indexes(db: sqlite_utils.Database) -> None:
+    """Notes, answers and records of what a reporter sent, by case: ``desk verify`` checks a
+    range of cases at a time (and on several cores), and opening one case reads its notes
+    without scanning them all."""
+    db.execute("CREATE INDEX notes_case ON notes(case_id)")
+    db.execute("CREATE INDEX answers_case ON answers(case_id)")
+    db.execute("CREATE INDEX reporter_items_case ON reporter_items(case_id)")
+
+
+@MIGRATIONS(name="0009_loop")
+def _loop(db: sqlite_utils.Database) -> None:
+    """The office loop's steps (issue 11): screening and approval, signing for, the unit's
+    completion report and its check, and supervision actions.
+
+    phase: the loop step within a state (NULL when the state says it all):
+      received/accepted: screened (a proposal awaits approval) | approved | returned;
+      in_progress: assigned (awaits signing for) | signed | reported (awaits the check) |
+      rework (the report was returned).
+    """
+    cases = db["cases"]
+    cases.add_column("phase", str)  # type: ignore[union-attr]
+    cases.add_column("proposal", str)  # type: ignore[union-attr]  # assign | forward | ...
+    cases.add_column("sign_due", str)  # type: ignore[union-attr]
+    cases.add_column("signed_date", str)  # type: ignore[union-attr]
+    cases.add_column("report_date", str)  # type: ignore[union-attr]
+    cases.add_column("report_returns", int)  # type: ignore[union-attr]
+    # The acceptance notice to a real-name reporter (受理告知) and a 谈话函询 letter's reply.
+    cases.add_column("acknowledged_date", str)  # type: ignore[union-attr]
+    cases.add_column("inquiry_delivered", str)  # type: ignore[union-attr]
+    cases.add_column("inquiry_replied", str)  # type: ignore[union-attr]
+    db.execute("CREATE INDEX cases_phase ON cases(phase) WHERE phase IS NOT NULL")
+    # The duties the warnings chase, kept small: notices owed, inquiry letters unanswered.
+    db.execute(
+        "CREATE INDEX cases_notice_owed ON cases(policy, received_date) WHERE real_name ="
+        " 'verified' AND acknowledged_date IS NULL AND repeat_of IS NULL AND state IN"
+        " ('received', 'accepted', 'forwarded', 'in_progress')"
+    )
+    db.execute(
+        "CREATE INDEX cases_inquiry_open ON cases(policy, inquiry_delivered) WHERE"
+        " inquiry_delivered IS NOT NULL AND inquiry_replied IS NULL"
+    )
+    # Supervision actions (电话督办, 实地督办, 督办函), counted in the monthly analysis.
+    db.execute(
+        """
+        CREATE TABLE supervision_actions (
+            id INTEGER PRIMARY KEY,
+            case_id INTEGER NOT NULL REFERENCES cases(id),
+            kind TEXT NOT NULL CHECK (kind IN ('phone', 'visit', 'letter')),
+            unit TEXT,
+            acted_date TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX supervision_actions_date ON supervision_actions(acted_date)")

@@ -30,7 +30,10 @@ export const SCHEMAS = Object.freeze({
   report: "lianxin/report/v1",
   followup: "lianxin/followup/v1",
   answer: "lianxin/answer/v1",
+  sent: "lianxin/sent/v1",
 });
+/** The kinds of `lianxin/sent/v1` record (§7.4); a reader ignores a record of another kind. */
+export const SENT_KINDS = Object.freeze(["report", "material", "satisfaction"]);
 
 const DOMAIN = Object.freeze({
   token: "lianxin/token/v1",
@@ -431,12 +434,14 @@ function isAttachmentEntry(entry) {
 }
 
 /**
- * Decode `packPayload`'s output.
+ * Decode `packPayload`'s output. With `anySchema`, a document of a type this module does not
+ * know is decoded too (its `schema` must still be a string): the items of a status row (§13.3).
  * @param {Uint8Array} data
+ * @param {{ anySchema?: boolean }} [options]
  * @returns {{ doc: Record<string, any>, attachments: Attachment[] }}
  * @throws {PayloadError}
  */
-export function unpackPayload(data) {
+export function unpackPayload(data, { anySchema = false } = {}) {
   if (data.length < 4) throw new PayloadError("payload shorter than its header");
   const docLength = new DataView(data.buffer, data.byteOffset, 4).getUint32(0);
   if (docLength > data.length - 4) throw new PayloadError("payload shorter than its document");
@@ -446,7 +451,9 @@ export function unpackPayload(data) {
   } catch {
     throw new PayloadError("payload document is not UTF-8 JSON");
   }
-  if (doc === null || typeof doc !== "object" || !Object.values(SCHEMAS).includes(doc.schema)) {
+  const known = doc !== null && typeof doc === "object" && !Array.isArray(doc)
+    && (Object.values(SCHEMAS).includes(doc.schema) || (anySchema && typeof doc.schema === "string"));
+  if (!known) {
     throw new PayloadError("payload document has no known schema");
   }
   const entries = "attachments" in doc ? doc.attachments : [];
@@ -989,11 +996,23 @@ export function createProtocol(sodium) {
    * @throws {DecryptionError | PayloadError | TokenError}
    */
   function openAnswer(sealed, token) {
-    const answer = unpackPayload(unpadBlock(openToReplyKey(sealed, token)));
+    const answer = openItem(sealed, token);
     if (answer.doc.schema !== SCHEMAS.answer) {
       throw new PayloadError(`schema: expected '${SCHEMAS.answer}'`);
     }
     return answer;
+  }
+
+  /**
+   * Open an item of a status row (block-padded, sealed to the token's reply key), whatever its
+   * type: the caller shows the `schema` it knows (answer, sent) and ignores any other (§13.3).
+   * @param {Uint8Array | string} sealed the sealed box (bytes or base64url)
+   * @param {string} token the token as typed
+   * @returns {{ doc: Record<string, any>, attachments: Attachment[] }}
+   * @throws {DecryptionError | PayloadError | TokenError}
+   */
+  function openItem(sealed, token) {
+    return unpackPayload(unpadBlock(openToReplyKey(sealed, token)), { anySchema: true });
   }
 
   /**
@@ -1092,7 +1111,7 @@ export function createProtocol(sodium) {
     sodium, b64e, b64d, blake2b, fingerprint,
     deriveTokenKeys, sealReport, sealFollowup, parseEnvelope, receiptIdOf, verifyEnvelope,
     verifyReceipt, decodeChallenge, powDigest, solveChallenge,
-    openAnswer, openWithReplyKey, verifyPublishedKeys,
+    openAnswer, openItem, openWithReplyKey, verifyPublishedKeys,
     // crypto-free helpers, for convenience
     parseToken, normalizeToken, checkSymbol, formatToken, bucket, pad, unpad, padBlock,
     unpadBlock, lp,

@@ -3,7 +3,9 @@
  *
  *     /status/index.json  {"v": 1, "shards": N, "shard_bytes": S, "as_of": "YYYY-MM-DD"}
  *     /status/<i>.bin     "LXS1" || u32be(rows) || rows || zeros up to S
- *     row = lookup_id (16) || u16be(len) || sealed status || u8(n) || n × (u16be(len) || answer)
+ *     row = lookup_id (16) || u16be(len) || sealed status || u8(n) || n × (u16be(len) || item)
+ *
+ * The items are sealed documents of any type (answers, records of what the reporter sent, ...).
  *
  * A token's shard is u32be(lookup_id[0..3]) mod N.
  */
@@ -45,7 +47,7 @@ export function shardOf(lookupId, shards) {
  * the id by chance, so a reader tries each until one opens, as `lianxin.status` does).
  * @param {Uint8Array} shard
  * @param {Uint8Array} lookupId
- * @returns {{ status: Uint8Array, answers: Uint8Array[] }[]}
+ * @returns {{ status: Uint8Array, items: Uint8Array[] }[]}
  */
 export function findRows(shard, lookupId) {
   if (shard.length < 8 || MAGIC.some((b, i) => shard[i] !== b)) {
@@ -68,16 +70,16 @@ export function findRows(shard, lookupId) {
     pos += size;
     const count = shard[pos];
     pos += 1;
-    const answers = [];
+    const items = [];
     for (let a = 0; a < count; a++) {
       need(2);
       const length = view.getUint16(pos);
       need(2 + length);
-      answers.push(shard.subarray(pos + 2, pos + 2 + length));
+      items.push(shard.subarray(pos + 2, pos + 2 + length));
       pos += 2 + length;
     }
     if (id.every((b, i) => b === lookupId[i])) {
-      found.push({ status: status.slice(), answers: answers.map((x) => x.slice()) });
+      found.push({ status: status.slice(), items: items.map((x) => x.slice()) });
     }
   }
   return found;

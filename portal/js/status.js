@@ -1,7 +1,8 @@
 /**
  * The status page: the token is read and checked on this device (a typo is caught by the check
  * character before any request), the lookup id and keys are derived locally, exactly one status
- * shard is fetched from the site, and the case's row and the office's answers are decrypted here.
+ * shard is fetched from the site, and the case's row — the status, the office's answers and the
+ * records of what the reporter sent — is decrypted here.
  * Ratings and additional material go to the gateway as follow-ups signed with the token's key.
  *
  * Nothing about the token leaves the browser except the shard's number and the signed
@@ -10,7 +11,7 @@
  */
 
 import { formatBytes, pageLang, translator } from "./i18n.mjs";
-import { TokenError, normalizeToken, parseToken } from "./protocol.mjs";
+import { SCHEMAS, SENT_KINDS, TokenError, normalizeToken, parseToken } from "./protocol.mjs";
 import {
   LoadError, SITE_ROOT, fetchSiteBytes, fetchSiteJson, loadConfig, loadProtocol, loadTrustedKeys,
 } from "./site.mjs";
@@ -370,16 +371,22 @@ async function lookUp(text) {
     announce(page.live, t("status.notFound", { date: index.asOf }));
     return;
   }
-  const answers = found.answers.map((sealed) => {
+  // The row's items: answers and records of what the reporter sent are shown; an item of a type
+  // this page does not know (a later revision's) is ignored (protocol page §13.3).
+  const items = found.items.map((sealed) => {
     try {
-      return lx.openAnswer(sealed, text);
+      return lx.openItem(sealed, text);
     } catch (err) {
       return { error: err.message };
     }
   });
+  const answers = items.filter((i) => i.error || i.doc.schema === SCHEMAS.answer);
+  const sent = items.map((i) => i.doc)
+    .filter((doc) => doc?.schema === SCHEMAS.sent && SENT_KINDS.includes(doc.kind))
+    .sort((a, b) => (String(a.date) < String(b.date) ? -1 : String(a.date) > String(b.date) ? 1 : 0));
   state.token = keys.token;
   announce(page.live, "");
-  showCase(status, answers);
+  showCase(status, answers, sent);
   showLogEntries(status.log);
 }
 
@@ -402,7 +409,7 @@ function label(prefix, value) {
   return text === key ? String(value) : text;
 }
 
-function showCase(status, answers) {
+function showCase(status, answers, sent) {
   const dateNode = (date) => h("time", { datetime: date }, date);
   const due = status.due
     ? h("dd", {}, dateNode(status.due), " ",
@@ -430,6 +437,8 @@ function showCase(status, answers) {
     h("p", { class: "lx-hint" }, t("status.asOf", { date: status.as_of })),
     h("h3", {}, t("status.timeline")),
     h("ol", { class: "lx-timeline" }, steps),
+    ...(sent.length ? [h("h3", {}, t("status.sent")),
+      h("ul", { id: "lx-sent", class: "lx-sent" }, sent.map(sentElement))] : []),
     h("h3", {}, t("status.answers")),
     ...(answers.length ? answers.map(answerElement) : [h("p", {}, t("status.noAnswer"))]),
   );
@@ -440,6 +449,18 @@ function showCase(status, answers) {
   material.enable(canSend);
   page.followups.hidden = !canSend;
   page.case.focus();
+}
+
+/** One record of what the reporter sent (lianxin/sent/v1): date, kind, title, files. */
+function sentElement(doc) {
+  const files = Number.isSafeInteger(doc.files) && doc.files > 0
+    ? t("sent.files", { count: doc.files }) : "";
+  const rating = doc.kind === "satisfaction" && doc.rating ? label("rating", doc.rating) : "";
+  return h("li", {}, h("time", { datetime: doc.date }, String(doc.date ?? "")), " ",
+    h("strong", {}, label("sent", doc.kind)),
+    rating && `${t("sent.colon")}${rating}`,
+    doc.title && `${t("sent.colon")}${t("sent.title", { title: String(doc.title) })}`,
+    files);
 }
 
 function answerElement(answer) {

@@ -146,7 +146,7 @@ describe("status shards", () => {
     ]);
     const [row, ...others] = findRows(data, id(2));
     assert.deepEqual(row.status, new Uint8Array([7]));
-    assert.deepEqual(row.answers, [new Uint8Array([5, 5, 5])]);
+    assert.deepEqual(row.items, [new Uint8Array([5, 5, 5])]);
     assert.deepEqual(others, []);
     assert.deepEqual(findRows(data, id(3)), []);
   });
@@ -159,7 +159,7 @@ describe("status shards", () => {
     ]);
     const rows = findRows(data, id(2));
     assert.deepEqual(rows.map((r) => [...r.status]), [[1], [2]]);
-    assert.deepEqual(rows[1].answers, [new Uint8Array([3])]);
+    assert.deepEqual(rows[1].items, [new Uint8Array([3])]);
   });
 
   test("foreign or truncated data is refused", () => {

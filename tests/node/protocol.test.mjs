@@ -107,6 +107,22 @@ describe("padding, lp, payloads, documents", () => {
     });
   }
 
+  test("a status row's item may have a schema this reader does not know (§13.3)", () => {
+    const encode = (doc) => {
+      const body = new TextEncoder().encode(JSON.stringify(doc));
+      const out = new Uint8Array(4 + body.length);
+      new DataView(out.buffer).setUint32(0, body.length);
+      out.set(body, 4);
+      return out;
+    };
+    const later = encode({ schema: "lianxin/message/v9", text: "…", attachments: [] });
+    assert.throws(() => P.unpackPayload(later), P.PayloadError);
+    assert.equal(P.unpackPayload(later, { anySchema: true }).doc.schema, "lianxin/message/v9");
+    for (const bad of [{ schema: 9, attachments: [] }, { attachments: [] }, [1]]) {
+      assert.throws(() => P.unpackPayload(encode(bad), { anySchema: true }), P.PayloadError);
+    }
+  });
+
   for (const v of V.payload_errors) {
     test(`refuses an attachment entry: ${v.reason}`, () => {
       const packed = b64(v.packed);
@@ -277,6 +293,9 @@ describe("data sealed to the reply key, published keys", () => {
       if (v.what === "answer") {
         const answer = lx.openAnswer(b64(v.sealed), v.token);
         assert.deepEqual(answer.doc, { ...v.doc, attachments: [] });
+      } else if (v.what === "sent") {
+        assert.deepEqual(lx.openItem(v.sealed, v.token).doc, { ...v.doc, attachments: [] });
+        assert.throws(() => lx.openAnswer(v.sealed, v.token), { name: "PayloadError" });
       } else {
         assert.throws(() => lx.openAnswer(v.sealed, v.token), { name: "PayloadError" });
       }

@@ -38,9 +38,10 @@ from lianxin.protocol import (
     seal_answer_for_reporter,
     seal_followup,
     seal_report,
+    seal_sent_for_reporter,
 )
 from lianxin.protocol import pow as pow_
-from lianxin.protocol.documents import ANSWER, validate_followup, validate_report
+from lianxin.protocol.documents import ANSWER, SENT, validate_followup, validate_report
 from lianxin.protocol.encoding import b64e, blake2b, lp
 from lianxin.protocol.errors import MalformedError, PayloadError
 from lianxin.protocol.padding import (
@@ -554,16 +555,20 @@ def pow_vectors() -> dict[str, Any]:
 
 
 def reply_sealed_vectors() -> list[dict[str, Any]]:
-    """Data sealed to a token's reply key: an office answer and a raw status row."""
+    """Data sealed to a token's reply key: an office answer, a raw status row and the record of
+    a report the reporter sent."""
     token = Token(TOKEN_DATA[3])
     reply = token.keys().reply_key
     reply_pk = bytes(reply.public_key)
     answer_doc = {"text": "经查，反映问题属实，已立案处理。", "case": "2025-0001"}
     status_row = json.dumps({"state": "answered", "deadline": "2025-03-01"}).encode()
+    sent_doc = {"kind": "report", "date": "2025-03-14", "title": "工程款问题", "files": 1}
+    docs = {"answer": dict(answer_doc, schema=ANSWER), "sent": dict(sent_doc, schema=SENT)}
     out = []
     for what, randomised in (
         ("answer", seal_answer_for_reporter(answer_doc, reply_pk)),
         ("status-row", seal_for_reply_key(status_row, reply_pk)),
+        ("sent", seal_sent_for_reporter(sent_doc, reply_pk)),
     ):
         padded = opens(randomised, reply)
         sealed = deterministic_seal(padded, reply_pk, seed(f"reply-{what}"))
@@ -577,7 +582,7 @@ def reply_sealed_vectors() -> list[dict[str, Any]]:
                 "sealed": b64e(sealed),
                 "padded_length": len(padded),
                 "plaintext": b64e(plain),
-                **({"doc": dict(answer_doc, schema=ANSWER)} if what == "answer" else {}),
+                **({"doc": docs[what]} if what in docs else {}),
                 "wrong_token": str(Token(TOKEN_DATA[2])),
             }
         )
