@@ -249,7 +249,10 @@ def main() -> None:
         f" (ratio {desk_result['rps'] / bare_result['rps']:.3f})"
     )
     print("target: p50 < 100 ms, p99 < 500 ms per page at 1,000,000 cases")
-    print(f"reproduce: .venv/bin/python bench/deskweb_bench.py --cases {args.cases}")
+    print(
+        f"reproduce: .venv/bin/python bench/deskweb_bench.py --cases {args.cases}"
+        f" --clients {args.clients} --requests {args.requests}"
+    )
 
 
 if __name__ == "__main__":
