@@ -6,7 +6,9 @@ gets a test office: a registrar, an approver, a supervisor and the handlers of t
 with the most cases. The web desk runs as shipped, in a child process on a loopback port, with
 its day fixed at the end of the range. ``--clients`` officers sign in (cycling over those
 accounts), then each asks in turn for its work list and a case page of its scope (a read event
-is written per case page, as in real use); ``--requests`` pages per client and kind. Beside it,
+is written per case page, as in real use) and, for the approver and the supervisor, the monthly
+analysis with the month before and a year before (three analyses, kept a minute by the desk);
+``--requests`` pages per client and kind. Beside it,
 a bare FastAPI app under the same uvicorn settings answers a constant HTML page of the same
 size as the work list: what the framework and the load generator cost with no work behind
 them. Latencies are measured at the client (loopback, httpx): p50, p99 and requests per second.
@@ -43,6 +45,8 @@ from desk.synth import synthesize_register  # noqa: E402
 from lianxin.domain.workdays import FixedClock  # noqa: E402
 
 START, MONTHS, TODAY = "2024-12", 24, date(2026, 11, 30)
+KINDS = ("work", "case", "analysis")
+ANALYSTS = {"appr", "sup"}  # the roles that may open the monthly analysis
 PHRASE = "bench passphrase of {}"
 
 
@@ -160,15 +164,20 @@ async def _drive(
         if not bare:
             for client, (officer, _) in zip(clients, sessions, strict=True):
                 await _sign_in(client, url, officer)
-        times: dict[str, list[float]] = {"work": [], "case": []}
-        server: dict[str, list[float]] = {"work": [], "case": []}
+        times: dict[str, list[float]] = {kind: [] for kind in KINDS}
+        server: dict[str, list[float]] = {kind: [] for kind in KINDS}
         rng = random.Random(1)
 
         async def one(client: httpx.AsyncClient, officer: str, unit: str) -> None:
             pool = cases["*"] if not officer.startswith("hand") else cases[unit]
+            kinds = KINDS if officer in ANALYSTS else KINDS[:2]
             for _ in range(requests):
-                for kind in ("work", "case"):
-                    path = "/work" if kind == "work" else f"/case/{rng.choice(pool)}"
+                for kind in kinds:
+                    path = {
+                        "work": "/work",
+                        "case": f"/case/{rng.choice(pool)}",
+                        "analysis": f"/analysis?month={TODAY:%Y-%m}",
+                    }[kind]
                     started = time.perf_counter()
                     answer = await client.get(url + path)
                     times[kind].append(time.perf_counter() - started)
@@ -184,7 +193,8 @@ async def _drive(
             await client.aclose()
     out: dict[str, Any] = {"rps": sum(len(v) for v in times.values()) / wall}
     for kind in times:
-        out[kind] = (*_p50_p99(server[kind]), *_p50_p99(times[kind]))
+        if times[kind]:
+            out[kind] = (*_p50_p99(server[kind]), *_p50_p99(times[kind]))
     return out
 
 
@@ -230,7 +240,7 @@ def main() -> None:
     print("milliseconds; server: the app's own time (Server-Timing), client: round trip")
     head = ("page", "srv p50", "srv p99", "cli p50", "cli p99", "bare srv50", "bare cli50")
     print("".join(f"{h:>11}" for h in head))
-    for kind in ("work", "case"):
+    for kind in (k for k in KINDS if k in desk_result):
         d, b = desk_result[kind], bare_result[kind]
         cells = [kind, *(f"{v:.1f}" for v in d), f"{b[0]:.1f}", f"{b[2]:.1f}"]
         print("".join(f"{c:>11}" for c in cells))
@@ -239,7 +249,10 @@ def main() -> None:
         f" (ratio {desk_result['rps'] / bare_result['rps']:.3f})"
     )
     print("target: p50 < 100 ms, p99 < 500 ms per page at 1,000,000 cases")
-    print(f"reproduce: .venv/bin/python bench/deskweb_bench.py --cases {args.cases}")
+    print(
+        f"reproduce: .venv/bin/python bench/deskweb_bench.py --cases {args.cases}"
+        f" --clients {args.clients} --requests {args.requests}"
+    )
 
 
 if __name__ == "__main__":

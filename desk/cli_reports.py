@@ -451,3 +451,56 @@ def list_command(
     if any(row["provisional"] for row in rows):
         echo("due?: provisional, no holiday data for that year yet.")
     echo("Everything about a case: lianxin desk show CASE")
+
+
+@desk_group.command("search")
+@with_settings
+@with_format
+@click.option("--number", default=None, help="Registration number, or a part of it.")
+@click.option("--unit", default=None, help="Handling unit or authority.")
+@click.option("--tag", default=None, help="In this special ledger.")
+@click.option("--state", default=None, help="received, accepted, in_progress, ...")
+@click.option("--since", default=None, metavar="YYYY-MM-DD", help="Received on or after.")
+@click.option("--until", default=None, metavar="YYYY-MM-DD", help="Received on or before.")
+@click.option("--person", default=None, help="The reported person's name or unit (opens reports).")
+@click.option("--words", default=None, help="Words of the report, all of them (opens reports).")
+@click.option("--limit", type=int, default=100, show_default=True, help="At most this many.")
+def search_command(
+    settings: Settings,
+    fmt: str,
+    number: str | None,
+    unit: str | None,
+    tag: str | None,
+    state: str | None,
+    since: str | None,
+    until: str | None,
+    person: str | None,
+    words: str | None,
+    limit: int,
+) -> None:
+    """Cases in your scope by register fields and, opening reports you may read (each a
+    recorded read), by the reported person or words of the report."""
+    from .search import Query, search_cases
+    from .values import parse_day
+
+    query = Query(
+        number,
+        unit,
+        tag,
+        state,
+        parse_day(since, "--since") if since else None,
+        parse_day(until, "--until") if until else None,
+        person,
+        words,
+        limit,
+    )
+    with settings.desk() as desk:
+        found = search_cases(desk, query)
+    columns = [(c, c) for c in ("id", "number", "received", "state", "unit", "due", "colour")]
+    emit(found.rows, columns, fmt, title="Found")
+    if fmt == "table" and query.opens_reports:
+        echo(
+            f"{found.opened} reports opened (each a recorded read); {found.not_opened} not"
+            " opened (no key of yours)"
+            + ("; only the newest were searched" if found.capped else "")
+        )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import Any
 
 from .casekeys import has_case_key, open_case_key
@@ -36,6 +37,9 @@ class Filters:
     month: str | None = None  # received in YYYY-MM
     tag: str | None = None
     limit: int = 200
+    number: str | None = None  # registration number, or a part of it
+    since: date | None = None  # received on or after
+    until: date | None = None  # received on or before
 
 
 def current_due(case: Case) -> str | None:
@@ -116,6 +120,18 @@ def list_cases(desk: Desk, filters: Filters) -> list[dict[str, Any]]:
     if filters.tag is not None:
         where.append("id IN (SELECT case_id FROM case_tags WHERE tag = ?)")
         params.append(filters.tag)
+    if filters.number:
+        where.append("number LIKE ? ESCAPE '\\'")
+        escaped = filters.number.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        params.append(f"%{escaped}%")
+    if filters.since is not None and filters.until is not None and filters.since > filters.until:
+        raise BadValue(f"--since {filters.since} is after --until {filters.until}", "--since")
+    if filters.since is not None:
+        where.append("received_date >= ?")
+        params.append(filters.since.isoformat())
+    if filters.until is not None:
+        where.append("received_date <= ?")
+        params.append(filters.until.isoformat())
     if not 1 <= filters.limit <= MAX_ROWS:
         raise BadValue(f"{filters.limit} is out of range (1..{MAX_ROWS})", argument="--limit")
     sql = SELECT + (" WHERE " + " AND ".join(where) if where else "")

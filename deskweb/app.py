@@ -21,10 +21,13 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException
 
-from . import analysis, audit
+from desk.officers import UnlockedOfficer
+from desk.signins import record_sign_out
+
+from . import account, analysis, audit, printed, search
 from .desks import DeskFactory, WebSettings
 from .pages import NeedLogin, render, router
-from .sessions import SessionStore, Throttle
+from .sessions import SecondStep, SessionStore, Throttle
 
 HERE = Path(__file__).parent
 log = logging.getLogger("lianxin.deskweb")
@@ -55,7 +58,19 @@ def templates() -> Environment:
 def create_app(settings: WebSettings) -> FastAPI:
     """The web desk for ``settings``; refuses to start on a missing store or bad lists."""
     factory = DeskFactory(settings)
-    sessions = SessionStore(settings.idle_seconds, settings.monotonic)
+
+    def signed_out(officer: UnlockedOfficer, why: str) -> None:
+        """The signed-out event, signed while the officer's keys are still open."""
+        desk = factory.open(officer)
+        try:
+            record_sign_out(desk, why)
+        except Exception as exc:  # the keys are wiped all the same
+            log.warning("officer %s's sign-out was not recorded: %s", officer.id, exc)
+        finally:
+            desk.close()
+
+    sessions = SessionStore(settings.idle_seconds, settings.monotonic, on_end=signed_out)
+    second = SecondStep(monotonic=settings.monotonic)
     throttle = Throttle(settings.failures_before_lock, settings.lock_seconds, settings.monotonic)
 
     @contextlib.asynccontextmanager
@@ -64,6 +79,7 @@ def create_app(settings: WebSettings) -> FastAPI:
             while True:
                 await asyncio.sleep(SWEEP_SECONDS)
                 sessions.sweep()
+                second.sweep()
 
         task = asyncio.create_task(sweep())
         try:
@@ -71,6 +87,7 @@ def create_app(settings: WebSettings) -> FastAPI:
         finally:
             task.cancel()
             wiped = sessions.clear()  # the keys do not outlive the server
+            second.clear()
             log.info("web desk stopping: %d signed-in officers' keys wiped", wiped)
 
     app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
@@ -79,6 +96,7 @@ def create_app(settings: WebSettings) -> FastAPI:
     app.state.analyses = analysis.ComparisonCache(settings.counts_seconds, settings.monotonic)
     app.state.sessions = sessions
     app.state.throttle = throttle
+    app.state.second = second
     app.state.templates = templates()
     app.state.unlocks = asyncio.Semaphore(settings.parallel_unlocks)
 
@@ -111,4 +129,7 @@ def create_app(settings: WebSettings) -> FastAPI:
     app.include_router(router)
     app.include_router(audit.router)
     app.include_router(analysis.router)
+    app.include_router(search.router)
+    app.include_router(printed.router)
+    app.include_router(account.router)
     return app

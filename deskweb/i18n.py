@@ -137,10 +137,14 @@ class Labels:
 # desk itself refuses the others: the link is only a convenience).
 NAV: tuple[tuple[str, str, str | None], ...] = (
     ("/work", "my_work", None),
+    ("/search", "nav_search", "list"),
     ("/analysis", "nav_analysis", "analysis"),
+    ("/ledgers", "nav_ledgers", "ledger"),
+    ("/supervision", "nav_supervision", "warnings"),
     ("/audit/verify", "nav_verify", "verify"),
     ("/audit/reads", "nav_reads", "reads"),
     ("/audit/events", "nav_events", "events"),
+    ("/account", "nav_account", "session"),
 )
 
 

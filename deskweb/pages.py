@@ -26,13 +26,21 @@ from desk.casekeys import desk_keys
 from desk.context import Desk
 from desk.deadlines import Manual
 from desk.notes import add_note
-from desk.officers import ARGON_MEMLIMIT, ARGON_OPSLIMIT, WrongPassphrase, find_officer, unlock
+from desk.officers import (
+    ARGON_MEMLIMIT,
+    ARGON_OPSLIMIT,
+    UnlockedOfficer,
+    WrongPassphrase,
+    find_officer,
+    unlock,
+)
 from desk.refusals import BadValue, Refused, UnknownCase
 from desk.routing import Route, route
+from desk.signins import code_ok, open_totp, record_sign_in, sealed_totp
 
 from .desks import DeskFactory
 from .i18n import LANGS, Labels, nav_for
-from .sessions import Session, SessionStore, Throttle
+from .sessions import SecondStep, Session, SessionStore, Throttle
 from .work import case_page, my_work
 
 log = logging.getLogger("lianxin.deskweb")
@@ -41,6 +49,7 @@ T = TypeVar("T")
 SESSION_COOKIE = "lx_session"
 LOGIN_COOKIE = "lx_login"
 LANG_COOKIE = "lx_lang"
+SECOND_COOKIE = "lx_second"
 MAX_FORM = 64 * 1024
 UNLOCK_WAIT = 20.0
 _DUMMY_SALT = b"\0" * nacl.pwhash.argon2id.SALTBYTES
@@ -227,11 +236,108 @@ async def login(request: Request) -> Response:
             minutes = max(1, round(request.app.state.settings.lock_seconds / 60))
             return login_page(request, 429, labels.t("login_locked", minutes=minutes), officer_id)
         return login_page(request, 401, labels.t("login_failed"), officer_id)
-    throttle.succeeded(officer_id)
+    sealed = await run_in_threadpool(_sealed_totp, request.app.state.desks, officer_id)
+    if sealed is not None:  # the second factor: the code of the officer's app
+        second: SecondStep = request.app.state.second
+        waiting = second.put(outcome, sealed)
+        response = totp_page(request)
+        response.set_cookie(
+            SECOND_COOKIE,
+            waiting,
+            httponly=True,
+            samesite="strict",
+            secure=request.app.state.settings.secure_cookies,
+            path="/login",
+        )
+        return response
+    return await _start_session(request, outcome, second_factor=False)
+
+
+def _sealed_totp(factory: DeskFactory, officer_id: str) -> bytes | None:
+    desk = factory.open(None)
+    try:
+        return sealed_totp(desk, officer_id)
+    finally:
+        desk.close()
+
+
+def totp_page(request: Request, status: int = 200, message: str | None = None) -> Response:
+    """The second step: the six-digit code, with a fresh pre-session CSRF token."""
+    token = secrets.token_urlsafe(24)
+    response = render(request, "totp.html.j2", status, login_csrf=token, error=message)
+    response.set_cookie(
+        LOGIN_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=request.app.state.settings.secure_cookies,
+        path="/login",
+    )
+    return response
+
+
+@router.get("/login/totp")
+async def login_totp_form(request: Request) -> Response:
+    """The code page again (a reload, or another language) while the wait is on."""
+    second: SecondStep = request.app.state.second
+    if second.get(request.cookies.get(SECOND_COOKIE)) is None:
+        return RedirectResponse("/login?why=need", 303)
+    return totp_page(request)
+
+
+@router.post("/login/totp")
+async def login_totp(request: Request) -> Response:
+    """Check the second factor's code; throttled with the passphrase's failures."""
+    form = await form_of(request)
+    expected = request.cookies.get(LOGIN_COOKIE, "")
+    if not expected or not secrets.compare_digest(form.get("csrf", ""), expected):
+        return bad_form(request, None)
+    second: SecondStep = request.app.state.second
+    waiting = request.cookies.get(SECOND_COOKIE)
+    found = second.get(waiting)
+    if found is None:
+        return RedirectResponse("/login?why=need", 303)
+    officer, sealed = found
+    labels = labels_of(request)
+    throttle: Throttle = request.app.state.throttle
+    now = request.app.state.desks.clock.now()
+    if code_ok(open_totp(officer, sealed), form.get("code", ""), now):
+        second.take(waiting, wipe=False)
+        return await _start_session(request, officer, second_factor=True)
+    failures = throttle.failed(officer.id)
+    log.warning("wrong second-factor code for officer %s (%d in a row)", officer.id, failures)
+    if throttle.locked_for(officer.id):
+        second.take(waiting, wipe=True)
+        minutes = max(1, round(request.app.state.settings.lock_seconds / 60))
+        return login_page(request, 429, labels.t("login_locked", minutes=minutes), officer.id)
+    return totp_page(request, 401, labels.t("totp_wrong"))
+
+
+async def _start_session(
+    request: Request, officer: UnlockedOfficer, *, second_factor: bool
+) -> Response:
+    """The session begins: a signed ``signed-in`` event, the cookie, my work."""
+    throttle: Throttle = request.app.state.throttle
+    throttle.succeeded(officer.id)
     store: SessionStore = request.app.state.sessions
     store.end(request.cookies.get(SESSION_COOKIE))  # a session already open in this browser
-    token, _ = store.create(outcome)
-    log.info("officer %s signed in", officer_id)
+    factory: DeskFactory = request.app.state.desks
+
+    def signed_in() -> None:
+        desk = factory.open(officer)
+        try:
+            record_sign_in(desk, second_factor=second_factor)
+        finally:
+            desk.close()
+
+    try:  # no session that the event log does not show
+        await run_in_threadpool(signed_in)
+    except Refused as exc:
+        officer.forget()
+        log.error("officer %s's sign-in could not be recorded: %s", officer.id, exc)
+        return login_page(request, 503, labels_of(request).t("login_unrecorded"), officer.id)
+    token, _ = store.create(officer)
+    log.info("officer %s signed in", officer.id)
     response = RedirectResponse("/work", 303)
     response.set_cookie(
         SESSION_COOKIE,
@@ -242,6 +348,7 @@ async def login(request: Request) -> Response:
         path="/",
     )
     response.delete_cookie(LOGIN_COOKIE, path="/login")
+    response.delete_cookie(SECOND_COOKIE, path="/login")
     return response
 
 

@@ -50,6 +50,7 @@ class Session:
     officer: UnlockedOfficer
     csrf: str
     last_seen: float
+    new_totp: str | None = None  # a second-factor secret shown for enrolment, not yet confirmed
 
 
 @dataclass
@@ -58,6 +59,9 @@ class SessionStore:
 
     idle_seconds: float
     monotonic: Monotonic = time.monotonic
+    # Called with the officer and why (sign-out, idle, shutdown) before the keys are wiped:
+    # the web desk signs the signed-out event with them.
+    on_end: Callable[[UnlockedOfficer, str], None] | None = None
     _sessions: dict[str, Session] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -91,7 +95,7 @@ class SessionStore:
             session = self._sessions.pop(_digest(token), None)
         if session is None:
             return False
-        session.officer.forget()
+        self._ended(session, "sign-out")
         return True
 
     def sweep(self) -> set[str]:
@@ -101,7 +105,7 @@ class SessionStore:
             stale = {k for k, s in self._sessions.items() if now - s.last_seen > self.idle_seconds}
             dropped = [self._sessions.pop(k) for k in stale]
         for session in dropped:
-            session.officer.forget()
+            self._ended(session, "idle")
         return stale
 
     def clear(self) -> int:
@@ -110,8 +114,16 @@ class SessionStore:
             dropped = list(self._sessions.values())
             self._sessions.clear()
         for session in dropped:
-            session.officer.forget()
+            self._ended(session, "shutdown")
         return len(dropped)
+
+    def _ended(self, session: Session, why: str) -> None:
+        try:
+            if self.on_end is not None:
+                self.on_end(session.officer, why)
+        finally:
+            session.officer.forget()
+            session.new_totp = None
 
     def officers(self) -> list[str]:
         """The officer ids signed in now (for tests and the operator)."""
@@ -170,3 +182,68 @@ class Throttle:
         """A correct passphrase: the count starts again."""
         with self._lock:
             self._accounts.pop(account, None)
+
+
+@dataclass
+class _Pending:
+    officer: UnlockedOfficer
+    sealed: bytes
+    deadline: float
+
+
+@dataclass
+class SecondStep:
+    """Officers whose passphrase was right and whose TOTP code is awaited (keys open in memory
+    for at most ``seconds``; wiped when the time is up, on a lock, or at shutdown)."""
+
+    seconds: float = 300.0
+    monotonic: Monotonic = time.monotonic
+    capacity: int = 1000
+    _waiting: dict[str, _Pending] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def put(self, officer: UnlockedOfficer, sealed: bytes) -> str:
+        """Wait for ``officer``'s code; the cookie token naming the wait."""
+        self.sweep()
+        token = secrets.token_urlsafe(32)
+        with self._lock:
+            if len(self._waiting) >= self.capacity:
+                _, oldest = self._waiting.popitem()
+                oldest.officer.forget()
+            self._waiting[_digest(token)] = _Pending(
+                officer, sealed, self.monotonic() + self.seconds
+            )
+        return token
+
+    def get(self, token: str | None) -> tuple[UnlockedOfficer, bytes] | None:
+        """The waiting officer and their sealed secret, if the wait is still on."""
+        self.sweep()
+        if not token:
+            return None
+        with self._lock:
+            found = self._waiting.get(_digest(token))
+        return (found.officer, found.sealed) if found else None
+
+    def take(self, token: str | None, *, wipe: bool) -> None:
+        """End the wait (``wipe``: the keys too, when no session takes them over)."""
+        if not token:
+            return
+        with self._lock:
+            found = self._waiting.pop(_digest(token), None)
+        if found is not None and wipe:
+            found.officer.forget()
+
+    def sweep(self) -> None:
+        now = self.monotonic()
+        with self._lock:
+            late = [k for k, p in self._waiting.items() if p.deadline < now]
+            dropped = [self._waiting.pop(k) for k in late]
+        for pending in dropped:
+            pending.officer.forget()
+
+    def clear(self) -> None:
+        with self._lock:
+            dropped = list(self._waiting.values())
+            self._waiting.clear()
+        for pending in dropped:
+            pending.officer.forget()

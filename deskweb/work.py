@@ -22,7 +22,7 @@ from desk.lifecycle import OPEN_STATES, allowed_steps
 from desk.listing import Filters, list_cases, scoped_unit, show_case
 from desk.officers import all_officers
 from desk.refusals import Refused
-from desk.warnings import CaseColours, UnitCounts, compute_warnings
+from desk.warnings import CaseColours, UnitCounts, WarningReport, compute_warnings
 from lianxin.domain.workdays import working_days_between
 from lianxin.officetime import office_zone
 
@@ -77,21 +77,43 @@ class UnitCountsCache:
         self._lock = threading.Lock()
         self._day: date | None = None
         self._at = 0.0
-        self._units: list[UnitCounts] = []
+        self._report = WarningReport(date.min)
 
-    def units(self, desk: Desk) -> list[UnitCounts]:
-        """Every unit's counts on the desk's day."""
+    def report(self, desk: Desk) -> WarningReport:
+        """The warnings on the desk's day: per-unit counts and the flagged cases."""
         with self._lock:
             now = self.monotonic()
             if self._day != desk.today or now - self._at > self.seconds:
-                self._units = compute_warnings(desk).units
+                self._report = compute_warnings(desk)
                 self._day, self._at = desk.today, now
-            return list(self._units)
+            return self._report
+
+    def units(self, desk: Desk) -> list[UnitCounts]:
+        """Every unit's counts on the desk's day."""
+        return list(self.report(desk).units)
 
     def clear(self) -> None:
         """Forget the counts (a step changed the register)."""
         with self._lock:
             self._day = None
+
+
+def listing_row(desk: Desk, labels: Labels, row: dict[str, Any]) -> dict[str, Any]:
+    """A listing row (:func:`desk.listing.list_cases`) as a page shows it, with the steps the
+    officer may take on it now."""
+    steps: list[str] = []
+    if row["state"] in OPEN_STATES:
+        steps = my_steps(desk, allowed_steps(load_case(desk.db, row["id"])))
+    return {
+        **row,
+        "label": row["number"] or f"#{row['id']}",
+        "channel_name": labels.channel(row["channel"]),
+        "state_name": labels.state(row["state"]),
+        "problem_name": labels.problem(row["problem"]),
+        "unit_name": labels.unit(row["unit"]),
+        "days_left": days_left(desk, row["due"]) if row["colour"] != "blue" else None,
+        "steps": [labels.step(s) for s in steps],
+    }
 
 
 def my_work(desk: Desk, labels: Labels, counts: UnitCountsCache) -> WorkPage:
@@ -103,20 +125,8 @@ def my_work(desk: Desk, labels: Labels, counts: UnitCountsCache) -> WorkPage:
         page.refusal = str(exc)
         return page
     for row in rows:
-        steps: list[str] = []
-        if row["state"] in OPEN_STATES:
-            steps = my_steps(desk, allowed_steps(load_case(desk.db, row["id"])))
-        shown = {
-            **row,
-            "label": row["number"] or f"#{row['id']}",
-            "channel_name": labels.channel(row["channel"]),
-            "state_name": labels.state(row["state"]),
-            "problem_name": labels.problem(row["problem"]),
-            "unit_name": labels.unit(row["unit"]),
-            "days_left": days_left(desk, row["due"]) if row["colour"] != "blue" else None,
-            "steps": [labels.step(s) for s in steps],
-        }
-        (page.for_me if steps else page.others).append(shown)
+        shown = listing_row(desk, labels, row)
+        (page.for_me if shown["steps"] else page.others).append(shown)
     page.for_me.sort(key=lambda r: ({"red": 0, "yellow": 1}.get(r["colour"], 2), r["due"] or ""))
     only = scoped_unit(desk)
     page.units = [u for u in counts.units(desk) if only is None or u.unit == only]

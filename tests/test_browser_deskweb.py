@@ -27,7 +27,7 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -35,12 +35,14 @@ from typing import Any
 import pytest
 import uvicorn
 from conftest import ROOT, free_port
-from desk_support import intake_letter, make_desk, new_store, passphrase, unlocked
+from desk_support import intake_letter, letter, make_desk, new_store, passphrase, unlocked
 
 from desk.deadlines import Manual
+from desk.intake import intake
 from desk.officekeys import load_office_keys
 from desk.register import Registration, register
 from desk.routing import Route, route
+from desk.warnings import compute_warnings
 from deskweb.desks import WebSettings
 from deskweb.serve import server_config
 from deskweb.sessions import ManualClock, SessionStore
@@ -105,9 +107,11 @@ def _cases(db_path: Path, keys_dir: Path) -> tuple[int, int]:
     desk = make_desk(db_path, DAY, officer="reg", keys_dir=keys_dir)
     try:
         a = intake_letter(desk, keys, "甲案").case_id
-        register(desk, a, FORM, keys)
+        register(desk, a, replace(FORM, add_tags=("livelihood",)), keys)
         b = intake_letter(desk, keys, "乙案").case_id
         register(desk, b, FORM, keys)
+        late = intake(desk, keys, letter("丁案"), channel="letter", received=date(2026, 10, 20))
+        register(desk, late.case_id, FORM, keys)  # registered, never routed: overdue
         desk.officer = unlocked("appr")
         route(desk, a, Route("assign", unit="town.dongshan", manual=Manual.parse(3, "working")))
     finally:
@@ -528,7 +532,7 @@ def test_the_monthly_analysis_beside_two_months_and_its_xlsx(browser: Any, offic
     heads = page.locator("#lx-t-received thead th").all_inner_texts()
     assert heads == ["项目", "2026-11", "2026-10", "2025-11"]
     total = page.locator("#lx-t-received tr[data-code=total] td")
-    assert total.all_inner_texts() == ["2", "0", "0"]  # the two letters of the 24th
+    assert total.all_inner_texts() == ["2", "1", "0"]  # two letters of the 24th, one of Oct.
     assert page.locator("#lx-chart-channel rect").count() == 3  # letters: three months
     assert "来信" in page.locator("#lx-chart-channel").inner_html()
     rates = page.locator("#lx-t-handling tr[data-code=on_time_rate] td").all_inner_texts()
@@ -571,6 +575,222 @@ def test_the_monthly_analysis_beside_two_months_and_its_xlsx(browser: Any, offic
     for path in ("/analysis", "/analysis.xlsx"):
         response = page.goto(office.url + path + "?lang=zh")
         assert response.status == 403 and "您的角色不能使用此页面" in page.content(), path
+    sign_out(page)
+
+
+def search_for(page: Any, **fields: str) -> None:
+    for name, value in fields.items():
+        if name in ("unit", "tag", "state"):
+            page.select_option(f"#lx-s-{name}", value)
+        else:
+            page.fill(f"#lx-s-{name}", value)
+    with page.expect_navigation():
+        page.click("#lx-s-go")
+
+
+def search_reads(office: Office, officer_id: str) -> list[int]:
+    rows = office.query(
+        "SELECT case_id FROM events WHERE type = 'read' AND actor = ?"
+        " AND json_extract(data, '$.for') = 'search' ORDER BY case_id",
+        [officer_id],
+    )
+    return [r[0] for r in rows]
+
+
+def test_search_in_scope_opens_only_readable_reports(browser: Any, office: Office) -> None:
+    page = sign_in(new_page(browser, office), office, "appr")
+    page.click("#lx-nav-search")
+    page.wait_for_url(office.url + "/search")
+    search_for(page, words="甲案")
+    assert page.url == office.url + "/search"  # the words are not in the address
+    found = page.locator("#lx-found tbody tr")
+    assert found.count() == 1 and found.get_attribute("data-case") == str(office.case_a)
+    late = office.case_b + 1  # received in October, registered, never routed
+    assert search_reads(office, "appr") == [office.case_a, office.case_b, late]  # all opened
+    assert "3件举报" in page.locator("#lx-opened").inner_text()
+    assert page.locator("#lx-s-words").input_value() == "甲案"  # the form keeps the query
+    for size, suffix in ((DESKTOP, ""), (LAPTOP, "-laptop")):
+        page.set_viewport_size(size)
+        shot(page, f"search-zh{suffix}")
+    page.goto(office.url + "/search?lang=en")
+    search_for(page, person="刘某", state="in_progress")
+    assert page.locator("#lx-found tbody tr").count() == 1  # B was routed: both in progress
+    assert "were opened for this search" in page.locator("#lx-opened").inner_text()
+    for size, suffix in ((DESKTOP, ""), (LAPTOP, "-laptop")):
+        page.set_viewport_size(size)
+        shot(page, f"search-en{suffix}")
+    page.set_viewport_size(DESKTOP)
+    page.goto(office.url + "/search?lang=zh")
+    [(number,)] = office.query("SELECT number FROM cases WHERE id = ?", [office.case_b])
+    before = len(search_reads(office, "appr"))
+    search_for(page, number=number)
+    assert page.locator("#lx-found tbody tr").get_attribute("data-case") == str(office.case_b)
+    assert page.locator("#lx-opened").count() == 0 and len(search_reads(office, "appr")) == before
+    page.goto(office.url + "/search")
+    search_for(page, unit="town.xihe", since="2026-11-25")
+    assert page.locator("#lx-found-n").inner_text() == "0"
+    page.goto(office.url + "/search")
+    search_for(page, since="2026-11-30", until="2026-11-01")
+    assert "筛选条件有误" in page.locator("#lx-search-error").inner_text()
+    bare = page.context.request.post(office.url + "/search", form={"words": "甲案"})
+    assert bare.status == 403 and "表单已过期" in bare.text()
+    sign_out(page)
+    page = sign_in(new_page(browser, office), office, "hand2")  # Xihe: case B only
+    page.goto(office.url + "/search")
+    search_for(page, words="甲案")
+    assert page.locator("#lx-found-n").inner_text() == "0"
+    assert search_reads(office, "hand2") == [office.case_b]  # A was never opened
+    search_for(page, words="乙案")
+    assert page.locator("#lx-found tbody tr").get_attribute("data-case") == str(office.case_b)
+    sign_out(page)
+    page = sign_in(new_page(browser, office), office, "ana")  # analysts: no report text
+    page.goto(office.url + "/search")
+    search_for(page, state="in_progress")
+    assert page.locator("#lx-found tbody tr").count() == 1
+    search_for(page, words="甲案")
+    assert "您的角色不能这样查询" in page.locator("#lx-search-error").inner_text()
+    assert "needs the role" in page.content() and search_reads(office, "ana") == []
+    shot(page, "search-refused-zh")
+    sign_out(page)
+    page = sign_in(new_page(browser, office), office, "aud")
+    assert page.locator("#lx-nav-search").count() == 0
+    assert page.goto(office.url + "/search").status == 403
+    assert "您的角色不能使用此页面" in page.locator("#lx-message").inner_text()
+    sign_out(page)
+
+
+def test_ledgers_and_the_supervision_list_print(browser: Any, office: Office) -> None:
+    page = sign_in(new_page(browser, office), office, "sup")
+    page.click("#lx-nav-ledgers")
+    page.wait_for_url(office.url + "/ledgers")
+    row = page.locator("#lx-ledgers tr[data-tag=livelihood]")
+    assert "民生" in row.inner_text() and row.locator("td").all_inner_texts()[:3] == ["1", "0", "1"]
+    assert page.locator("#lx-print").is_visible()  # the desk's own script shows the button
+    both(page, office, "/ledgers", "ledgers")
+    page.locator("#lx-ledgers tr[data-tag=livelihood] a").click()
+    page.wait_for_url(office.url + "/ledgers/livelihood")
+    cases = page.locator("#lx-ledger tbody tr")
+    assert cases.count() == 1 and cases.get_attribute("data-case") == str(office.case_a)
+    assert "已清零" in page.locator("#lx-ledger-sum").inner_text()  # A was concluded
+    assert "东山镇" in cases.inner_text()
+    both(page, office, "/ledgers/livelihood", "ledger")
+    page.emulate_media(media="print")
+    assert not page.locator("#lx-print").is_visible()  # no controls on paper
+    assert not page.locator("nav.pages").is_visible()
+    page.pdf(path=str(ARTIFACTS / "ledger-zh.pdf"))
+    page.emulate_media(media="screen")
+    assert page.goto(office.url + "/ledgers/no_such_tag").status == 404
+    page.click("#lx-nav-supervision")
+    page.wait_for_url(office.url + "/supervision")
+    desk = make_desk(office.db_path, DAY, officer="sup")
+    try:
+        flagged = compute_warnings(desk).flagged
+    finally:
+        desk.close()
+    shown = page.locator("section.sheet tbody tr").evaluate_all(
+        "rows => rows.map(r => Number(r.dataset.case))"
+    )
+    assert sorted(shown) == sorted(f.case_id for f in flagged)
+    assert [(f.case_id, f.colour) for f in flagged] == [(office.case_b + 1, "red")]
+    assert page.locator("section.sheet").count() == 1  # one unit (not yet routed)
+    sheet = page.locator("section.sheet").first.inner_text()
+    assert "钱督办" in sheet and "登记分流" in sheet and "超期" in sheet  # issued by; stage
+    both(page, office, "/supervision", "supervision")
+    page.emulate_media(media="print")
+    page.pdf(path=str(ARTIFACTS / "supervision-zh.pdf"))
+    page.emulate_media(media="screen")
+    sign_out(page)
+    page = sign_in(new_page(browser, office), office, "hand1")
+    for path in ("/ledgers", "/ledgers/livelihood", "/supervision"):
+        response = page.goto(office.url + path + "?lang=zh")
+        assert response.status == 403, path
+        assert "您的角色不能使用此页面" in page.locator("#lx-message").inner_text()
+    page.goto(office.url + "/supervision?lang=en")
+    assert "Your roles do not give access" in page.locator("#lx-message").inner_text()
+    page.goto(office.url + "/work?lang=zh")
+    sign_out(page)
+
+
+def test_an_officer_turns_on_one_time_codes_and_signs_in_with_them(
+    browser: Any, office: Office
+) -> None:
+    import pyotp
+
+    from lianxin.domain.workdays import FixedClock
+
+    at = FixedClock(DAY).now()  # the desk's clock (the test store's fixed day)
+    page = sign_in(new_page(browser, office), office, "ana")
+    page.click("#lx-nav-account")
+    page.wait_for_url(office.url + "/account")
+    assert page.locator("#lx-totp-state").get_attribute("data-on") == "0"
+    secret = page.locator("#lx-totp-secret").inner_text().replace(" ", "")
+    assert page.locator("#lx-totp-uri").inner_text().startswith("otpauth://totp/")
+    both(page, office, "/account", "account")
+    page.fill("#lx-totp-on-code", "000000" if pyotp.TOTP(secret).at(at) != "000000" else "1")
+    page.click("#lx-totp-on-save")
+    page.wait_for_selector("#lx-refused")  # a wrong first code: nothing enrolled
+    page.goto(office.url + "/account")
+    assert page.locator("#lx-totp-secret").inner_text().replace(" ", "") == secret  # kept
+    page.fill("#lx-totp-on-code", pyotp.TOTP(secret).at(at))
+    with page.expect_navigation():
+        page.click("#lx-totp-on-save")
+    assert page.locator("#lx-totp-state").get_attribute("data-on") == "1"
+    [(data,)] = office.query("SELECT data FROM events WHERE type = 'totp-enrolled'")
+    assert secret not in data and "sealed" in data  # stored sealed to the officer only
+    sign_out(page)
+    page = sign_in(new_page(browser, office), office, "ana")
+    assert page.url == office.url + "/login" and page.locator("#lx-code").is_visible()
+    assert "ana" not in office.sessions.officers()  # no session before the code
+    for lang in ("zh", "en"):
+        page.goto(f"{office.url}/login/totp?lang={lang}")
+        for size, suffix in ((DESKTOP, ""), (LAPTOP, "-laptop")):
+            page.set_viewport_size(size)
+            shot(page, f"totp-{lang}{suffix}")
+    assert "six-digit code" in page.locator("main").inner_text()
+    page.goto(f"{office.url}/login/totp?lang=zh")
+    page.set_viewport_size(DESKTOP)
+    page.fill("#lx-code", "123456" if pyotp.TOTP(secret).at(at) != "123456" else "654321")
+    with page.expect_navigation():
+        page.click("#lx-code-go")
+    assert "动态码不正确" in page.locator("#lx-error").inner_text()
+    page.fill("#lx-code", pyotp.TOTP(secret).at(at))
+    with page.expect_navigation():
+        page.click("#lx-code-go")
+    assert page.url == office.url + "/work" and "ana" in office.sessions.officers()
+    signed = office.query(
+        "SELECT json_extract(data, '$.second_factor') FROM events"
+        " WHERE type = 'signed-in' AND actor = 'ana' ORDER BY seq DESC LIMIT 1"
+    )
+    assert signed == [(1,)]
+    page.goto(office.url + "/account")
+    page.fill("#lx-totp-off-code", pyotp.TOTP(secret).at(at))
+    with page.expect_navigation():
+        page.click("#lx-totp-off-save")
+    assert page.locator("#lx-totp-state").get_attribute("data-on") == "0"
+    sign_out(page)
+    page = sign_in(new_page(browser, office), office, "ana")
+    assert page.url == office.url + "/work"  # off again: the passphrase alone
+    sign_out(page)
+
+
+def test_sign_ins_and_outs_are_signed_events_that_verify(browser: Any, office: Office) -> None:
+    outs = dict(
+        office.query(
+            "SELECT json_extract(data, '$.why'), count(*) FROM events"
+            " WHERE type = 'signed-out' GROUP BY 1"
+        )
+    )
+    assert outs["sign-out"] >= 10 and outs["idle"] >= 1  # the approver's and hand1's idling
+    ins = office.query("SELECT count(*) FROM events WHERE type = 'signed-in'")[0][0]
+    assert ins > outs["sign-out"] + outs["idle"]  # some sessions are still open
+    failed = office.query("SELECT count(*) FROM events WHERE type LIKE '%fail%'")
+    assert failed == [(0,)]  # failures stay in the server's log
+    page = sign_in(new_page(browser, office), office, "aud")
+    page.goto(office.url + "/audit/verify")
+    assert page.locator("#lx-verdict").get_attribute("data-ok") == "1"
+    page.goto(office.url + "/audit/events?kind=signed-in&officer=ana")
+    assert page.locator("#lx-events tbody tr").count() == 5  # analysis, search, 3 here
+    assert "登录与退出" in page.locator("#lx-events").inner_text()
     sign_out(page)
 
 

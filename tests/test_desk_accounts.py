@@ -98,6 +98,7 @@ MATRIX = {
     "warnings": {"sup"},
     "reads": {"aud"},
     "events": {"aud", "admin"},
+    "session": {*ROLE_OF, "hand2"},
     "verify": {"aud", "admin"},
     "analysis": {"appr", "sup", "ana"},
 }

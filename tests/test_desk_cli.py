@@ -136,6 +136,10 @@ def test_main_commands(tmp_path: Path, keys_dir: Path) -> None:
     assert {(r["section"], r["code"]): r["value"] for r in analysis}[
         ("handling", "concluded")
     ] == "1"
+    [hit] = json.loads(ok("search", "--words", "补偿款 青石镇", "--json"))
+    assert hit["number"] == "2026-000001"
+    assert "1 reports opened" in ok("search", "--person", "吴某", "--since", "2026-02-01")
+    assert json.loads(ok("search", "--words", "油烟", "--json")) == []
     book = tmp_path / "月分析.xlsx"
     assert "written to" in ok("analysis", "--month", "2026-03", "--xlsx", "--out", str(book))
     sheet = openpyxl.load_workbook(book)["办理情况"]

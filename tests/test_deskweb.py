@@ -196,3 +196,31 @@ def test_serve_refuses_bad_settings_in_one_line(tmp_path: Path, office_db: Path)
     assert lan.returncode == 2 and lan.stderr.startswith("Error: --host: 0.0.0.0 is reachable")
     port = cli("serve", "--db", str(office_db), "--port", "70000")
     assert port.returncode == 2 and "--port" in port.stderr
+
+
+def test_a_sign_in_the_register_cannot_record_opens_no_session(office_db: Path) -> None:
+    from datetime import timedelta
+
+    from fastapi.testclient import TestClient
+
+    from desk.signins import record_sign_in
+    from deskweb.app import create_app
+    from deskweb.desks import WebSettings
+    from tests.desk_support import make_desk
+
+    later = make_desk(office_db, DAY + timedelta(days=1), officer="reg")
+    record_sign_in(later, second_factor=False)  # the log's last event: the next day
+    later.close()
+    app = create_app(WebSettings(db=office_db, today=DAY))
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        page = client.get("/login")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert csrf is not None
+        answer = client.post(
+            "/login",
+            data={"csrf": csrf[1], "officer": "hand1", "passphrase": passphrase("hand1")},
+            follow_redirects=False,
+        )
+        assert answer.status_code == 503 and "未能记入登记簿" in answer.text
+        assert "lx_session" not in answer.cookies and len(app.state.sessions) == 0
+        assert client.get("/work", follow_redirects=False).status_code == 303
