@@ -73,7 +73,7 @@ def _names(desk: Desk) -> dict[str, str]:
 def _shown(row: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
     return {
         **row,
-        "when": office_time(row["time"]),
+        "when": office_time(row["time"], row["date"]),
         "who": names.get(row["officer"], row["officer"] or ""),
     }
 

@@ -43,8 +43,12 @@ def my_steps(desk: Desk, steps: list[str]) -> list[str]:
     return out
 
 
-def office_time(utc: str) -> str:
-    """An event's UTC time as the office's local time (``2026-11-24 12:00``)."""
+def office_time(utc: str | None, day: str) -> str:
+    """An event's UTC time as the office's local time (``2026-11-24 12:00``); an event recorded
+    without a time (a legacy event from before signed events, a synthetic demo case, the
+    gateway's receipt of a report) shows its office-local date ``day``."""
+    if not utc:
+        return day
     moment = datetime.strptime(utc, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     return moment.astimezone(office_zone()).strftime("%Y-%m-%d %H:%M")
 
@@ -159,7 +163,7 @@ def case_page(desk: Desk, ref: str, labels: Labels) -> CasePage:
     names = {o.id: o.name for o in all_officers(desk.db)}
     timeline = [
         {
-            "time": office_time(e["time"]),
+            "time": office_time(e["time"], e["at"]),
             "who": names.get(e["actor"], e["actor"]),
             "what": labels.event(e["type"]),
         }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import subprocess
 import sys
@@ -104,6 +105,38 @@ def test_a_terminated_demo_stops_its_gateway_and_portal(tmp_path: Path) -> None:
         import httpx
 
         assert "登录" in httpx.get(desk_url + "login", timeout=10).text
+        # A handler signs in with the printed passphrase and opens every case of their work
+        # list (the demo's cases include events recorded without a time: synthetic cases).
+        phrase = next(
+            line.split("passphrase:")[1].strip() for line in printed if "handler.dongshan" in line
+        )
+        with httpx.Client(base_url=desk_url, timeout=30, follow_redirects=True) as web:
+            form = web.get("login").text
+            csrf = re.search(r'name="csrf" value="([^"]+)"', form)
+            assert csrf, form
+            work = web.post(
+                "login",
+                data={"csrf": csrf.group(1), "officer": "handler.dongshan", "passphrase": phrase},
+            )
+            assert work.status_code == 200 and "/work" in str(work.url), work.text[:500]
+            cases = sorted(set(re.findall(r'href="/case/(\d+)', work.text)))
+            assert len(cases) >= 5, work.text[:500]
+            for case in cases:
+                page = web.get(f"case/{case}")
+                assert page.status_code == 200, (case, page.text[:300])
+        # The auditor's pages over the same register (its events are timed and untimed).
+        phrase = next(
+            line.split("passphrase:")[1].strip() for line in printed if " auditor " in line
+        )
+        with httpx.Client(base_url=desk_url, timeout=120, follow_redirects=True) as web:
+            csrf = re.search(r'name="csrf" value="([^"]+)"', web.get("login").text)
+            assert csrf
+            web.post(
+                "login", data={"csrf": csrf.group(1), "officer": "auditor", "passphrase": phrase}
+            )
+            for path in ("audit/events", "audit/reads", "audit/verify"):
+                page = web.get(path)
+                assert page.status_code == 200, (path, page.text[:300])
         demo.send_signal(signal.SIGTERM)
         assert demo.wait(timeout=60) == 0
     finally:
