@@ -24,8 +24,9 @@ from .context import Desk
 from .deadlines import Manual, rule_deadline, stage_rule
 from .lifecycle import REVIEW_KINDS, allowed_steps, require
 from .notes import note_ready, write_note
-from .officekeys import OfficeKeys, digest
+from .officekeys import OfficeKeys
 from .refusals import BadValue, IllegalTransition, Refused
+from .reporter import require_tokens, seal_to_tokens
 from .roles import desk_action
 from .values import clean_text
 
@@ -48,14 +49,8 @@ def disposition_of(desk: Desk, code: str) -> str:
     return code
 
 
-def _tokens(desk: Desk, case: Case) -> list[tuple[bytes, bytes]]:
-    rows = desk.db.execute(
-        "SELECT lookup_id, reply_pk FROM tokens WHERE case_id = ? ORDER BY issued_date, lookup_id",
-        [case.id],
-    ).fetchall()
-    if not rows:
-        raise Refused(f"case {case.label} has no tracking token to answer to")
-    return [(bytes(r[0]), bytes(r[1])) for r in rows]
+def _tokens(desk: Desk, case: Case) -> None:
+    require_tokens(desk, case.id, case.label, "answer to")
 
 
 def seal_answer(
@@ -70,15 +65,10 @@ def seal_answer(
         **outcome,
         "text": text,
     }
-    sealed_rows = []
-    for lookup_id, reply_pk in _tokens(desk, case):
-        sealed = seal_answer_for_reporter(doc, reply_pk)
-        cursor = desk.db.execute(
-            "INSERT INTO answers (case_id, lookup_id, kind, sealed, created_date)"
-            " VALUES (?, ?, ?, ?, ?)",
-            [case.id, lookup_id, kind, sealed, desk.today.isoformat()],
-        )
-        sealed_rows.append([int(cursor.lastrowid or 0), digest(sealed)])
+    _tokens(desk, case)
+    sealed_rows = seal_to_tokens(
+        desk, case.id, "answers", kind, lambda reply_pk: seal_answer_for_reporter(doc, reply_pk)
+    )
     note = write_note(desk, case, keys, "answer", text, reference=kind)
     return {"answers": sealed_rows, **note}
 

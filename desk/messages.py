@@ -28,8 +28,9 @@ from .context import Desk
 from .duties import late_notice
 from .lifecycle import require
 from .notes import note_ready, write_note
-from .officekeys import OfficeKeys, digest
+from .officekeys import OfficeKeys
 from .refusals import BadValue, Refused
+from .reporter import require_tokens, seal_to_tokens
 from .roles import desk_action
 from .values import clean_text
 
@@ -41,14 +42,8 @@ LABELS = {
 }
 
 
-def _tokens(desk: Desk, case: Case) -> list[tuple[bytes, bytes]]:
-    rows = desk.db.execute(
-        "SELECT lookup_id, reply_pk FROM tokens WHERE case_id = ? ORDER BY issued_date, lookup_id",
-        [case.id],
-    ).fetchall()
-    if not rows:
-        raise Refused(f"case {case.label} has no tracking token to write to")
-    return [(bytes(r[0]), bytes(r[1])) for r in rows]
+def _tokens(desk: Desk, case: Case) -> None:
+    require_tokens(desk, case.id, case.label, "write to")
 
 
 def seal_message(desk: Desk, case: Case, kind: str, text: str) -> list[list[Any]]:
@@ -60,16 +55,14 @@ def seal_message(desk: Desk, case: Case, kind: str, text: str) -> list[list[Any]
         "date": desk.today.isoformat(),
         "text": text,
     }
-    rows = []
-    for lookup_id, reply_pk in _tokens(desk, case):
-        sealed = seal_message_for_reporter(doc, reply_pk)
-        cursor = desk.db.execute(
-            "INSERT INTO reporter_items (case_id, lookup_id, kind, sealed, created_date)"
-            " VALUES (?, ?, ?, ?, ?)",
-            [case.id, lookup_id, ITEM_PREFIX + kind, sealed, desk.today.isoformat()],
-        )
-        rows.append([int(cursor.lastrowid or 0), digest(sealed)])
-    return rows
+    _tokens(desk, case)
+    return seal_to_tokens(
+        desk,
+        case.id,
+        "reporter_items",
+        ITEM_PREFIX + kind,
+        lambda reply_pk: seal_message_for_reporter(doc, reply_pk),
+    )
 
 
 @desk_action("message")

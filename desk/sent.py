@@ -17,7 +17,7 @@ from lianxin.protocol import seal_sent_for_reporter
 from lianxin.protocol.documents import sent_record
 
 from .context import Desk
-from .officekeys import digest
+from .reporter import seal_to_tokens
 
 
 def record_sent(desk: Desk, case_id: int, doc: dict[str, Any], received: str) -> list[list[Any]]:
@@ -25,23 +25,10 @@ def record_sent(desk: Desk, case_id: int, doc: dict[str, Any], received: str) ->
     inside the caller's transaction; returns what the caller's event records, ``[row id,
     hash]`` of each sealed copy (never the title), so that ``verify`` notices an edit."""
     record = sent_record(doc, received)
-    tokens = desk.db.execute(
-        "SELECT lookup_id, reply_pk FROM tokens WHERE case_id = ? ORDER BY issued_date, lookup_id",
-        [case_id],
-    ).fetchall()
-    rows = []
-    for lookup_id, reply_pk in tokens:
-        sealed = seal_sent_for_reporter(record, bytes(reply_pk))
-        cursor = desk.db.execute(
-            "INSERT INTO reporter_items (case_id, lookup_id, kind, sealed, created_date)"
-            " VALUES (?, ?, ?, ?, ?)",
-            [
-                case_id,
-                bytes(lookup_id),
-                record["kind"],
-                sealed,
-                desk.today.isoformat(),
-            ],
-        )
-        rows.append([int(cursor.lastrowid or 0), digest(sealed)])
-    return rows
+    return seal_to_tokens(
+        desk,
+        case_id,
+        "reporter_items",
+        record["kind"],
+        lambda reply_pk: seal_sent_for_reporter(record, reply_pk),
+    )

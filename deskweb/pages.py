@@ -184,6 +184,11 @@ def login_page(
         notice=notice,
         officer_id=officer_id,
     )
+    return _with_login_cookie(request, response, token)
+
+
+def _with_login_cookie(request: Request, response: Response, token: str) -> Response:
+    """The pre-session CSRF cookie of the sign-in forms (password, then code)."""
     response.set_cookie(
         LOGIN_COOKIE,
         token,
@@ -265,15 +270,7 @@ def totp_page(request: Request, status: int = 200, message: str | None = None) -
     """The second step: the six-digit code, with a fresh pre-session CSRF token."""
     token = secrets.token_urlsafe(24)
     response = render(request, "totp.html.j2", status, login_csrf=token, error=message)
-    response.set_cookie(
-        LOGIN_COOKIE,
-        token,
-        httponly=True,
-        samesite="strict",
-        secure=request.app.state.settings.secure_cookies,
-        path="/login",
-    )
-    return response
+    return _with_login_cookie(request, response, token)
 
 
 @router.get("/login/totp")
