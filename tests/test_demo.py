@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import subprocess
@@ -88,6 +89,7 @@ def test_a_terminated_demo_stops_its_gateway_and_portal(tmp_path: Path) -> None:
          str(site_port), "--gateway-port", str(gateway_port), "--desk-port", str(desk_port),
          "--pow-difficulty", "8"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
+        start_new_session=True,  # its own process group: a failing test stops its servers too
     )  # fmt: skip
     try:
         assert demo.stdout is not None
@@ -141,7 +143,8 @@ def test_a_terminated_demo_stops_its_gateway_and_portal(tmp_path: Path) -> None:
         assert demo.wait(timeout=60) == 0
     finally:
         if demo.poll() is None:
-            demo.kill()
+            os.killpg(demo.pid, signal.SIGKILL)  # the demo and the servers it started
+            demo.wait(timeout=30)
     for port in (site_port, gateway_port, desk_port):
         with socket.socket() as sock, pytest.raises(ConnectionRefusedError):
             sock.connect(("127.0.0.1", port))
