@@ -11,6 +11,7 @@ import csv
 import io
 import json
 from collections import defaultdict
+from typing import Any
 
 from .context import Desk
 from .lifecycle import state_label
@@ -76,6 +77,14 @@ def unit_label(desk: Desk, code: str) -> str:
     return "未分办 / 本室 (-)" if code == NO_UNIT else code
 
 
+def _cells(item: Any) -> tuple[str, str, str]:
+    """A supervision-list row's colour, case number and days, as every table shows them."""
+    red = item.colour == "red"
+    mark = "红 red" if red else "黄 yellow"
+    days = f"超期 {item.days} overdue" if red else f"剩 {item.days} left"
+    return mark, item.number or f"#{item.case_id}", days
+
+
 def supervision_markdown(desk: Desk, report: WarningReport, officer: str) -> str:
     """The supervision list: one section per unit, overdue cases (督办) then near ones (催办)."""
     by_unit: dict[str, list[Flagged]] = defaultdict(list)
@@ -96,11 +105,10 @@ def supervision_markdown(desk: Desk, report: WarningReport, officer: str) -> str
         lines += ["| 颜色 Colour | 编号 Number | 状态 State | 环节 Stage | 期限 Due | 天数 Days |"]
         lines += ["|---|---|---|---|---|---|"]
         for item in items:
-            mark = "红 red" if item.colour == "red" else "黄 yellow"
-            days = f"超期 {item.days} overdue" if item.colour == "red" else f"剩 {item.days} left"
+            mark, number, days = _cells(item)
             due = item.due + (" (待定 provisional)" if item.uncertain else "")
             lines.append(
-                f"| {mark} | {item.number or '#' + str(item.case_id)} | {state_label(item.state)}"
+                f"| {mark} | {number} | {state_label(item.state)}"
                 f" | {STAGES.get(item.stage, item.stage)} | {due} | {days} |"
             )
         lines.append("")
@@ -111,11 +119,9 @@ def supervision_markdown(desk: Desk, report: WarningReport, officer: str) -> str
         lines += ["| 颜色 Colour | 编号 Number | 承办单位 Unit | 签收期限 Sign by | 天数 Days |"]
         lines += ["|---|---|---|---|---|"]
         for item in report.signing:
-            mark = "红 red" if item.colour == "red" else "黄 yellow"
-            days = f"超期 {item.days} overdue" if item.colour == "red" else f"剩 {item.days} left"
+            mark, number, days = _cells(item)
             lines.append(
-                f"| {mark} | {item.number or '#' + str(item.case_id)} |"
-                f" {unit_label(desk, item.unit)} | {item.due} | {days} |"
+                f"| {mark} | {number} | {unit_label(desk, item.unit)} | {item.due} | {days} |"
             )
         lines += ["", "请承办单位即日签收。The unit should sign for these cases today.", ""]
     if report.duties:
@@ -123,12 +129,8 @@ def supervision_markdown(desk: Desk, report: WarningReport, officer: str) -> str
         lines += ["| 颜色 Colour | 编号 Number | 事项 Duty | 期限 Due | 天数 Days |"]
         lines += ["|---|---|---|---|---|"]
         for item in report.duties:
-            mark = "红 red" if item.colour == "red" else "黄 yellow"
-            days = f"超期 {item.days} overdue" if item.colour == "red" else f"剩 {item.days} left"
-            lines.append(
-                f"| {mark} | {item.number or '#' + str(item.case_id)} |"
-                f" {STAGES[item.stage]} | {item.due} | {days} |"
-            )
+            mark, number, days = _cells(item)
+            lines.append(f"| {mark} | {number} | {STAGES[item.stage]} | {item.due} | {days} |")
         lines.append("")
     if not by_unit and not report.signing and not report.duties:
         lines.append("无超期或临近期限的事项。Nothing overdue or near its deadline.")
