@@ -200,6 +200,16 @@ def _with_login_cookie(request: Request, response: Response, token: str) -> Resp
     return response
 
 
+async def _sign_in_form(request: Request) -> dict[str, str] | None:
+    """A sign-in form's body (passphrase or code) if its pre-session CSRF token matches the
+    cookie; None otherwise."""
+    form = await form_of(request)
+    expected = request.cookies.get(LOGIN_COOKIE, "")
+    if not expected or not secrets.compare_digest(form.get("csrf", ""), expected):
+        return None
+    return form
+
+
 @router.get("/login")
 async def login_form(request: Request) -> Response:
     """The sign-in page."""
@@ -209,9 +219,8 @@ async def login_form(request: Request) -> Response:
 @router.post("/login")
 async def login(request: Request) -> Response:
     """Unlock the officer's keys with their passphrase; throttled per account."""
-    form = await form_of(request)
-    expected = request.cookies.get(LOGIN_COOKIE, "")
-    if not expected or not secrets.compare_digest(form.get("csrf", ""), expected):
+    form = await _sign_in_form(request)
+    if form is None:
         return bad_form(request, None)
     officer_id = form.get("officer", "").strip()[:64]
     passphrase = form.get("passphrase", "")
@@ -285,9 +294,8 @@ async def login_totp_form(request: Request) -> Response:
 @router.post("/login/totp")
 async def login_totp(request: Request) -> Response:
     """Check the second factor's code; throttled with the passphrase's failures."""
-    form = await form_of(request)
-    expected = request.cookies.get(LOGIN_COOKIE, "")
-    if not expected or not secrets.compare_digest(form.get("csrf", ""), expected):
+    form = await _sign_in_form(request)
+    if form is None:
         return bad_form(request, None)
     second: SecondStep = request.app.state.second
     waiting = request.cookies.get(SECOND_COOKIE)
