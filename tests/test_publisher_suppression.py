@@ -124,38 +124,62 @@ def recoverable(equations: list[Equation], unknown: list[Var]) -> list[Var]:
 def feasible(
     equations: list[Equation], known: dict[Var, int], unknown: list[Var], truth: dict[Var, int]
 ) -> Callable[[Var, int], bool]:
-    """Is there a non-negative integer completion with ``var == value``? (depth-first search)"""
+    """Is there a non-negative integer completion with ``var == value``?
+
+    Depth-first search over bounds: every variable has an interval, each equation (coefficients
+    ±1, sum zero) narrows each of its variables to what the others' intervals allow, and the search
+    branches on the narrowest undecided variable only when nothing narrows any more.
+    """
     cap = max(truth.values()) * 2 + 20
     budget = [200_000]
 
-    def search(assign: dict[Var, int]) -> bool:
-        budget[0] -= 1
-        assert budget[0] > 0, "search budget exceeded"
-        assign = dict(assign)
+    def narrow(bounds: dict[Var, tuple[int, int]]) -> bool:
         changed = True
         while changed:
             changed = False
             for eq in equations:
-                free = [v for v in eq if v not in assign]
-                done = sum(c * assign[v] for v, c in eq.items() if v in assign)
-                low = done + sum(c * cap for v, c in eq.items() if v in free and c < 0)
-                high = done + sum(c * cap for v, c in eq.items() if v in free and c > 0)
+                low = sum(c * bounds[v][0 if c > 0 else 1] for v, c in eq.items())
+                high = sum(c * bounds[v][1 if c > 0 else 0] for v, c in eq.items())
                 if not low <= 0 <= high:
                     return False
-                if len(free) == 1:
-                    value = -done * eq[free[0]]  # coefficients are ±1
-                    if not 0 <= value <= cap:
+                for v, c in eq.items():
+                    lo, hi = bounds[v]
+                    # c·x_v = -(rest); rest lies in [low - c·lo_or_hi, high - ...]
+                    own_low = c * (lo if c > 0 else hi)
+                    own_high = c * (hi if c > 0 else lo)
+                    rest_low, rest_high = low - own_low, high - own_high
+                    new_lo, new_hi = (-rest_high, -rest_low) if c > 0 else (rest_low, rest_high)
+                    new_lo, new_hi = max(lo, new_lo), min(hi, new_hi)
+                    if new_lo > new_hi:
                         return False
-                    assign[free[0]] = value
-                    changed = True
-        rest = [v for v in unknown if v not in assign]
-        if not rest:
-            return True
-        v = rest[0]
-        order = sorted(range(cap + 1), key=lambda x: (abs(x - truth[v]), x))
-        return any(search({**assign, v: x}) for x in order)
+                    if (new_lo, new_hi) != (lo, hi):
+                        bounds[v] = (new_lo, new_hi)
+                        changed = True
+                        low = sum(c2 * bounds[u][0 if c2 > 0 else 1] for u, c2 in eq.items())
+                        high = sum(c2 * bounds[u][1 if c2 > 0 else 0] for u, c2 in eq.items())
+        return True
 
-    return lambda var, value: search({**known, var: value})
+    def search(bounds: dict[Var, tuple[int, int]]) -> bool:
+        budget[0] -= 1
+        assert budget[0] > 0, "search budget exceeded"
+        bounds = dict(bounds)
+        if not narrow(bounds):
+            return False
+        open_ = [v for v, (lo, hi) in bounds.items() if lo < hi]
+        if not open_:
+            return True
+        v = min(open_, key=lambda u: (bounds[u][1] - bounds[u][0], repr(u)))
+        lo, hi = bounds[v]
+        order = sorted(range(lo, hi + 1), key=lambda x: (abs(x - truth[v]), x))
+        return any(search({**bounds, v: (x, x)}) for x in order)
+
+    def can_be(var: Var, value: int) -> bool:
+        bounds = {v: (0, cap) for v in unknown}
+        bounds.update({v: (x, x) for v, x in known.items()})
+        bounds[var] = (value, value)
+        return search(bounds)
+
+    return can_be
 
 
 def check(
