@@ -190,14 +190,18 @@ class Labels:
         key = "step_" + step.replace(" --", "_").replace("-", "_")
         return self.t(key) if key in WORDS else self.step(step)
 
+    def _paren(self, phase: str | None) -> str:
+        if not phase:
+            return ""
+        return f"（{self.phase(phase)}）" if self.lang == "zh" else f" ({self.phase(phase)})"
+
     def _why(self, why: Why) -> str:
         text = REFUSALS.why.get(why.code, {}).get(self.lang)
         if text is None:
             return why.text
         p = why.params
         values = {
-            "state": self.state(str(p.get("state")))
-            + (f"（{self.phase(p['phase'])}）" if p.get("phase") else ""),
+            "state": self.state(str(p.get("state"))) + self._paren(p.get("phase")),
             "phase": self.phase(p.get("phase")),
             "phases": self.t("or").join(self.phase(w) for w in p.get("phases", ())),
             "proposal": self.precise_step(str(p.get("proposal", ""))),
@@ -239,6 +243,7 @@ class Labels:
 # desk itself refuses the others: the link is only a convenience).
 NAV: tuple[tuple[str, str, str | None], ...] = (
     ("/work", "my_work", None),
+    ("/intake", "nav_intake", "intake"),
     ("/search", "nav_search", "list"),
     ("/analysis", "nav_analysis", "analysis"),
     ("/ledgers", "nav_ledgers", "ledger"),

@@ -471,13 +471,17 @@ async def conclude_step(request: Request, case_id: int) -> Response:
     return await _step(request, case_id, form, work)
 
 
-def _route_of(form: dict[str, str]) -> Route:
-    """The assignment a route form asks for: the unit and, if given, its working days."""
+def manual_days(form: dict[str, str]) -> Manual | None:
+    """The working days a form's ``days`` field gives (``--days``), None when empty."""
     days = form.get("days", "").strip()
     if days and not days.isdigit():
-        raise BadValue(f"{days!r} is not a whole number of days", "--days")
-    manual = Manual.parse(int(days), "working") if days else None
-    return Route("assign", unit=form.get("unit") or None, manual=manual)
+        raise BadValue(f"{days!r} is not a whole number of days", "--days", code="whole_days")
+    return Manual.parse(int(days), "working") if days else None
+
+
+def _route_of(form: dict[str, str]) -> Route:
+    """The assignment a route form asks for: the unit and, if given, its working days."""
+    return Route("assign", unit=form.get("unit") or None, manual=manual_days(form))
 
 
 async def _step(
