@@ -123,13 +123,15 @@ class RegisterPage:
     reports: list[dict[str, str]]
     values: dict[str, str]
     tags: tuple[str, ...]
-    repeats: list[Suggestion] = field(default_factory=list)
+    repeats: list[Suggestion] | None = field(default=None)
     repeat_of: str = ""
 
 
-def register_page(desk: Desk, case_id: int) -> RegisterPage:
+def register_page(desk: Desk, case_id: int, find_repeats: bool) -> RegisterPage:
     """The report (read through ``inbox --case``, a logged read), the values the report
-    suggests (or the registration to correct) and the suggested earlier reports it repeats."""
+    suggests (or the registration to correct) and, when asked, the earlier reports the
+    duplicates finder says it repeats (it opens every opened report: each a logged read, so
+    it runs only when the registrar asks)."""
     case = load_case(desk.db, case_id)
     desk.authorize("register")
     require(case, "register")
@@ -144,7 +146,9 @@ def register_page(desk: Desk, case_id: int) -> RegisterPage:
     else:
         values = suggested_fields(desk, items[0].doc) if items else {}
         values.setdefault("source", "own")
-    repeats = [s for s in find_duplicates(desk, keys) if s.later == case.id]
+    repeats = None
+    if find_repeats:
+        repeats = [s for s in find_duplicates(desk, keys) if s.later == case.id]
     earlier = load_case(desk.db, case.repeat_of).label if case.repeat_of else ""
     return RegisterPage(case.as_dict(), reports, values, case.tags, repeats, earlier)
 
@@ -153,8 +157,9 @@ def register_page(desk: Desk, case_id: int) -> RegisterPage:
 async def register_form(request: Request, case_id: int) -> Response:
     """The registration form (registrars)."""
     session = session_of(request)
+    asked = request.query_params.get("repeats") == "1"
     try:
-        page = await on_desk(request, session, lambda desk: register_page(desk, case_id))
+        page = await on_desk(request, session, lambda desk: register_page(desk, case_id, asked))
     except Refused as exc:
         message = labels_of(request).refusal(exc)
         return render(request, "refused.html.j2", 403, session, message=message, case_id=case_id)

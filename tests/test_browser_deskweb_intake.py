@@ -137,11 +137,11 @@ def shot(page: Any, name: str) -> None:
 def both(page: Any, office: Office, path: str, name: str) -> None:
     """Screenshots of ``path`` in Chinese and English, desktop and laptop (back to Chinese)."""
     for lang in ("zh", "en"):
-        page.goto(f"{office.url}{path}?lang={lang}")
+        page.goto(f"{office.url}{path}{'&' if '?' in path else '?'}lang={lang}")
         for size, suffix in ((DESKTOP, ""), (LAPTOP, "-laptop")):
             page.set_viewport_size(size)
             shot(page, f"{name}-{lang}{suffix}")
-    page.goto(f"{office.url}{path}?lang=zh")
+    page.goto(f"{office.url}{path}{'&' if '?' in path else '?'}lang=zh")
     page.set_viewport_size(DESKTOP)
 
 
@@ -247,9 +247,16 @@ def test_registrar_registers_with_a_problem_type_tag_and_the_suggested_repeat(
     assert page.locator("#lx-problem option:checked").inner_text() == "贪污贿赂"
     assert page.locator("#lx-region option:checked").inner_text() == "东山镇"
     assert page.locator("#lx-real-name option:checked").inner_text() == "署名（未核实）"
+    assert page.locator("#lx-repeats input[type=radio]").count() == 0  # not until asked
+    reads = one(office, "SELECT count(*) FROM events WHERE type = 'read' AND case_id = ?", [e])
+    with page.expect_navigation():
+        page.click("#lx-find-repeats")
     repeats = page.locator("#lx-repeats").inner_text()
     assert "2026-000001" in repeats and "同一被反映人" in repeats  # the duplicates finder
-    both(page, office, f"/case/{c}/register", "register")
+    assert one(office, "SELECT count(*) FROM events WHERE type = 'read' AND case_id = ?", [e]) == (
+        reads[0] + 1,
+    )  # comparing opened E's report: a logged read
+    both(page, office, f"/case/{c}/register?repeats=1", "register")
     page.select_option("#lx-item-type", "accusation")
     page.select_option("#lx-real-name", "verified")
     page.check("#lx-tags input[value=livelihood]")
@@ -265,6 +272,11 @@ def test_registrar_registers_with_a_problem_type_tag_and_the_suggested_repeat(
     tags = office.query("SELECT tag FROM case_tags WHERE case_id = ?", [c])
     assert tags == [("livelihood",)]
     assert "民生" in page.locator("#lx-meta").inner_text()
+    page.goto(f"{office.url}/case/{c}/register")  # correcting: starts from the registration
+    assert page.input_value("#lx-repeat-other") == "2026-000001"
+    assert page.locator("#lx-real-name option:checked").inner_text() == "实名（已核实）"
+    assert page.is_checked("#lx-tags input[value=livelihood]")
+    page.goto(f"{office.url}/case/{c}")
     assert page.locator("#lx-approve-form").count() == 0  # a registrar does not approve
     both(page, office, f"/case/{c}", "case-screen")
     page.select_option("#lx-propose", "assign")
