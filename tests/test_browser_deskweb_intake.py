@@ -214,6 +214,11 @@ def test_registrar_takes_in_a_letter_and_prints_the_slip(
         stored += extra.read_bytes() if extra.exists() else b""
     assert token.encode() not in stored  # never stored ...
     assert token not in caplog.text  # ... nor logged
+    with page.expect_navigation():
+        page.reload()  # the browser sends the form again: no second case, no code
+    assert f"#{case_id}" in page.locator("#lx-again").inner_text()
+    assert token not in page.content()
+    assert one(office, "SELECT count(*) FROM cases", [])[0] == case_id
     cached = page.context.request.get(office.url + "/intake")
     assert cached.headers["cache-control"] == "no-store"
     office.kept["C"] = case_id
