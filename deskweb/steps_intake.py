@@ -30,7 +30,7 @@ from desk.intake import Slip, intake, report_from_options
 from desk.lifecycle import require
 from desk.refusals import Refused
 from desk.register import Registration, not_accepted, register
-from desk.routing import extend
+from desk.routing import Route, extend, route
 from desk.values import parse_day
 
 from .pages import (
@@ -265,6 +265,26 @@ async def not_accepted_step(request: Request, case_id: int) -> Response:
 
     def work(desk: Desk) -> object:
         return not_accepted(desk, case_id, desk_keys(desk), form.get("reason", ""))
+
+    return await _step(request, case_id, form, work)
+
+
+@router.post("/case/{case_id}/route-other")
+async def route_other_step(request: Request, case_id: int) -> Response:
+    """``desk route --direct --unit UNIT`` or ``desk route --forward --to CODE | --to-name
+    TEXT`` (approvers; assigning has its own form)."""
+    form = await form_of(request)
+
+    def work(desk: Desk) -> object:
+        mode = form.get("mode", "")
+        plan = Route(
+            mode if mode in ("direct", "forward") else "",
+            unit=form.get("unit") or None,
+            to=form.get("to") or None,
+            to_name=form.get("to_name", "").strip() or None,
+            manual=manual_days(form),
+        )
+        return route(desk, case_id, plan)
 
     return await _step(request, case_id, form, work)
 
