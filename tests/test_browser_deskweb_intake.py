@@ -279,6 +279,7 @@ def test_registrar_registers_with_a_problem_type_tag_and_the_suggested_repeat(
     tags = office.query("SELECT tag FROM case_tags WHERE case_id = ?", [c])
     assert tags == [("livelihood",)]
     assert "民生" in page.locator("#lx-meta").inner_text()
+    assert page.locator("#lx-register-link").inner_text() == "更正登记"
     page.goto(f"{office.url}/case/{c}/register")  # correcting: starts from the registration
     assert page.input_value("#lx-repeat-other") == "2026-000001"
     assert page.locator("#lx-real-name option:checked").inner_text() == "实名（已核实）"
