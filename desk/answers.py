@@ -36,7 +36,9 @@ def outcome_of(desk: Desk, code: str, stage: str, argument: str) -> dict[str, st
     entry = desk.outcomes.get(code)
     if entry is None or entry.stage != stage:
         codes = ", ".join(o.code for o in desk.outcomes if o.stage == stage)
-        raise BadValue(f"{code!r} is not a {stage} outcome ({codes})", argument=argument)
+        raise BadValue(
+            f"{code!r} is not a {stage} outcome ({codes})", argument=argument, code="not_one_of"
+        )
     return {"outcome": code, "outcome_zh": entry.zh, "outcome_en": entry.en}
 
 
@@ -45,7 +47,9 @@ def disposition_of(desk: Desk, code: str) -> str:
     entry = desk.taxonomy.dispositions.get(code)
     if entry is None or entry.stage != "disposition":
         codes = ", ".join(d.code for d in desk.taxonomy.dispositions if d.stage == "disposition")
-        raise BadValue(f"{code!r} is not a disposition ({codes})", "--disposition")
+        raise BadValue(
+            f"{code!r} is not a disposition ({codes})", "--disposition", code="not_one_of"
+        )
     return code
 
 
@@ -257,6 +261,9 @@ def close(desk: Desk, ref: int | str) -> Case:
             f" {window[0]} ({window[1]}); close after that day, or once the reporter says"
             " they are satisfied",
             allowed_steps(case),
+            code="review_window",
+            case=case.label,
+            until=window[0],
         )
     with desk.transaction():
         change(desk, case, "closed", {"state": "closed", "closed_date": desk.today.isoformat()})

@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException
 from desk.officers import UnlockedOfficer
 from desk.signins import record_sign_out
 
-from . import account, analysis, audit, printed, search
+from . import account, analysis, audit, printed, search, steps_intake
 from .desks import DeskFactory, WebSettings
 from .pages import NeedLogin, render, router
 from .sessions import SecondStep, SessionStore, Throttle
@@ -132,4 +132,5 @@ def create_app(settings: WebSettings) -> FastAPI:
     app.include_router(search.router)
     app.include_router(printed.router)
     app.include_router(account.router)
+    app.include_router(steps_intake.router)
     return app
