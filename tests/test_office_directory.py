@@ -187,3 +187,25 @@ def test_the_office_commands(tmp_path: Path) -> None:
     assert missing.returncode == 2 and "CARD: " in missing.stderr, missing.stderr
     listed = office("list", "--json")
     assert listed.returncode == 0 and json.loads(listed.stdout) == [], listed.stderr
+
+
+def test_the_publisher_writes_the_signed_card(
+    county: tuple[Path, Identity], tmp_path: Path
+) -> None:
+    from lianxin.store.db import connect
+    from publisher.build import _office_card
+    from publisher.context import Build, PublishSettings
+
+    keys, _ = county
+    db = connect(tmp_path / "county.db")
+    settings = PublishSettings(tmp_path / "county.db", keys, tmp_path / "out", DAY)
+    build = Build(settings, tmp_path / "work", db)
+    build.docs.mkdir(parents=True)
+    _office_card(build)
+    data = (build.docs / "office.json").read_bytes()
+    sig = (build.docs / "office.json.sig").read_text()
+    publisher_fp = load_publisher_signer(keys).verify_key.encode().hex()
+    card = verify_card(data, sig)
+    assert card.office_id == "county-a" and card.issued == DAY.isoformat()
+    assert card.publisher_key.hex() == publisher_fp  # the publisher's own key signs it
+    db.conn.close()
