@@ -53,6 +53,7 @@ bench: system-deps-test install
 	$(PY) bench/browser_bench.py
 	$(PY) bench/desk_bench.py --cases 1000000
 	$(PY) bench/publish_bench.py
+	$(PY) bench/linked_bench.py
 
 clean:
 	rm -rf $(VENV) node_modules site var .pytest_cache .mypy_cache .ruff_cache
