@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 NODE_STAMP := node_modules/.installed-stamp
 
-.PHONY: install system-deps system-deps-test demo test test-fast lint bench docs clean
+.PHONY: install system-deps system-deps-test demo demo-linked test test-fast lint bench docs clean
 
 install: system-deps $(STAMP) $(NODE_STAMP)
 
@@ -32,6 +32,10 @@ $(NODE_STAMP): package.json package-lock.json
 ## demo: keys, gateway, sample reports through the real protocol, desk, published site served locally
 demo: install
 	$(PY) -m lianxin_cli demo
+
+## demo-linked: a city and two counties, each its own Lianxin, one case assigned down and back
+demo-linked: install
+	$(PY) -m lianxin_cli demo --linked
 
 ## test: the whole suite (slow and browser tests included)
 test: system-deps-test install
