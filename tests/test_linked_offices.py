@@ -262,9 +262,11 @@ def test_a_case_goes_down_and_back_up(offices: dict[str, Office], tmp_path: Path
     red_lower = [f.number for f in compute_warnings(desk, late).flagged if f.colour == "red"]
     desk.close()
     desk = city.desk(day)
-    red_upper = [f.number for f in compute_warnings(desk, late).flagged if f.colour == "red"]
+    flagged = compute_warnings(desk, late).flagged
+    red_upper = [(f.number, f.unit) for f in flagged if f.colour == "red"]
     desk.close()
-    assert lower_ref in red_lower and case.label in red_upper
+    # on the city's supervision list, under the county it was assigned to
+    assert lower_ref in red_lower and (case.label, "office:county-a") in red_upper
 
     _lower_loop(county_a, lower_ref, day + timedelta(days=2), first=False)
     assert _send(county_a, day + timedelta(days=2)) == ["delivered"]
