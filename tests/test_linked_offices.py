@@ -368,9 +368,10 @@ def test_a_case_goes_down_and_back_up(offices: dict[str, Office], tmp_path: Path
     ten = Manual.parse(10, "working")
     extended = extend(desk, b_ref, office_keys(county_b.keys), "需补充调取银行流水。", ten)
     report_up(desk, b_ref, "extension", text="需补充调取银行流水。")
+    report_up(desk, b_ref, "answer", answer_text="已受理，正在核查，请耐心等待。")
     up_files = export_files(desk, "city", tmp_path / "carried-up")
     desk.close()
-    assert len(up_files) == 2
+    assert len(up_files) == 3
     desk = city.desk(day + timedelta(days=2))
     for up_file in up_files:
         import_file(desk, up_file)
@@ -379,6 +380,12 @@ def test_a_case_goes_down_and_back_up(offices: dict[str, Office], tmp_path: Path
     desk = city.desk(day + timedelta(days=2))
     row = desk.db.execute("SELECT phase, due_date FROM cases WHERE id = ?", [case_b.id])
     assert tuple(row.fetchone()) == ("signed", extended.due_date)
+    query = "SELECT type FROM events WHERE case_id = ? ORDER BY seq DESC LIMIT 3"
+    assert [r[0] for r in desk.db.execute(query, [case_b.id])] == [
+        "office-answer-received",
+        "office-extended",
+        "office-signed-for",
+    ]
     report = verify_register(desk.db)
     desk.close()
     assert report.ok, report.problems
