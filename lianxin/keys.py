@@ -102,7 +102,12 @@ class PublicKeyInfo:
             raise KeyFileError(f"{source}: not a valid public key document ({exc})") from exc
         if not isinstance(info.serial, int) or isinstance(info.serial, bool) or info.serial < 0:
             raise KeyFileError(f"{source}: serial: expected an integer of at least 0")
-        expected_alg = {"office": "x25519", "gateway": "ed25519", "publisher": "ed25519"}
+        expected_alg = {
+            "office": "x25519",
+            "gateway": "ed25519",
+            "publisher": "ed25519",
+            "office_signer": "ed25519",
+        }
         if info.kind not in expected_alg:
             raise KeyFileError(f"{source}: kind: unknown key kind {info.kind!r}")
         if info.alg != expected_alg[info.kind]:
@@ -288,6 +293,7 @@ _PRIVATE_NAMES = {
     "office": "an office private key (office-*.key)",
     "gateway": "the gateway's signing key (gateway.key)",
     "publisher": "the publisher's signing key (publisher.key)",
+    "office_signer": "the office signing key (office_signer.key)",
 }
 
 
@@ -408,3 +414,23 @@ def export_published(directory: Path, out: Path) -> None:
     out.with_name(out.name + ".sig").write_text(
         b64e(signer.sign(keyring_signing_message(data))) + "\n"
     )
+
+
+def init_office_signer(directory: Path) -> PublicKeyInfo:
+    """Create the office signing key (``office_signer.key`` / ``.json``, Ed25519) that signs
+    packages to linked offices; refuse if it exists (``lianxin office init``)."""
+    if (directory / "office_signer.key").exists():
+        raise KeysExistError(f"{directory}: already holds office_signer.key; refusing to overwrite")
+    directory.mkdir(parents=True, exist_ok=True)
+    return _new_signer(directory, "office_signer")
+
+
+def load_office_signer(directory: Path) -> SigningSecret:
+    """Load the office signing key from a keys folder."""
+    return _load_signer(directory, "office_signer")
+
+
+def load_office_signer_public(directory: Path) -> PublicKeyInfo:
+    """The public half of the office signing key."""
+    path = directory / "office_signer.json"
+    return PublicKeyInfo.from_json(_read_json(path), str(path))

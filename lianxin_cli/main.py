@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from desk.cli import desk_group
+from desk.cli_offices import office_group
 from deskweb.cli import serve_command
 from gateway.cli import gateway_group
 from lianxin.cli import main
@@ -17,6 +18,7 @@ _COMMANDS = (
     verify_site_command,
     demo_command,
     desk_group,
+    office_group,
     receipt_group,
     audit_command,
     witness_command,

@@ -26,7 +26,15 @@ from urllib.parse import urlsplit
 import jinja2
 
 from lianxin.domain.workdays import add_working_days
-from lianxin.keys import export_published, group_fingerprint, load_keyring, load_publisher_signer
+from lianxin.keys import (
+    KeyError_,
+    export_published,
+    group_fingerprint,
+    load_keyring,
+    load_publisher_signer,
+)
+from lianxin.offices.card import CardError, sign_card
+from lianxin.offices.identity import own_card, own_identity
 from lianxin.secrets import SigningSecret
 from lianxin.store.db import connect
 from lianxin.tlog import LogError
@@ -47,9 +55,30 @@ __all__ = ["Build", "BuildError", "PublishResult", "PublishSettings", "publish",
 Progress = Callable[[str], None]
 
 
+def _office_card(build: Build) -> None:
+    """The office card (``/office.json`` and ``.sig``) once ``lianxin office init`` has set the
+    office's identity; its keys come from the keys folder, dated by the build."""
+    identity = own_identity(build.db)
+    if identity is None:
+        return
+    keys_dir = build.settings.keys_dir
+    try:
+        card = own_card(identity, keys_dir, build.settings.today.isoformat())
+        data, sig = sign_card(card, load_publisher_signer(keys_dir))
+    except (CardError, KeyError_) as exc:
+        raise BuildError(f"the office card: {exc}") from exc
+    (build.docs / "office.json").write_bytes(data)
+    (build.docs / "office.json.sig").write_text(sig + "\n")
+    build.context["office_card"] = {
+        "office_id": card.office_id,
+        "fingerprints": [group_fingerprint(fp) for fp in card.pins()],
+    }
+
+
 def _keys_page(build: Build) -> None:
     keyring = load_keyring(build.settings.keys_dir)
     export_published(build.settings.keys_dir, build.docs / "keys.json")
+    _office_card(build)
     build.context["keys"] = {
         "office": [
             {

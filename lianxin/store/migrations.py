@@ -430,6 +430,75 @@ def _loop(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX supervision_actions_date ON supervision_actions(acted_date)")
 
 
+@MIGRATIONS(name="0010_offices")
+def _offices(db: sqlite_utils.Database) -> None:
+    """Linked offices (issue 15): the directory of the parent and child offices, the packages
+    exchanged with them, which cases are linked to another office's case, and the office
+    signing key sealed to the officers who send packages.
+
+    offices.relation: parent | child; the card's exact bytes and signature as pinned, and the
+    three fingerprints it is pinned by; pending_*: a refreshed card whose keys changed, kept
+    until an officer confirms it. packages.direction: in | out; ``seq`` is the sender's
+    sequence number towards this receiver (unique, so a replay is refused). case_links.role:
+    upper (this office assigned the case down) | lower (assigned to this office from above).
+    """
+    db.execute(
+        """
+        CREATE TABLE offices (
+            office_id TEXT PRIMARY KEY,
+            relation TEXT NOT NULL CHECK (relation IN ('parent', 'child')),
+            name TEXT NOT NULL,
+            card BLOB NOT NULL,
+            card_sig TEXT NOT NULL,
+            office_fp TEXT NOT NULL,
+            signing_fp TEXT NOT NULL,
+            publisher_fp TEXT NOT NULL,
+            pending_card BLOB,
+            pending_sig TEXT,
+            added_date TEXT NOT NULL,
+            refreshed_date TEXT
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE packages (
+            id INTEGER PRIMARY KEY,
+            direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+            office_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            case_id INTEGER REFERENCES cases(id),
+            body BLOB NOT NULL,
+            digest TEXT NOT NULL,
+            created_date TEXT NOT NULL,
+            done_date TEXT,
+            UNIQUE (direction, office_id, seq)
+        )
+        """
+    )
+    db.execute("CREATE INDEX packages_pending ON packages(direction, done_date)")
+    db.execute(
+        """
+        CREATE TABLE case_links (
+            case_id INTEGER PRIMARY KEY REFERENCES cases(id),
+            office_id TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('upper', 'lower')),
+            link TEXT NOT NULL,
+            due_date TEXT,
+            remote_phase TEXT,
+            remote_date TEXT,
+            UNIQUE (office_id, link)
+        )
+        """
+    )
+    db.execute(
+        "CREATE TABLE office_signer_wraps (key_id TEXT NOT NULL, officer TEXT NOT NULL"
+        " REFERENCES officers(id), sealed BLOB NOT NULL, PRIMARY KEY (key_id, officer))"
+        " WITHOUT ROWID"
+    )
+
+
 @MIGRATIONS(name="0011_forwarding")
 def _forwarding(db: sqlite_utils.Database) -> None:
     """A case forwarded to an authority outside Lianxin (转办) is followed until it replies:

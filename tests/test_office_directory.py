@@ -1,0 +1,143 @@
+"""Office cards and the directory of linked offices (issue 15): a card is signed by the
+publisher and pinned by fingerprint; a changed key is refused until an officer confirms it."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from desk_support import make_desk, new_store
+
+from desk.offices import (
+    confirm_card,
+    init_identity,
+    link_office,
+    offices,
+    refresh_card,
+    unlink_office,
+)
+from desk.refusals import BadValue, Refused
+from lianxin.keys import init_keys, load_publisher_signer, rotate_office
+from lianxin.offices.card import CardError, OfficeCard, sign_card, verify_card
+from lianxin.offices.identity import Identity, own_card
+
+DAY = date(2026, 3, 2)
+
+
+def _identity(office_id: str, parent: str | None, level: str = "county") -> Identity:
+    return Identity(
+        office_id=office_id,
+        name=f"{office_id} 纪委监委",
+        level=level,
+        region="330100",
+        gateway_url=f"http://127.0.0.1:1/{office_id}",
+        portal_url=f"http://127.0.0.1:2/{office_id}",
+        parent=parent,
+    )
+
+
+def _publish_card(keys_dir: Path, identity: Identity, out: Path) -> OfficeCard:
+    """What the publisher does: build the card from the identity and keys, sign, write."""
+    card = own_card(identity, keys_dir, "2026-03-01")
+    data, sig = sign_card(card, load_publisher_signer(keys_dir))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "office.json").write_bytes(data)
+    (out / "office.json.sig").write_text(sig + "\n")
+    return card
+
+
+@pytest.fixture
+def county(tmp_path: Path) -> tuple[Path, Identity]:
+    keys = tmp_path / "county-keys"
+    init_keys(keys)
+    desk = make_desk(new_store(tmp_path / "county.db"), DAY, officer="admin")
+    try:
+        identity = init_identity(desk, _identity("county-a", "city"), keys)
+    finally:
+        desk.close()
+    return keys, identity
+
+
+def test_a_card_verifies_and_names_each_bad_field(county: tuple[Path, Identity], tmp_path: Path):
+    keys, identity = county
+    card = _publish_card(keys, identity, tmp_path / "site")
+    data = (tmp_path / "site" / "office.json").read_bytes()
+    sig = (tmp_path / "site" / "office.json.sig").read_text()
+    assert verify_card(data, sig, publisher_fp=card.publisher_fp) == card
+    assert card.level == "county" and card.parent == "city"
+    with pytest.raises(CardError, match="does not sign"):
+        verify_card(data.replace(b"county-a", b"county-b"), sig)
+    with pytest.raises(CardError, match="not the expected"):
+        verify_card(data, sig, publisher_fp="00" * 32)
+    doc = json.loads(data)
+    doc["level"] = "village"
+    with pytest.raises(CardError, match="level"):
+        OfficeCard.from_json(doc)
+    doc = json.loads(data)
+    doc["office_key"]["fingerprint"] = "00" * 32
+    with pytest.raises(CardError, match="office_key.fingerprint"):
+        OfficeCard.from_json(doc)
+
+
+def test_directory_add_list_refresh_confirm_remove(county: tuple[Path, Identity], tmp_path: Path):
+    keys, identity = county
+    site = tmp_path / "site"
+    card = _publish_card(keys, identity, site)
+    city = make_desk(new_store(tmp_path / "city.db"), DAY, officer="admin")
+    init_identity(city, _identity("city", None, "city"))
+    # the wrong fingerprint: refused, nothing kept
+    with pytest.raises(BadValue, match="not the expected"):
+        link_office(city, str(site), "child", "ab" * 32)
+    assert offices(city) == []
+    entry = link_office(city, str(site), "child", card.publisher_fp)
+    assert [(e.office_id, e.relation) for e in offices(city)] == [("county-a", "child")]
+    assert entry.card.office_fp == card.office_fp
+    with pytest.raises(BadValue, match="already in the directory"):
+        link_office(city, str(site), "child", card.publisher_fp)
+    # same keys, new version: replaced at once
+    _publish_card(keys, Identity(**{**identity.__dict__, "version": 2}), site)
+    assert refresh_card(city, "county-a", str(site)).card.version == 2
+    # a rotated office key: kept aside, refused until confirmed
+    rotate_office(keys)
+    changed = _publish_card(keys, Identity(**{**identity.__dict__, "version": 3}), site)
+    with pytest.raises(Refused, match="other keys"):
+        refresh_card(city, "county-a", str(site))
+    (pinned,) = offices(city)
+    assert pinned.card.office_fp == card.office_fp and pinned.pending is not None
+    with pytest.raises(BadValue, match="--fingerprint"):
+        confirm_card(city, "county-a", "cd" * 32)
+    confirmed = confirm_card(city, "county-a", changed.publisher_fp)
+    assert confirmed.card.office_fp == changed.office_fp and confirmed.pending is None
+    query = "SELECT type FROM events WHERE type LIKE 'office-%' ORDER BY seq"
+    kinds = [r[0] for r in city.db.execute(query)]
+    assert kinds == [
+        "office-created",
+        "office-identity",
+        "office-linked",
+        "office-card-refreshed",
+        "office-card-pending",
+        "office-card-confirmed",
+    ]
+    unlink_office(city, "county-a")
+    assert offices(city) == []
+    with pytest.raises(BadValue, match="not in the directory"):
+        unlink_office(city, "county-a")
+    city.close()
+
+
+def test_a_child_card_must_name_this_office_as_parent(
+    county: tuple[Path, Identity], tmp_path: Path
+) -> None:
+    keys, _ = county
+    site = tmp_path / "site"
+    card = _publish_card(keys, _identity("county-a", "another-city"), site)
+    city = make_desk(new_store(tmp_path / "city.db"), DAY, officer="admin")
+    init_identity(city, _identity("city", None, "city"))
+    with pytest.raises(BadValue, match="names another-city as its parent"):
+        link_office(city, str(site), "child", card.publisher_fp)
+    with pytest.raises(Refused, match="needs the role"):
+        city.officer = make_desk(tmp_path / "city.db", DAY, officer="hand1").officer
+        link_office(city, str(site), "parent", card.publisher_fp)
+    city.close()
