@@ -5,11 +5,14 @@ recorded, the reply chased yellow then red in the warnings and the supervision l
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from datetime import date
 from pathlib import Path
 
+import httpx
 import pytest
+from test_deskweb import _serve, _sign_in
 
 from desk.answers import conclude
 from desk.context import Desk
@@ -29,6 +32,7 @@ from tests.desk_support import (
     new_store,
     office_keys,
     officer_env,
+    passphrase,
     unlocked,
 )
 
@@ -179,3 +183,35 @@ def test_a_forwarded_case_is_chased_until_the_authority_replies(
     desk = make_desk(db, date(2026, 4, 3), officer="aud")
     assert verify_register(desk.db).ok
     desk.close()
+
+
+def test_the_web_desk_records_the_reply_with_the_same_rules(tmp_path: Path, keys_dir: Path) -> None:
+    db = _office(tmp_path, keys_dir)
+    desk = make_desk(db, DAY, officer="appr")
+    route(desk, 1, Route("forward", to="external.ecology_environment",
+                         manual=Manual.parse(30, "calendar")))  # fmt: skip
+    desk.close()
+    process, url = _serve(db, tmp_path / "serve.log")
+    try:
+        with httpx.Client() as client:
+            assert _sign_in(client, url, "reg", passphrase("reg")).status_code == 303
+            page = client.get(f"{url}/case/1")
+            assert 'id="lx-forward-reply-form"' in page.text
+            assert "有关机关的回复期限：2026-04-01" in page.text
+            csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+            assert csrf is not None
+            form = {"csrf": csrf[1], "received": "2026-03-01", "summary": "已整改。"}
+            early = client.post(f"{url}/case/1/forward-reply", data=form)
+            assert early.status_code == 400 and "--received: 2026-03-01 is before" in early.text
+            assert _row(db, 1)[3] is None  # refused: nothing recorded
+            no_token = client.post(f"{url}/case/1/forward-reply", data={**form, "csrf": "x"})
+            assert no_token.status_code == 403 and _row(db, 1)[3] is None
+            done = client.post(
+                f"{url}/case/1/forward-reply", data={**form, "received": DAY.isoformat()}
+            )
+            assert done.status_code == 303 and done.headers["location"] == "/case/1?done=1"
+            assert _row(db, 1)[3] == DAY.isoformat()
+            assert 'id="lx-forward-reply-form"' not in client.get(f"{url}/case/1").text
+    finally:
+        process.kill()
+        process.wait()
