@@ -74,9 +74,11 @@ def submit_report(
 
 
 def last_report(desk: Desk, case: Case) -> dict[str, Any]:
-    """The event data of the case's latest completion report."""
+    """The event data of the case's latest completion report (its unit's, or a lower
+    office's: :mod:`desk.linkwork`)."""
     row = desk.db.execute(
-        "SELECT data FROM events WHERE case_id = ? AND type = 'report-submitted'"
+        "SELECT data FROM events WHERE case_id = ? AND type IN ('report-submitted',"
+        " 'office-reported')"
         " ORDER BY seq DESC LIMIT 1",
         [case.id],
     ).fetchone()

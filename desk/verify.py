@@ -115,7 +115,8 @@ class _Chunk:
 _FOLDED = ('"set"', '"tags"', '"cleared_tags"', '"answers"', '"note"', '"notes_resealed"',
            '"envelopes_removed"', '"sent"', '"messages"')  # fmt: skip
 DESTROYING = "material-destroyed"  # retention (desk.retention): the rows it names are gone
-_RECEIVING = frozenset({"received", "followup-received"})
+_RECEIVING = frozenset({"received", "followup-received", "received-from-office"})
+_OPENING = frozenset({"received", "received-from-office"})  # a case's first event
 
 
 def _fold_events(db: sqlite_utils.Database, lo: int, hi: int) -> _Chunk:
@@ -130,9 +131,10 @@ def _fold_events(db: sqlite_utils.Database, lo: int, hi: int) -> _Chunk:
         if kind not in _RECEIVING and kind != DESTROYING and not any(k in data for k in _FOLDED):
             continue
         doc = json.loads(data)
-        if kind in _RECEIVING:
-            out.logged.add((case_id, doc.get("receipt_id")))
-        if kind == "received":
+        if kind in _RECEIVING:  # an assignment from above may carry several reports
+            for receipt in doc.get("receipt_ids") or [doc.get("receipt_id")]:
+                out.logged.add((case_id, receipt))
+        if kind in _OPENING:
             fold.row.update(
                 state="received", channel=doc.get("channel"), received_date=doc.get("received", at)
             )

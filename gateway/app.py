@@ -1,7 +1,8 @@
 """The gateway's ASGI application, built by ``create_app(settings)``.
 
 Routes (all under ``/v1``): ``GET /health``, ``GET /keys``, ``POST /challenges``,
-``POST /reports``, ``POST /followups``. Every error is problem+json (``problems.py``).
+``POST /reports``, ``POST /followups``, ``POST /packages`` (from linked offices). Every error
+is problem+json (``problems.py``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from .openapi import (
     FOLLOWUP_ANSWER,
     FOLLOWUP_BODY,
     KEYS_ANSWER,
+    PACKAGE_ANSWER,
+    PACKAGE_BODY,
     REPORT_ANSWER,
     REPORT_BODY,
     document,
@@ -69,8 +72,11 @@ async def _body(request: Request) -> bytes:
 
 async def _submit(request: Request, kind: str) -> Response:
     gateway = _gateway(request)
-    submit = gateway.submit_report if kind == "report" else gateway.submit_followup
-    answer = await submit(await _body(request))
+    body = await _body(request)
+    if kind == "report":
+        answer = await gateway.submit_report(body)
+    else:
+        answer = await gateway.worker.submit(kind, body)
     if not answer.problem:
         return Response(answer.body, status_code=answer.status, media_type="application/json")
     slug, detail, status = answer.problem_fields()
@@ -156,6 +162,15 @@ def build_routes(app: FastAPI) -> None:
     )
     async def followups(request: Request) -> Response:
         return await _submit(request, "followup")
+
+    @app.post(
+        "/v1/packages",
+        status_code=201,
+        summary="Take a package from a linked office (lianxin/package/v1)",
+        openapi_extra={"requestBody": PACKAGE_BODY, "responses": PACKAGE_ANSWER},
+    )
+    async def packages(request: Request) -> Response:
+        return await _submit(request, "package")
 
 
 def create_app(settings: GatewaySettings) -> FastAPI:

@@ -228,6 +228,46 @@ FOLLOWUP_ANSWER: dict[str, Any] = {
     **_UNAVAILABLE,
 }
 
+# --- POST /v1/packages (linked offices, protocol page §20) ---------------------------------------
+_OFFICE_ID = {"type": "string", "pattern": "^[a-z0-9][a-z0-9.\\-]{0,63}$"}
+_PACKAGE = _object(
+    {
+        "schema": {"type": "string", "const": "lianxin/package/v1"},
+        "from": {**_OFFICE_ID, "description": "the sending office's id"},
+        "to": {**_OFFICE_ID, "description": "this office's id"},
+        "seq": {"type": "integer", "minimum": 1, "description": "the sender's sequence number"},
+        "kind": {
+            "type": "string",
+            "enum": ["assignment", "check", "signed-for", "extension", "completion", "answer"],
+        },
+        "key_id": {**_KEY_ID, "description": "this office's key the body is sealed to"},
+        "signer_fp": _hex(64, "fingerprint of the sender's office signing key"),
+        "officer": _object({"id": {"type": "string"}, "public_key": _b64(32, "Ed25519")}),
+        "sealed": _b64(None, "the body, sealed to this office's key"),
+        "officer_sig": _b64(64, "the acting officer's signature"),
+        "office_sig": _b64(64, "the sending office's signature"),
+    }
+)
+PACKAGE_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {"application/json": {"schema": _PACKAGE}},
+}
+PACKAGE_ANSWER: dict[str, Any] = {
+    "201": _json(
+        _object(
+            {
+                "package": _hex(32, "the package's digest"),
+                "from": _OFFICE_ID,
+                "seq": {"type": "integer"},
+                "received": _DATE,
+            }
+        ),
+        "Stored for the desk",
+    ),
+    **_ERRORS,
+    **_UNAVAILABLE,
+}
+
 
 def _integers(value: Any) -> Any:
     """FastAPI's schema model stores bounds as floats (``"maximum": 40.0``); write whole numbers

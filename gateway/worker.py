@@ -39,6 +39,8 @@ import sqlite_utils
 from nacl.signing import SigningKey, VerifyKey
 
 from lianxin.keys import GatewayKeys
+from lianxin.offices.package import parse_package
+from lianxin.offices.receive import Received, accept_package
 from lianxin.protocol import (
     Envelope,
     MalformedError,
@@ -173,6 +175,8 @@ class Intake:
         """Check a request frame's submission completely; return the write that stores it."""
         _, kind_code = REQUEST.unpack_from(payload)
         kind = KIND_NAMES[kind_code]
+        if kind == "package":
+            return self.prepare_package(payload[REQUEST.size :], today)
         if kind == "report":
             # The token itself stays in the HTTP process: this one only binds its public values.
             row = TokenRow(*TOKEN_ROW.unpack_from(payload, REQUEST.size))
@@ -203,8 +207,32 @@ class Intake:
 
         return Job(envelope, store_followup_)
 
-    def answer(self, job: Job, stored: Stored) -> tuple[int, bytes]:
+    def prepare_package(self, body: bytes, today: str) -> Job:
+        """A package from a linked office (``POST /v1/packages``): parsed here, then checked
+        against the directory and stored in the batch's transaction, so that a replay in the
+        same batch is refused too (:func:`lianxin.offices.receive.accept_package`)."""
+        parse_package(body)  # a malformed body is refused before the transaction
+        key_ids = self.office_key_ids
+
+        def store(db: sqlite_utils.Database) -> Received:
+            return accept_package(db, body, key_ids, today=today)
+
+        def respond(received: Any) -> tuple[int, bytes]:
+            doc = {
+                "package": received.package.digest,
+                "from": received.package.sender,
+                "seq": received.package.seq,
+                "received": received.received_date,
+            }
+            return 201, json.dumps(doc).encode()
+
+        return Job(None, store, respond)
+
+    def answer(self, job: Job, stored: Any) -> tuple[int, bytes]:
         """The HTTP status and body for a stored submission, with its signed receipt."""
+        if job.respond is not None:
+            return job.respond(stored)
+        assert job.envelope is not None  # every job without its own answer has an envelope
         receipt = Receipt.issue(
             self.signer,
             self.config.receipt_key_id,
@@ -225,8 +253,9 @@ class Intake:
 class Job:
     """A checked submission and the write that stores it."""
 
-    envelope: Envelope
-    store: Callable[[sqlite_utils.Database], Stored]
+    envelope: Envelope | None
+    store: Callable[[sqlite_utils.Database], Any]
+    respond: Callable[[Any], tuple[int, bytes]] | None = None  # packages answer their own way
 
 
 # --- the body --------------------------------------------------------------------------------

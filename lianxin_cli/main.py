@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from desk.cli import desk_group
-from desk.cli_offices import office_group
+from desk.cli_packages import office_group  # with its package commands
 from deskweb.cli import serve_command
 from gateway.cli import gateway_group
 from lianxin.cli import main

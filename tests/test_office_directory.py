@@ -141,3 +141,18 @@ def test_a_child_card_must_name_this_office_as_parent(
         city.officer = make_desk(tmp_path / "city.db", DAY, officer="hand1").officer
         link_office(city, str(site), "parent", card.publisher_fp)
     city.close()
+
+
+def test_every_office_command_is_documented() -> None:
+    from desk.cli_packages import office_group
+
+    root = Path(__file__).resolve().parent.parent / "portal" / "docs"
+    guide = (root / "desk.en.md").read_text(encoding="utf-8")
+    zh = (root / "desk.zh.md").read_text(encoding="utf-8")
+    for name, command in office_group.commands.items():
+        assert f"lianxin office {name}" in guide, name
+        assert f"lianxin office {name}" in zh, name
+        for param in command.params:
+            for opt in param.opts:
+                if opt.startswith("--") and opt not in ("--help",):
+                    assert opt in guide, f"{name} {opt}"

@@ -25,6 +25,7 @@ SCHEMAS = (
     "lianxin/answer/v1",
     "lianxin/sent/v1",
     "lianxin/message/v1",
+    "lianxin/package-body/v1",  # between linked offices (lianxin.offices.package)
 )
 MAX_NAME = 255
 # A media type as RFC 6838 names one (type "/" subtype, 127 characters each), without parameters.
