@@ -12,6 +12,7 @@ directory pins each child's card (``link_office``). Everything is built afresh i
 each run (the cards name the server's port); the setup time is printed apart.
 
     .venv/bin/python bench/rollup_bench.py [--children 100] [--cases 80] [--dir var/bench/rollup]
+        [--full]   # also a full `lianxin publish` of the upper office (MkDocs, both languages)
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ from lianxin.keys import (  # noqa: E402
 from lianxin.offices.card import sign_card  # noqa: E402
 from lianxin.offices.identity import Identity, own_card  # noqa: E402
 from lianxin.store.db import connect  # noqa: E402
-from publisher.build import Build, PublishSettings  # noqa: E402
+from publisher.build import Build, PublishSettings, publish  # noqa: E402
 from publisher.children import collect_children, directory_children  # noqa: E402
 from publisher.downloads import write_downloads  # noqa: E402
 from publisher.manifest import write_manifest  # noqa: E402
@@ -112,6 +113,7 @@ def main() -> None:
     parser.add_argument("--children", type=int, default=100)
     parser.add_argument("--cases", type=int, default=80, help="Cases per child register.")
     parser.add_argument("--dir", type=Path, default=ROOT / "var" / "bench" / "rollup")
+    parser.add_argument("--full", action="store_true", help="Also time a full lianxin publish.")
     args = parser.parse_args()
     work: Path = args.dir / f"{args.children}x{args.cases}"
     served = work / "served"  # /<office id>/ -> that child's site
@@ -153,6 +155,11 @@ def main() -> None:
         sizes.append(len(text.encode()))
     page = time.perf_counter() - started
     db.conn.close()
+    full = None
+    if args.full:  # the whole portal, MkDocs and all, with the roll-up page in both languages
+        started = time.perf_counter()
+        publish(settings)
+        full = time.perf_counter() - started
     server.shutdown()
     context = build.context["rollup"]
     print(f"rollup_bench: {args.children} child offices x {args.cases} cases, month "
@@ -167,9 +174,13 @@ def main() -> None:
         f"{page:.2f} s; {len(context['columns'])} children rolled up, "
         f"{len(context['tables'])} tables, Markdown {sizes[0] // 1024} + {sizes[1] // 1024} KiB"
     )
+    if full is not None:
+        html = (settings.out / "rollup" / "index.html").stat().st_size // 1024
+        print(f"  full lianxin publish of the upper office with the roll-up (MkDocs, zh and en):"
+              f" {full:.1f} s; rollup/index.html {html} KiB")  # fmt: skip
     print(
         f"  command: .venv/bin/python bench/rollup_bench.py --children {args.children}"
-        f" --cases {args.cases}"
+        f" --cases {args.cases}{' --full' if args.full else ''}"
     )
 
 
