@@ -212,6 +212,9 @@ def test_the_web_desk_records_the_reply_with_the_same_rules(tmp_path: Path, keys
             assert done.status_code == 303 and done.headers["location"] == "/case/1?done=1"
             assert _row(db, 1)[3] == DAY.isoformat()
             assert 'id="lx-forward-reply-form"' not in client.get(f"{url}/case/1").text
+            with httpx.Client() as supervisor:
+                assert _sign_in(supervisor, url, "sup", passphrase("sup")).status_code == 303
+                assert 'id="lx-replies"' not in supervisor.get(f"{url}/supervision").text
     finally:
         process.kill()
         process.wait()
