@@ -147,7 +147,11 @@ def main() -> None:
     build.docs.mkdir(parents=True)
     started = time.perf_counter()
     rollup_page(build)
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(ROOT / "portal" / "templates"))
+    env = jinja2.Environment(  # as the build renders its templates
+        loader=jinja2.FileSystemLoader(ROOT / "portal" / "templates"),
+        undefined=jinja2.StrictUndefined,
+        autoescape=True,
+    )
     sizes = []
     for lang in ("zh", "en"):
         text = env.get_template(f"rollup.{lang}.md.j2").render(**build.context)

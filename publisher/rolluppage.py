@@ -103,6 +103,9 @@ def rollup_page(build: Build) -> None:
         "left_out": [o.as_dict() for o in left],
         "threshold": settings.threshold,
         "month": months[-1] if months else None,
+        "columns": [],
+        "summary": [],
+        "tables": [],
     }
     build.context["rollup"] = context
     if not children or not months:

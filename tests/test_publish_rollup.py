@@ -20,10 +20,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import pytest
 from desk_support import make_desk, new_store
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from markupsafe import escape
 from publish_support import insert_cases, lists, reader_equations, recoverable, specs
 from test_publish_statistics import _register, _row
 
@@ -193,6 +195,16 @@ def test_the_city_rolls_up_what_the_counties_published(
     assert verify_site(str(city.site), publisher_fingerprint=city.publisher_fp).files > 0
 
 
+def _render(lang: str, context: dict[str, Any]) -> str:
+    """The page's Markdown, rendered as the build renders its templates."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(ROOT / "portal" / "templates"),
+        undefined=jinja2.StrictUndefined,
+        autoescape=True,
+    )
+    return env.get_template(f"rollup.{lang}.md.j2").render(**context)
+
+
 def _tampered(county: Office, root: Path, how: str) -> None:
     """A copy of a county's site under ``root/<office id>``, spoiled in one way."""
     site = root / county.office_id
@@ -235,6 +247,14 @@ def test_a_bad_child_release_is_refused_and_the_page_says_so(
     db = connect(city.db)
     children = directory_children(db)
     cache = tmp_path / "cache"
+    # Before anything is collected: the page says so (no month, nothing rolled up).
+    before = Build(PublishSettings(city.db, city.keys, city.site, TODAY, children_cache=cache),
+                   tmp_path / "before", db)  # fmt: skip
+    before.docs.mkdir(parents=True)
+    rollup_page(before)
+    assert before.context["rollup"]["month"] is None
+    assert "Nothing rolled up yet" in _render("en", before.context)
+    assert "not collected yet" in _render("zh", before.context)
     outcomes = collect_children(children, cache, source=source)
     assert [(o.office_id, o.refused is None) for o in outcomes] == [
         ("county-a", True),
@@ -249,6 +269,8 @@ def test_a_bad_child_release_is_refused_and_the_page_says_so(
     db.conn.close()
     context = build.context["rollup"]
     assert [c["id"] for c in context["columns"]] == ["county-a"]
+    assert "未采用的下级发布" in _render("zh", build.context)
+    assert str(escape(message)) in _render("en", build.context)  # names the child and why
     assert [(o["office_id"], message in o["refused"]) for o in context["left_out"]] == [
         ("county-b", True)
     ]
