@@ -192,6 +192,8 @@ def test_the_city_rolls_up_what_the_counties_published(
     escalation = round(100 * 12 / (12 + a["channel"][TOTAL]), 1)
     assert f"<td>{escalation}%</td><td>100.0%</td>" in en  # county A's two rates
     assert "Child releases not taken" not in en
+    statistics = (city.site / "statistics" / "index.html").read_text("utf-8")
+    assert "各下级机关自行公布的数字及其合计见" in statistics
     assert verify_site(str(city.site), publisher_fingerprint=city.publisher_fp).files > 0
 
 
