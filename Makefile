@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 NODE_STAMP := node_modules/.installed-stamp
 
-.PHONY: install system-deps system-deps-test demo test test-fast lint bench docs clean
+.PHONY: install system-deps system-deps-test demo demo-linked test test-fast lint bench docs clean
 
 install: system-deps $(STAMP) $(NODE_STAMP)
 
@@ -33,6 +33,10 @@ $(NODE_STAMP): package.json package-lock.json
 demo: install
 	$(PY) -m lianxin_cli demo
 
+## demo-linked: a city and two counties, each its own Lianxin, one case assigned down and back
+demo-linked: install
+	$(PY) -m lianxin_cli demo --linked
+
 ## test: the whole suite (slow and browser tests included)
 test: system-deps-test install
 	$(PY) -m pytest -q
@@ -53,6 +57,7 @@ bench: system-deps-test install
 	$(PY) bench/browser_bench.py
 	$(PY) bench/desk_bench.py --cases 1000000
 	$(PY) bench/publish_bench.py
+	$(PY) bench/linked_bench.py
 
 clean:
 	rm -rf $(VENV) node_modules site var .pytest_cache .mypy_cache .ruff_cache

@@ -39,11 +39,16 @@ from .packages import linked, send, stored_package
 from .refusals import BadValue, Refused
 from .register import Registration, register
 from .roles import desk_action
-from .scope import read_content
+from .scope import read_content, rescope
 from .unitwork import accept_report, return_report
 from .values import clean_text, parse_day
 
 WANTED = ("completion", "answer")
+
+
+def office_unit(office_id: str) -> str:
+    """The ``unit`` of a case assigned to a lower office: ``office:<its id>``."""
+    return f"office:{office_id}"
 
 
 def _link(desk: Desk, case: Case, role: str) -> tuple[str, str, str | None]:
@@ -112,7 +117,7 @@ def assign_to_office(
     updates = {
         "state": "in_progress",
         "route": "assign",
-        "unit": None,
+        "unit": office_unit(office_id),  # warnings and listings show the lower office
         "forwarded_to": None,
         "phase": "assigned",
         "due_date": deadline.isoformat(),
@@ -128,7 +133,8 @@ def assign_to_office(
             " VALUES (?, ?, 'upper', ?, ?)",
             [case.id, office_id, link, deadline.isoformat()],
         )
-        data = {"office": office_id, "link": link, "wanted": list(wanted), **sent}
+        scope = rescope(desk, case, office_unit(office_id))  # no unit's handlers hold it now
+        data = {"office": office_id, "link": link, "wanted": list(wanted), **sent, **scope}
         change(desk, case, "assigned-to-office", updates, data)
     return load_case(desk.db, case.id)
 

@@ -75,6 +75,8 @@ def unit_label(desk: Desk, code: str) -> str:
     unit = desk.taxonomy.units.get(code)
     if unit is not None:
         return f"{unit.zh} ({code})"
+    if code.startswith("office:"):  # assigned to a lower office (desk.linkwork)
+        return f"下级机关 {code.removeprefix('office:')} ({code})"
     return "未分办 / 本室 (-)" if code == NO_UNIT else code
 
 

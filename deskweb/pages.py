@@ -26,6 +26,7 @@ from desk.casekeys import desk_keys
 from desk.context import Desk
 from desk.deadlines import Manual
 from desk.forwarding import forward_reply
+from desk.linkwork import assign_to_office
 from desk.notes import add_note
 from desk.officers import (
     ARGON_MEMLIMIT,
@@ -38,6 +39,7 @@ from desk.officers import (
 from desk.refusals import BadValue, Refused, UnknownCase
 from desk.routing import Route, route
 from desk.signins import code_ok, open_totp, record_sign_in, sealed_totp
+from desk.values import parse_day
 
 from .desks import DeskFactory
 from .i18n import LANGS, Labels, nav_for
@@ -449,6 +451,19 @@ async def assign(request: Request, case_id: int) -> Response:
         form,
         lambda desk: route(desk, case_id, _route_of(form)),
     )
+
+
+@router.post("/case/{case_id}/assign-office")
+async def assign_office(request: Request, case_id: int) -> Response:
+    """Assign to a lower office (``lianxin office assign CASE --to OFFICE``)."""
+    form = await form_of(request)
+
+    def work(desk: Desk) -> object:
+        deadline = parse_day(form.get("deadline", ""), "--deadline")
+        text = form.get("instructions", "")
+        return assign_to_office(desk, case_id, form.get("office", ""), text, deadline)
+
+    return await _step(request, case_id, form, work)
 
 
 @router.post("/case/{case_id}/conclude")

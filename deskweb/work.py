@@ -21,6 +21,7 @@ from desk.context import Desk
 from desk.lifecycle import OPEN_STATES, allowed_steps
 from desk.listing import Filters, list_cases, scoped_unit, show_case
 from desk.officers import all_officers
+from desk.offices import offices
 from desk.refusals import Refused
 from desk.warnings import CaseColours, UnitCounts, WarningReport, compute_warnings
 from lianxin.domain.workdays import working_days_between
@@ -154,6 +155,7 @@ class CasePage:
     days_left: int | None
     units: list[tuple[str, str]]
     outcomes: list[tuple[str, str]]
+    children: list[tuple[str, str]]  # lower offices a case can be assigned to
 
 
 def case_page(desk: Desk, ref: str, labels: Labels) -> CasePage:
@@ -197,4 +199,5 @@ def case_page(desk: Desk, ref: str, labels: Labels) -> CasePage:
         days_left=days_left(desk, shown["current_due"]) if colour != "blue" else None,
         units=internal,
         outcomes=[(o.code, labels.entry(o)) for o in desk.outcomes if o.stage == "conclusion"],
+        children=[(e.office_id, e.card.name) for e in offices(desk) if e.relation == "child"],
     )

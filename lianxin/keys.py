@@ -433,4 +433,6 @@ def load_office_signer(directory: Path) -> SigningSecret:
 def load_office_signer_public(directory: Path) -> PublicKeyInfo:
     """The public half of the office signing key."""
     path = directory / "office_signer.json"
+    if not path.is_file():
+        raise KeyFileError(f"{path}: missing (run 'lianxin office init --keys {directory}')")
     return PublicKeyInfo.from_json(_read_json(path), str(path))

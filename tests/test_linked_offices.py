@@ -36,7 +36,7 @@ from desk.linkwork import apply_packages, assign_to_office, check_office_report,
 from desk.offices import init_identity, link_office
 from desk.packages import deliver, export_files, import_file
 from desk.register import Registration, register
-from desk.routing import Route, route
+from desk.routing import Route, extend, route
 from desk.unitwork import accept_report, sign_for, submit_report
 from desk.verify import verify_register
 from desk.warnings import compute_warnings
@@ -262,9 +262,11 @@ def test_a_case_goes_down_and_back_up(offices: dict[str, Office], tmp_path: Path
     red_lower = [f.number for f in compute_warnings(desk, late).flagged if f.colour == "red"]
     desk.close()
     desk = city.desk(day)
-    red_upper = [f.number for f in compute_warnings(desk, late).flagged if f.colour == "red"]
+    flagged = compute_warnings(desk, late).flagged
+    red_upper = [(f.number, f.unit) for f in flagged if f.colour == "red"]
     desk.close()
-    assert lower_ref in red_lower and case.label in red_upper
+    # on the city's supervision list, under the county it was assigned to
+    assert lower_ref in red_lower and (case.label, "office:county-a") in red_upper
 
     _lower_loop(county_a, lower_ref, day + timedelta(days=2), first=False)
     assert _send(county_a, day + timedelta(days=2)) == ["delivered"]
@@ -358,13 +360,21 @@ def test_a_case_goes_down_and_back_up(offices: dict[str, Office], tmp_path: Path
     [b_ref] = _receive(county_b, day + timedelta(days=1))
     desk = county_b.desk(day + timedelta(days=1))
     report_up(desk, b_ref, "signed-for")
-    [up_file] = export_files(desk, "city", tmp_path / "carried-up")
+    route(desk, b_ref, Route("assign", unit="town.dongshan"))
+    ten = Manual.parse(10, "working")
+    extended = extend(desk, b_ref, office_keys(county_b.keys), "需补充调取银行流水。", ten)
+    report_up(desk, b_ref, "extension", text="需补充调取银行流水。")
+    up_files = export_files(desk, "city", tmp_path / "carried-up")
     desk.close()
+    assert len(up_files) == 2
     desk = city.desk(day + timedelta(days=2))
-    import_file(desk, up_file)
+    for up_file in up_files:
+        import_file(desk, up_file)
     desk.close()
     _receive(city, day + timedelta(days=2))
     desk = city.desk(day + timedelta(days=2))
-    phase = desk.db.execute("SELECT phase FROM cases WHERE id = ?", [case_b.id]).fetchone()[0]
+    row = desk.db.execute("SELECT phase, due_date FROM cases WHERE id = ?", [case_b.id])
+    assert tuple(row.fetchone()) == ("signed", extended.due_date)
+    report = verify_register(desk.db)
     desk.close()
-    assert phase == "signed"
+    assert report.ok, report.problems

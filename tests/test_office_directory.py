@@ -4,11 +4,14 @@ publisher and pinned by fingerprint; a changed key is refused until an officer c
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
 import pytest
-from desk_support import make_desk, new_store
+from desk_support import make_desk, new_store, officer_env, setup_office
 
 from desk.offices import (
     confirm_card,
@@ -156,3 +159,53 @@ def test_every_office_command_is_documented() -> None:
             for opt in param.opts:
                 if opt.startswith("--") and opt not in ("--help",):
                     assert opt in guide, f"{name} {opt}"
+
+
+def test_the_office_commands(tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    init_keys(keys)
+    db = new_store(tmp_path / "office.db")
+    setup_office(db, DAY)
+    env = {**os.environ, **officer_env("admin"), "LIANXIN_DB": str(db)}
+
+    def office(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "lianxin_cli", "office", *args, "--today", str(DAY)]
+        return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+
+    made = office(
+        "init", "--id", "county-a", "--name", "甲县纪委监委", "--level", "county",
+        "--region", "330101", "--gateway-url", "http://127.0.0.1:1",
+        "--portal-url", "http://127.0.0.1:2", "--parent", "city", "--keys", str(keys),
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert "office county-a (county, 330101), card version 1" in made.stdout
+    assert (keys / "office_signer.key").stat().st_mode & 0o777 == 0o600
+    bad = office("init", "--id", "County A", "--name", "x", "--level", "county", "--region",
+                 "1", "--gateway-url", "x", "--portal-url", "x")  # fmt: skip
+    assert bad.returncode == 2 and "office_id" in bad.stderr, bad.stderr
+    missing = office("add", str(tmp_path / "nowhere"), "--relation", "parent", "--fingerprint", "0")
+    assert missing.returncode == 2 and "CARD: " in missing.stderr, missing.stderr
+    listed = office("list", "--json")
+    assert listed.returncode == 0 and json.loads(listed.stdout) == [], listed.stderr
+
+
+def test_the_publisher_writes_the_signed_card(
+    county: tuple[Path, Identity], tmp_path: Path
+) -> None:
+    from lianxin.store.db import connect
+    from publisher.build import _office_card
+    from publisher.context import Build, PublishSettings
+
+    keys, _ = county
+    db = connect(tmp_path / "county.db")
+    settings = PublishSettings(tmp_path / "county.db", keys, tmp_path / "out", DAY)
+    build = Build(settings, tmp_path / "work", db)
+    build.docs.mkdir(parents=True)
+    _office_card(build)
+    data = (build.docs / "office.json").read_bytes()
+    sig = (build.docs / "office.json.sig").read_text()
+    publisher_fp = load_publisher_signer(keys).verify_key.encode().hex()
+    card = verify_card(data, sig)
+    assert card.office_id == "county-a" and card.issued == DAY.isoformat()
+    assert card.publisher_key.hex() == publisher_fp  # the publisher's own key signs it
+    db.conn.close()

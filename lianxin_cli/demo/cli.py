@@ -70,8 +70,20 @@ def _free_port() -> int:
     help="Port of the web desk (0: any free port).",
 )
 @click.option("--no-serve", is_flag=True, help="Stop after the steps instead of serving.")
+@click.option(
+    "--linked",
+    is_flag=True,
+    help="Three linked offices (a city, two counties: portals on --port and the next two ports,"
+    " gateways likewise); one case assigned down and back.",
+)
 def demo_command(
-    root: Path, port: int, gateway_port: int, pow_difficulty: int, desk_port: int, no_serve: bool
+    root: Path,
+    port: int,
+    gateway_port: int,
+    pow_difficulty: int,
+    desk_port: int,
+    no_serve: bool,
+    linked: bool,
 ) -> None:
     """Run the whole path on this machine and serve the portal on loopback.
 
@@ -86,6 +98,15 @@ def demo_command(
     # not left running without their parent.
     signal.signal(signal.SIGTERM, _interrupt)
     root.mkdir(parents=True, exist_ok=True)
+    if linked:
+        from .linked import run_linked
+
+        ports = [
+            (port + i if port else _free_port(), gateway_port + i if gateway_port else _free_port())
+            for i in range(3)
+        ]
+        run_linked(root / "linked", ports, pow_difficulty, office_today(), not no_serve)
+        return
     state = DemoState(root.resolve())
     for stale in (state.db_path, Path(f"{state.db_path}-wal"), Path(f"{state.db_path}-shm")):
         stale.unlink(missing_ok=True)
