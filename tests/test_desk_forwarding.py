@@ -22,7 +22,7 @@ from desk.letters import forwarding_letter
 from desk.listing import show_case
 from desk.refusals import BadValue, IllegalTransition, Refused
 from desk.register import Registration, register
-from desk.routing import Route, route
+from desk.routing import Route, extend, route
 from desk.verify import verify_register
 from desk.warnings import WarningReport, compute_warnings
 from tests.desk_support import (
@@ -218,3 +218,15 @@ def test_the_web_desk_records_the_reply_with_the_same_rules(tmp_path: Path, keys
     finally:
         process.kill()
         process.wait()
+
+
+def test_an_extension_moves_the_reply_deadline_too(tmp_path: Path, keys_dir: Path) -> None:
+    db = _office(tmp_path, keys_dir)
+    desk = make_desk(db, DAY, officer="appr")
+    keys = office_keys(keys_dir)
+    route(desk, 1, Route("forward", to_name="县人民法院", manual=Manual.parse(10, "calendar")))
+    assert _row(db, 1)[2] == "2026-03-12"
+    extend(desk, 1, keys, "法院来函说明需延长审查期限。", Manual.parse(10, "calendar"))
+    assert _row(db, 1)[2] == "2026-03-22"
+    desk.close()
+    assert [r.due for r in _warnings(db, date(2026, 3, 20)).replies] == ["2026-03-22"]
