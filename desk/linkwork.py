@@ -233,7 +233,11 @@ def report_up(
             "UPDATE case_links SET remote_phase = ?, remote_date = ? WHERE case_id = ?",
             [kind, desk.today.isoformat(), case.id],
         )
-        desk.event(case.id, "progress-sent", {"kind": kind, **sent})
+        # The reporter holds a token of the upper office only: once the answer has gone up,
+        # answering is the upper office's duty, not this office's (no answer deadline here).
+        answered_up = "answer" in body and case.answer_due is not None
+        updates = {"answer_due": None} if answered_up else {}
+        change(desk, case, "progress-sent", updates, {"kind": kind, **sent})
     return load_case(desk.db, case.id)
 
 

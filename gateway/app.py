@@ -73,10 +73,12 @@ async def _body(request: Request) -> bytes:
 async def _submit(request: Request, kind: str) -> Response:
     gateway = _gateway(request)
     body = await _body(request)
-    if kind == "report":
-        answer = await gateway.submit_report(body)
-    else:
-        answer = await gateway.worker.submit(kind, body)
+    submit = {
+        "report": gateway.submit_report,
+        "followup": gateway.submit_followup,
+        "package": gateway.submit_package,
+    }[kind]
+    answer = await submit(body)
     if not answer.problem:
         return Response(answer.body, status_code=answer.status, media_type="application/json")
     slug, detail, status = answer.problem_fields()

@@ -96,6 +96,11 @@ class Gateway:
         """Have the intake worker check and store a follow-up."""
         return await self.worker.submit("followup", body)
 
+    async def submit_package(self, body: bytes) -> Answer:
+        """Have the intake worker check a package from a linked office against the directory
+        and store it for the desk (``POST /v1/packages``)."""
+        return await self.worker.submit("package", body)
+
     def health(self) -> Health:
         """Whether the gateway can accept reports now, and if not, why (GET /v1/health)."""
         health = check_health(

@@ -278,6 +278,10 @@ def test_a_case_goes_down_and_back_up(offices: dict[str, Office], tmp_path: Path
     desk.close()
     assert _send(city, day) == ["delivered"]
     _receive(county_a, day)
+    desk = county_a.desk(day)
+    row = desk.db.execute("SELECT state, answer_due FROM cases WHERE number = ?", [lower_ref])
+    assert tuple(row.fetchone()) == ("concluded", None)  # the city answers the reporter
+    desk.close()
 
     # The reporter reads the county's answer on the city's status rows with the city's token.
     site = tmp_path / "city-status"
