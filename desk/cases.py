@@ -63,7 +63,19 @@ LOOP_COLUMNS = (
 :mod:`desk.lifecycle`), the proposed routing, signing for, the completion report, the
 acceptance notice to a real-name reporter and a 谈话函询 letter's delivery and reply."""
 
-COLUMNS = ("id", "channel", "received_date", "state", *REGISTER_COLUMNS, *LOOP_COLUMNS)
+FORWARD_COLUMNS = ("forward_letter_date", "forward_reply_due", "forward_reply_date")
+"""Migration 0011: a forwarded case's letter (转办函), the authority's reply deadline and the
+day its reply arrived (see :mod:`desk.forwarding`)."""
+
+COLUMNS = (
+    "id",
+    "channel",
+    "received_date",
+    "state",
+    *REGISTER_COLUMNS,
+    *LOOP_COLUMNS,
+    *FORWARD_COLUMNS,
+)
 """Every column of ``cases`` that the desk reads."""
 
 SELECT = "SELECT " + ", ".join(COLUMNS) + " FROM cases"  # noqa: S608 - fixed column names
@@ -115,6 +127,9 @@ class Case:
     acknowledged_date: str | None = None
     inquiry_delivered: str | None = None
     inquiry_replied: str | None = None
+    forward_letter_date: str | None = None
+    forward_reply_due: str | None = None
+    forward_reply_date: str | None = None
     tags: tuple[str, ...] = ()
 
     @property

@@ -1,6 +1,7 @@
 """``lianxin desk`` commands of the office loop: screen (甄别), approve (审批), sign-for (签收),
-report (办结报告), check (审核), supervise (督办), letter (转办函), acknowledge (受理告知) and
-inquiry (谈话函询), and retention (到期销毁). Each calls one library function."""
+report (办结报告), check (审核), supervise (督办), letter (转办函), forward-reply (转办回复),
+acknowledge (受理告知) and inquiry (谈话函询), and retention (到期销毁). Each calls one library
+function."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import click
 
 from .approval import Proposal, approve, return_proposal, screen
+from .casekeys import desk_keys
 from .cases import load_case
 from .cli_common import (
     Settings,
@@ -21,6 +23,7 @@ from .cli_common import (
 )
 from .deadlines import Manual
 from .duties import acknowledge, inquiry_delivered, inquiry_replied
+from .forwarding import forward_reply
 from .letters import forwarding_letter
 from .lifecycle import case_stage
 from .output import emit
@@ -191,6 +194,35 @@ def letter_command(
         return
     out.write_text(letter.text, encoding="utf-8")
     echo(f"Forwarding letter of case {letter.case.label} written to {out}.")
+
+
+@desk_group.command("forward-reply")
+@with_settings
+@click.argument("case")
+@click.option("--received", required=True, help="The day the reply arrived (YYYY-MM-DD).")
+@click.option("--summary", default=None, help="What the authority replied (sealed as a note).")
+@click.option("--summary-file", type=_FILE, default=None, help="The summary, from a file.")
+@click.option("--file", type=_FILE, default=None, help="The scanned reply (sealed with the note).")
+def forward_reply_command(
+    settings: Settings,
+    case: str,
+    received: str,
+    summary: str | None,
+    summary_file: Path | None,
+    file: Path | None,
+) -> None:
+    """Record the reply of the authority a case was forwarded to (转办回复): the case leaves the
+    list of replies owed (registrar or approver). Give --summary, --file, or both."""
+    text = read_text_option(summary, summary_file, "--summary") or ""
+    with settings.desk() as desk:
+        keys = desk_keys(desk)
+        result = forward_reply(desk, case, keys, received=received, summary=text, file=file)
+    on_time = (result.forward_reply_date or "") <= (result.forward_reply_due or "")
+    late = "" if on_time else " (late)"
+    echo(
+        f"Case {result.label}: reply from {result.forwarded_to} recorded, received"
+        f" {result.forward_reply_date}{late}; reply was due {result.forward_reply_due}."
+    )
 
 
 @desk_group.command("acknowledge")

@@ -55,6 +55,7 @@ def warnings_command(
             report.flagged = [f for f in report.flagged if f.unit == unit]
             report.signing = [f for f in report.signing if f.unit == unit]
             report.duties = [f for f in report.duties if f.unit == unit]
+            report.replies = [f for f in report.replies if f.unit == unit]
         issued = []
         if issue or supervision_list is not None:
             issued = issue_warnings(desk, report)
@@ -70,6 +71,7 @@ def warnings_command(
     flagged = [f.as_dict() for f in report.flagged]
     signing = [f.as_dict() for f in report.signing]
     duties = [f.as_dict() for f in report.duties]
+    replies = [f.as_dict() for f in report.replies]
     if fmt == "json":
         totals = dict(report.totals())
         dump_json(
@@ -80,13 +82,14 @@ def warnings_command(
                 "flagged": flagged,
                 "slow_signing": signing,
                 "duties": duties,
+                "replies": replies,
                 "issued": len(issued),
             }
         )
         return
     if fmt == "csv":
         emit(
-            [*flagged, *signing, *duties],
+            [*flagged, *signing, *duties, *replies],
             [
                 (k, k)
                 for k in (
@@ -105,9 +108,9 @@ def warnings_command(
         )
         return
     # For people: unit names instead of codes, each colour in its colour (in a terminal).
-    for row in (*units, *flagged, *signing, *duties):
+    for row in (*units, *flagged, *signing, *duties, *replies):
         row["unit"] = names.get(row["unit"], row["unit"])
-    for row in (*flagged, *signing, *duties):
+    for row in (*flagged, *signing, *duties, *replies):
         row["case"] = row["number"] or f"#{row['case_id']}"
     columns = [
         ("unit", "unit 承办单位"),
@@ -134,6 +137,9 @@ def warnings_command(
     if duties:
         title = "Acceptance notices and inquiry replies 受理告知与函询回复"
         emit(duties, flagged_columns, fmt, title=title, value_styled="colour")
+    if replies:
+        title = "Forwarded, awaiting the authority's reply 转办待回复"
+        emit(replies, flagged_columns, fmt, title=title, value_styled="colour")
     if issue or supervision_list is not None:
         echo(f"{len(issued)} warning(s) issued.")
     if supervision_list is not None:

@@ -4,11 +4,13 @@ Rendered from a Jinja2 template: the bundled ``desk/data/templates/forwarding-le
 (or ``.txt.j2`` for plain text), or a template the office writes itself (``--template FILE``)
 with the same variables. The letter carries the case's registration number, the receiving
 authority, the dates and the classification, never the report's text (that goes as an enclosure
-through the office's own channel). Printing a letter is recorded as an event.
+through the office's own channel). Printing a letter is recorded as an event with the SHA-256 of
+the text printed; the first one sets the case's ``forward_letter_date`` (:mod:`desk.forwarding`).
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from typing import Any
 import jinja2
 
 from .cases import Case, load_case
+from .changes import change
 from .context import Desk
 from .refusals import BadValue, Refused
 from .roles import desk_action
@@ -54,7 +57,7 @@ def letter_fields(desk: Desk, case: Case) -> dict[str, Any]:
         "authority_code": authority,
         "forwarded_date": row[0] if row else "",
         "received_date": case.received_date,
-        "due_date": case.due_date or "",
+        "due_date": case.forward_reply_due or case.due_date or "",
         "channel": case.channel,
         "problem_type": _label(desk, "problem_types", case.problem_subtype or case.problem_type),
         "region": _label(desk, "regions", case.region),
@@ -96,6 +99,16 @@ def forwarding_letter(
         text = env.from_string(source).render(**letter_fields(desk, case))
     except jinja2.TemplateError as exc:
         raise BadValue(f"the template does not render: {exc}", argument="--template") from exc
+    record = {"letter": "forwarding", "to": case.forwarded_to, "sha256": sha256_hex(text)}
     with desk.transaction():
-        desk.event(case.id, "letter-issued", {"letter": "forwarding", "to": case.forwarded_to})
-    return Letter(case, text, fmt)
+        if case.forward_reply_due and not case.forward_letter_date:  # the first one issued
+            change(desk, case, "letter-issued", {"forward_letter_date": desk.today.isoformat()},
+                   record)  # fmt: skip
+        else:
+            desk.event(case.id, "letter-issued", record)
+    return Letter(load_case(desk.db, case.id), text, fmt)
+
+
+def sha256_hex(text: str) -> str:
+    """The digest the event records of the letter as printed."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

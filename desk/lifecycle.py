@@ -15,6 +15,7 @@ A case that was never screened may still be routed by an approver (the existing 
        │ (out of scope:      │  └─route --forward─▶ forwarded ─conclude──────────────┘    │
        │  stays received)    └─not-accepted─▶ not_accepted                         answer │
        └─route --forward / not-accepted                                                  ▼
+    (a forwarded case awaits the authority's reply, forward-reply, whatever its state)
     answered ─close─▶ closed (not before the policy's review window has passed, unless the
                              reporter is satisfied)
     answered or closed (not satisfied, within the window) ─review─▶ reviewing ─second-answer─▶
@@ -167,6 +168,21 @@ def _may_report(case: Case) -> Why | None:
     return None
 
 
+def _awaits_reply(case: Case) -> Why | None:
+    if case.route != "forward" or not case.forward_reply_due:
+        return Why(
+            "no_reply_owed",
+            "it was not forwarded to an authority that owes a reply (route --forward)",
+        )
+    if case.forward_reply_date:
+        return Why(
+            "reply_recorded",
+            f"the authority's reply was recorded on {case.forward_reply_date}",
+            {"date": case.forward_reply_date},
+        )
+    return None
+
+
 def _may_conclude(case: Case) -> Why | None:
     if case.phase == "reported":
         return Why(
@@ -228,6 +244,7 @@ STEPS: dict[str, Step] = {
         _step("check", "in_progress", _phase("reported")),
         _step("extend", "forwarded in_progress", _has_due),
         _step("conclude", "forwarded in_progress", _may_conclude),
+        _step("forward-reply", "forwarded concluded answered reviewing closed", _awaits_reply),
         _step("answer", "concluded"),
         _step("satisfaction", "answered closed"),
         _step("review", "answered closed", _unhappy),

@@ -22,7 +22,7 @@ from .roles import desk_action
 from .values import MAX_NOTE, clean_text
 
 MAX_FILE = 20 * 1024 * 1024
-NOTE_KINDS = ("step", "document", "reason", "answer", "report", "message")
+NOTE_KINDS = ("step", "document", "reason", "answer", "report", "message", "reply")
 
 
 @dataclass(frozen=True)

@@ -143,6 +143,12 @@ def route(desk: Desk, ref: int | str, route: Route) -> Case:
     state = "forwarded" if route.mode == "forward" else "in_progress"
     updates = {"state": state, "route": route.mode, **target, **columns}
     updates.update(_signing(desk, case, route))
+    if route.mode == "forward":  # the authority's reply is chased until it is recorded
+        updates.update(
+            forward_reply_due=updates.get("due_date", case.due_date),
+            forward_reply_date=None,
+            forward_letter_date=None,
+        )
     kind = {"assign": "assigned", "forward": "forwarded", "direct": "handled-directly"}[route.mode]
     if case.state == "in_progress":
         kind = "rerouted"
@@ -204,11 +210,13 @@ def extend(
         assert case.due_date is not None  # require(..., "extend") checked it
         deadline = manual.after(date.fromisoformat(case.due_date), desk.calendar)
     note_ready(desk, case, keys)
-    updates = {
+    updates: dict[str, Any] = {
         "due_date": deadline.due.isoformat(),
         "due_uncertain": uncertain(deadline),
         "extensions": count,
     }
+    if case.state == "forwarded" and case.forward_reply_due and not case.forward_reply_date:
+        updates["forward_reply_due"] = updates["due_date"]  # the authority was given more time
     with desk.transaction():
         note = write_note(desk, case, keys, "reason", text)
         change(desk, case, "extended", updates, note)

@@ -27,6 +27,7 @@ STAGES = {
     "sign": "签收 signing for",
     "acknowledge": "实名受理告知 acceptance notice",
     "inquiry": "函询回复 inquiry reply",
+    "forward": "转办回复 authority's reply",
 }
 
 
@@ -47,7 +48,7 @@ def issue_warnings(desk: Desk, report: WarningReport) -> list[Flagged]:
     issued = []
     day = report.today.isoformat()
     with desk.transaction():
-        for item in report.flagged:
+        for item in [*report.flagged, *(r for r in report.replies if r.colour != "green")]:
             if _already_warned(desk, item):
                 continue
             unit = None if item.unit == NO_UNIT else item.unit
@@ -82,7 +83,7 @@ def unit_label(desk: Desk, code: str) -> str:
 def _cells(item: Any) -> tuple[str, str, str]:
     """A supervision-list row's colour, case number and days, as every table shows them."""
     red = item.colour == "red"
-    mark = "红 red" if red else "黄 yellow"
+    mark = {"red": "红 red", "yellow": "黄 yellow"}.get(item.colour, "绿 green")
     days = f"超期 {item.days} overdue" if red else f"剩 {item.days} left"
     return mark, item.number or f"#{item.case_id}", days
 
@@ -134,7 +135,19 @@ def supervision_markdown(desk: Desk, report: WarningReport, officer: str) -> str
             mark, number, days = _cells(item)
             lines.append(f"| {mark} | {number} | {STAGES[item.stage]} | {item.due} | {days} |")
         lines.append("")
-    if not by_unit and not report.signing and not report.duties:
+    if report.replies:
+        lines += ["## 转办待回复 Forwarded, awaiting the authority's reply", ""]
+        lines += ["| 颜色 Colour | 编号 Number | 受转单位 Authority | 回复期限 Reply by"
+                  " | 天数 Days |"]  # fmt: skip
+        lines += ["|---|---|---|---|---|"]
+        for item in report.replies:
+            mark, number, days = _cells(item)
+            lines.append(
+                f"| {mark} | {number} | {unit_label(desk, item.unit)} | {item.due} | {days} |"
+            )
+        lines += ["", "请跟踪督办，收到回复后即登记（forward-reply）。Follow up; record each"
+                  " reply when it arrives (forward-reply).", ""]  # fmt: skip
+    if not by_unit and not report.signing and not report.duties and not report.replies:
         lines.append("无超期或临近期限的事项。Nothing overdue or near its deadline.")
     return "\n".join(lines) + "\n"
 
@@ -145,7 +158,7 @@ def supervision_csv(report: WarningReport) -> str:
     fields = ["unit", "colour", "case_id", "number", "state", "stage", "due", "days", "uncertain"]
     writer = csv.DictWriter(out, fieldnames=fields)
     writer.writeheader()
-    items = [*report.flagged, *report.signing, *report.duties]
+    items = [*report.flagged, *report.signing, *report.duties, *report.replies]
     for item in sorted(items, key=lambda f: (f.unit, f.colour != "red", f.due, f.stage)):
         writer.writerow({k: v for k, v in item.as_dict().items() if k in fields})
     return out.getvalue()

@@ -13,7 +13,10 @@ The acceptance notice owed to a verified real-name reporter (受理告知, rule
 ``acknowledge_real_name``) and the reply owed to a 谈话函询 letter (rule ``inquiry_reply``) are a
 third list, ``duties``, coloured the same way. A completion report returned for rework (退回重报)
 is chased on its new deadline, stage
-``rework``.
+``rework``. A case forwarded to an authority outside Lianxin (转办) is a fourth list,
+``replies``: every one whose reply is not recorded yet, green, yellow or red on the authority's
+reply deadline (stage ``forward``), whatever the case's state, until ``forward-reply`` records
+it; such a case is not listed again among the red and yellow cases.
 
 Colours depend only on (deadline, window, today), so the register is read grouped by those and
 each distinct deadline is coloured once: the whole register in one indexed pass, not a
@@ -108,6 +111,7 @@ class WarningReport:
     flagged: list[Flagged] = field(default_factory=list)
     signing: list[Flagged] = field(default_factory=list)  # slow signing (签收超时)
     duties: list[Flagged] = field(default_factory=list)  # acceptance notices, inquiry replies
+    replies: list[Flagged] = field(default_factory=list)  # forwarded, the authority's reply owed
 
     def totals(self) -> Counter[str]:
         """Counts per colour over all units."""
@@ -230,7 +234,32 @@ def compute_warnings(desk: Desk, today: date | None = None) -> WarningReport:
     report.flagged = _flagged(desk, colourer, policies)
     report.signing = _slow_signing(desk, colourer, policies)
     report.duties = _duties(desk, colourer)
+    report.replies = _replies(desk, colourer)
     return report
+
+
+# Forwarded cases whose authority has not replied yet (the WHERE of 0011's partial index).
+_REPLIES = """
+SELECT id, number, forwarded_to, state, policy, forward_reply_due
+FROM cases INDEXED BY cases_reply_owed
+WHERE forward_reply_due IS NOT NULL AND forward_reply_date IS NULL
+"""
+
+
+def _replies(desk: Desk, colourer: _Colourer) -> list[Flagged]:
+    """Every forwarded case still owed its authority's reply, coloured on the reply deadline."""
+    out = []
+    for cid, number, authority, state, policy, due in desk.db.execute(_REPLIES):
+        colour = colourer.colour(policy, "forward", due)
+        days = abs((date.fromisoformat(due) - colourer.today).days)
+        uncertain = colourer.uncertain(policy, due)
+        out.append(
+            Flagged(cid, number, authority or NO_UNIT, state, "forward", due, colour.value, days,
+                    uncertain)
+        )  # fmt: skip
+    order = {"red": 0, "yellow": 1, "green": 2}
+    out.sort(key=lambda f: (order[f.colour], f.due, f.case_id))
+    return out
 
 
 # Verified real-name reporters not yet told whether the report is accepted, while the case is
@@ -297,7 +326,8 @@ def _slow_signing(desk: Desk, colourer: _Colourer, policies: set[str | None]) ->
 
 _FLAGGED = """
 SELECT id, number, COALESCE(unit, forwarded_to, '-'), state, policy, received_date, due_date,
-       answer_due, review_due, due_uncertain, phase
+       answer_due, review_due, due_uncertain, phase,
+       state = 'forwarded' AND forward_reply_due IS NOT NULL AND forward_reply_date IS NULL
 FROM cases WHERE (state IN ('accepted', 'in_progress', 'forwarded') AND due_date <= :until)
    OR (state = 'concluded' AND answer_due <= :until)
    OR (state = 'reviewing' AND review_due <= :until)
@@ -312,7 +342,9 @@ def _flagged(desk: Desk, colourer: _Colourer, policies: set[str | None]) -> list
     rows = desk.db.execute(_FLAGGED, {"until": until.isoformat()})
     for row in rows:
         cid, number, unit, state, policy, received, due_date, answer_due, review_due = row[:9]
-        flag, phase = row[9], row[10]
+        flag, phase, awaits_reply = row[9], row[10], row[11]
+        if awaits_reply:  # chased in the list of replies owed
+            continue
         stage = _STAGE_OF_STATE.get(state, "intake")
         due = {"handle": due_date, "answer": answer_due, "review": review_due}.get(stage)
         uncertain = bool(flag) if stage == "handle" else False

@@ -25,6 +25,7 @@ from desk.answers import conclude
 from desk.casekeys import desk_keys
 from desk.context import Desk
 from desk.deadlines import Manual
+from desk.forwarding import forward_reply
 from desk.linkwork import assign_to_office
 from desk.notes import add_note
 from desk.officers import (
@@ -482,6 +483,18 @@ async def conclude_step(request: Request, case_id: int) -> Response:
         if not outcome:
             raise BadValue("choose the outcome", "--outcome")
         return conclude(desk, case_id, desk_keys(desk), outcome)
+
+    return await _step(request, case_id, form, work)
+
+
+@router.post("/case/{case_id}/forward-reply")
+async def forward_reply_step(request: Request, case_id: int) -> Response:
+    """Record the reply of the authority a case was forwarded to (``desk forward-reply``)."""
+    form = await form_of(request)
+
+    def work(desk: Desk) -> object:
+        received, summary = form.get("received", ""), form.get("summary", "")
+        return forward_reply(desk, case_id, desk_keys(desk), received=received, summary=summary)
 
     return await _step(request, case_id, form, work)
 

@@ -52,6 +52,7 @@ class UnitList:
 class SupervisionPage:
     today: date
     units: list[UnitList]
+    replies: list[tuple[Flagged, str]] = field(default_factory=list)  # (case, authority's name)
 
 
 def supervision_page(desk: Desk, labels: Labels, counts: Any) -> SupervisionPage:
@@ -69,7 +70,8 @@ def supervision_page(desk: Desk, labels: Labels, counts: Any) -> SupervisionPage
         for unit, items in by_unit.items()
     ]
     units.sort(key=lambda u: u.name)
-    return SupervisionPage(report.today, units)
+    replies = [(f, labels.unit(f.unit)) for f in report.replies]  # forwarded, reply owed (转办)
+    return SupervisionPage(report.today, units, replies)
 
 
 async def _show(request: Request, template: str, build: Any, **values: Any) -> Response:

@@ -9,10 +9,11 @@ import click
 
 from lianxin.keys import KeyError_
 from lianxin.officetime import OfficeZoneError, office_today
-from lianxin.store.db import StoreError
+from lianxin.store.db import StoreError, connect
 
 from .browser import gateway_origin
 from .build import PublishSettings, check_site_url, publish
+from .children import collect_children, default_cache, directory_children
 from .errors import PublisherError
 from .headers import write_nginx_csp_map
 from .manifest import verify_site
@@ -139,6 +140,26 @@ def _site_url(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     help="Also write every page's Content-Security-Policy to FILE, as an nginx map include "
     "(see deploy/nginx).",
 )
+@click.option(
+    "--children",
+    "collect",
+    is_flag=True,
+    help="First collect each child office's published release (from the portal URL on its "
+    "pinned card), verified against the directory, for the roll-up page.",
+)
+@click.option(
+    "--children-from",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    default=None,
+    help="With --children: read each child's built site from DIR/<office id>/ instead of HTTP.",
+)
+@click.option(
+    "--children-cache",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Where the verified child releases are kept [default: beside the store, "
+    "<store>.children/].",
+)
 @click.option("--serve", is_flag=True, help="Preview the site on loopback after building.")
 @click.option("--port", type=int, default=8000, show_default=True, help="Port for --serve.")
 def publish_command(
@@ -156,12 +177,19 @@ def publish_command(
     log_witnesses: tuple[str, ...],
     log_quorum: int,
     nginx_csp: Path | None,
+    collect: bool,
+    children_from: Path | None,
+    children_cache: Path | None,
     serve: bool,
     port: int,
 ) -> None:
     """Build the portal from the store into OUT and sign it."""
     if not db_path.exists():
         raise click.ClickException(f"{db_path}: no such database")
+    if children_from is not None and not collect:
+        raise click.BadParameter("give --children too", param_hint="--children-from")
+    if collect:
+        _collect(db_path, children_from, children_cache or default_cache(db_path))
     settings = PublishSettings(
         db_path=db_path,
         keys_dir=keys_dir,
@@ -176,6 +204,7 @@ def publish_command(
         log_witnesses=log_witnesses,
         log_quorum=log_quorum,
         site_url=site_url,
+        children_cache=children_cache,
     )
     try:
         result = publish(settings, progress=lambda m: click.echo(f"  {m}", err=True))
@@ -199,6 +228,27 @@ def publish_command(
             server.serve_forever()
         except KeyboardInterrupt:
             server.server_close()
+
+
+def _collect(db_path: Path, source: Path | None, cache: Path) -> None:
+    """Collect the child offices' releases; each refusal is named, the build goes on without."""
+    try:
+        db = connect(db_path)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        children = directory_children(db)
+    finally:
+        db.conn.close()
+    if not children:
+        click.echo("  no child office in the directory: nothing to collect", err=True)
+        return
+    outcomes = collect_children(children, cache, source=source)
+    for outcome in outcomes:
+        if outcome.refused:
+            click.echo(f"  refused {outcome.office_id}: {outcome.refused}", err=True)
+        else:
+            click.echo(f"  collected {outcome.office_id}: {outcome.months} month(s)", err=True)
 
 
 @click.command("verify-site")

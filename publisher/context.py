@@ -43,6 +43,7 @@ class PublishSettings:
     cosignatures: tuple[Path, ...] = ()  # witness-cosigned copies of the current checkpoint
     log_witnesses: tuple[str, ...] = ()  # witness vkeys the status page checks …
     log_quorum: int = 0  # … of which this many must have cosigned
+    children_cache: Path | None = None  # child offices' releases; None: beside the store
 
 
 @dataclass

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from .context import PageProducer
 from .leaderpage import leaders_page
+from .rolluppage import rollup_page
 from .statpage import statistics_page
 
-# Leaders first: a bad leaders file stops the build before any statistics are released.
-PRODUCERS: list[PageProducer] = [leaders_page, statistics_page]
+# Leaders first: a bad leaders file stops the build before any statistics are released. The
+# roll-up after the statistics: it shows the month the office has just released.
+PRODUCERS: list[PageProducer] = [leaders_page, statistics_page, rollup_page]

@@ -161,7 +161,7 @@ def _suppress(
                     hidden.add((spec.name, code))
             if result.column_totals[0].suppressed or result.grand_total.suppressed:
                 hidden.add(total)
-    _audit(_equations(specs), values, hidden)
+    _audit(reader_equations(specs), values, hidden)
     return values, hidden
 
 
@@ -192,7 +192,7 @@ def _stock_differences(
             hidden.add(stock)  # a stock is in no equation of its month: hiding it is enough
 
 
-def _equations(specs: Sequence[TableSpec]) -> list[Equation]:
+def reader_equations(specs: Sequence[TableSpec]) -> list[Equation]:
     """What a reader knows: each grouped table adds up to its group's total, and linked rows
     in different tables are equal."""
     equations: list[Equation] = []

@@ -497,3 +497,20 @@ def _offices(db: sqlite_utils.Database) -> None:
         " REFERENCES officers(id), sealed BLOB NOT NULL, PRIMARY KEY (key_id, officer))"
         " WITHOUT ROWID"
     )
+
+
+@MIGRATIONS(name="0011_forwarding")
+def _forwarding(db: sqlite_utils.Database) -> None:
+    """A case forwarded to an authority outside Lianxin (转办) is followed until it replies:
+    the day the forwarding letter (转办函) was first issued, the authority's reply deadline and
+    the day its reply arrived. Cases forwarded before this migration have none of these (their
+    handling deadline is still chased as before)."""
+    cases = db["cases"]
+    cases.add_column("forward_letter_date", str)  # type: ignore[union-attr]
+    cases.add_column("forward_reply_due", str)  # type: ignore[union-attr]
+    cases.add_column("forward_reply_date", str)  # type: ignore[union-attr]
+    # The replies the warnings chase, kept small: forwarded, no reply recorded yet.
+    db.execute(
+        "CREATE INDEX cases_reply_owed ON cases(policy, forward_reply_due) WHERE"
+        " forward_reply_due IS NOT NULL AND forward_reply_date IS NULL"
+    )
