@@ -257,6 +257,9 @@ def close(desk: Desk, ref: int | str) -> Case:
             f" {window[0]} ({window[1]}); close after that day, or once the reporter says"
             " they are satisfied",
             allowed_steps(case),
+            code="review_window",
+            case=case.label,
+            until=window[0],
         )
     with desk.transaction():
         change(desk, case, "closed", {"state": "closed", "closed_date": desk.today.isoformat()})

@@ -63,7 +63,10 @@ def office_keys_of(desk: Desk) -> OfficeKeys:
         "SELECT key_id, sealed FROM office_key_wraps WHERE officer = ?", [me.id]
     ).fetchall()
     if not rows:
-        raise WrongKey(f"officer {me.id} holds no office key (registrars do: ask an administrator)")
+        raise WrongKey(
+            f"officer {me.id} holds no office key (registrars do: ask an administrator)",
+            code="no_office_key",
+        )
     secrets: dict[str, OfficeSecretKey] = {}
     for key_id, sealed in rows:
         try:
@@ -156,6 +159,8 @@ def case_key(desk: Desk, case_id: int, label: str) -> bytes:
             f"officer {me.id} holds no key for case {label}: not in its scope (registrars,"
             " approvers and the assigned unit's handlers, minus recusals)",
             argument="--officer",
+            code="out_of_scope",
+            case=label,
         )
     return key
 

@@ -153,7 +153,7 @@ def find_case_id(db: sqlite_utils.Database, ref: int | str, argument: str = "CAS
     else:
         row = db.execute("SELECT id FROM cases WHERE number = ?", [value]).fetchone()
     if row is None:
-        raise UnknownCase(f"no case {str(ref)!r} in the register", argument=argument)
+        raise UnknownCase(f"no case {str(ref)!r} in the register", argument=argument, ref=str(ref))
     return int(row[0])
 
 

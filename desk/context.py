@@ -104,9 +104,17 @@ class Desk:
                 f"{action.en} ({action.zh}) needs the role {ROLEBOOK.needed(action)};"
                 f" officer {me.id} has {mine}",
                 argument="--officer",
+                code="role_needed",
+                action=action.name,
+                roles=action.roles,
             )
         if action.demo_only and self.kind == "production":
-            raise Refused(f"{action.en} is only for demo and test stores", argument="--officer")
+            raise Refused(
+                f"{action.en} is only for demo and test stores",
+                argument="--officer",
+                code="demo_only",
+                action=action.name,
+            )
         if action.unit_scope and case_ref is not None and held == ["handler"]:
             from .cases import load_case
 
@@ -116,6 +124,9 @@ class Desk:
                     f"case {case.label} is not assigned to your unit {me.unit}"
                     f" ({action.en} needs the role {ROLEBOOK.needed(action)} for it)",
                     argument="--officer",
+                    code="not_your_unit",
+                    case=case.label,
+                    unit=me.unit,
                 )
 
     def now_text(self) -> str:

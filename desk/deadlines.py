@@ -63,7 +63,13 @@ class Manual:
         if days is None:
             return None
         if not 1 <= days <= MAX_MANUAL_DAYS:
-            raise BadValue(f"{days} is out of range (1..{MAX_MANUAL_DAYS})", argument="--days")
+            raise BadValue(
+                f"{days} is out of range (1..{MAX_MANUAL_DAYS})",
+                argument="--days",
+                code="out_of_range",
+                low=1,
+                high=MAX_MANUAL_DAYS,
+            )
         if unit not in ("working", "calendar"):
             raise BadValue(f"{unit!r} is not 'working' or 'calendar'", argument="--unit")
         return cls(days, SpanUnit(unit))

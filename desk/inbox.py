@@ -256,18 +256,28 @@ def unlisted_codes(desk: Desk, doc: dict[str, Any]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def suggest_registration(desk: Desk, item: Opened) -> str:
-    """The ``register`` command a report's own fields suggest (staff confirm or correct it)."""
-    doc, tax = item.doc, desk.taxonomy
-    parts = [f"register {command_ref(item.case_label, item.case_id)}", "--item-type accusation"]
+def suggested_fields(desk: Desk, doc: dict[str, Any]) -> dict[str, str]:
+    """The registration a report's own fields suggest, as ``register``'s option names without
+    dashes (``problem_type``, ``rank``, ``region`` when listed; ``item_type``, ``real_name``);
+    staff confirm or correct it (the web desk's registration form starts from it)."""
+    tax = desk.taxonomy
+    out = {"item_type": "accusation"}
     problem = str(doc.get("problem_type", ""))
     if problem in tax.problem_types:
-        parts.append(f"--problem-type {problem}")
+        out["problem_type"] = problem
     rank = str(doc.get("reported", {}).get("rank", ""))
     if rank in tax.ranks:
-        parts.append(f"--rank {rank}")
+        out["rank"] = rank
     region = str(doc.get("region", ""))
     if region in tax.regions:
-        parts.append(f"--region {region}")
-    parts.append("--real-name " + ("claimed" if doc.get("real_name") else "anonymous"))
+        out["region"] = region
+    out["real_name"] = "claimed" if doc.get("real_name") else "anonymous"
+    return out
+
+
+def suggest_registration(desk: Desk, item: Opened) -> str:
+    """The ``register`` command a report's own fields suggest (staff confirm or correct it)."""
+    parts = [f"register {command_ref(item.case_label, item.case_id)}"]
+    for name, value in suggested_fields(desk, item.doc).items():
+        parts.append(f"--{name.replace('_', '-')} {value}")
     return " ".join(parts)

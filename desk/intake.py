@@ -77,12 +77,18 @@ def intake(
     """Register the arrival of an offline report and issue its token; one transaction."""
     if channel not in desk.taxonomy.channels:
         codes = ", ".join(desk.taxonomy.channels.codes())
-        raise BadValue(f"unknown channel {channel!r} ({codes})", argument="--channel")
+        raise BadValue(
+            f"unknown channel {channel!r} ({codes})", argument="--channel", code="unknown_code"
+        )
     if channel == "online":
-        raise BadValue("online reports come through the gateway", argument="--channel")
+        raise BadValue(
+            "online reports come through the gateway", argument="--channel", code="online_intake"
+        )
     day = received or desk.today
     if day > desk.today:
-        raise BadValue(f"{day.isoformat()} is after today", argument="--received")
+        raise BadValue(
+            f"{day.isoformat()} is after today", argument="--received", code="after_today"
+        )
     key = keys.sealing_key()
     full = {"schema": "lianxin/report/v1", **doc}
     try:
@@ -94,7 +100,9 @@ def intake(
             client_key=SigningKey.generate(),
         )
     except PayloadError as exc:
-        raise BadValue(str(exc).split(": ", 1)[-1], argument=_argument(exc)) from exc
+        raise BadValue(
+            str(exc).split(": ", 1)[-1], argument=_argument(exc), code="report_field"
+        ) from exc
     token = Token.generate()
     derived = token.keys()
     received_iso, today = day.isoformat(), desk.today.isoformat()
@@ -155,5 +163,7 @@ def report_from_options(
     if real_name:
         doc["identity"] = {"name": name, "contact": contact, "id_number": id_number}
     elif name or contact or id_number:
-        raise BadValue("an anonymous report carries no identity: add --real-name", "--name")
+        raise BadValue(
+            "an anonymous report carries no identity: add --real-name", "--name", code="anonymous"
+        )
     return doc

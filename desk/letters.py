@@ -107,6 +107,12 @@ def _accepted_real_name(case: Case) -> str | None:
     return None
 
 
+WHY_NOT = {  # the refusal code of each letter's condition
+    "forwarding": "letter_not_forwarded",
+    "supervision": "letter_not_open",
+    "not-accepted": "letter_not_refused",
+    "acceptance": "letter_not_accepted",
+}
 WHEN: dict[str, Callable[[Case], str | None]] = {
     "forwarding": _not_forwarded,
     "supervision": _not_open,
@@ -203,7 +209,9 @@ def issue_letter(
 ) -> Letter:
     """Render one of the office's letters for a case and record that it was issued."""
     if kind not in LETTERS:
-        raise BadValue(f"{kind!r} is not one of {', '.join(LETTERS)}", argument="--kind")
+        raise BadValue(
+            f"{kind!r} is not one of {', '.join(LETTERS)}", argument="--kind", code="not_one_of"
+        )
     me = desk.me()
     if not may_issue(me.record, kind):
         zh, en = LETTERS[kind]
@@ -212,13 +220,21 @@ def issue_letter(
             f"issue a {en} ({zh}) needs the role {needed}; officer {me.id} has"
             f" {', '.join(me.record.roles)}",
             argument="--officer",
+            code="role_needed",
+            action="letter",
+            roles=LETTER_ROLES[kind],
         )
     case = load_case(desk.db, ref)
     problem = WHEN[kind](case)
     if problem is not None:
-        raise Refused(problem, argument="CASE")
+        code = WHY_NOT[kind]
+        if kind == "acceptance" and case.accepted_date:
+            code = "letter_anonymous"
+        raise Refused(problem, argument="CASE", code=code, case=case.label)
     if fmt not in SUFFIX:
-        raise BadValue(f"{fmt!r} is not one of {', '.join(SUFFIX)}", argument="--format")
+        raise BadValue(
+            f"{fmt!r} is not one of {', '.join(SUFFIX)}", argument="--format", code="not_one_of"
+        )
     if template is not None:
         try:
             source = template.read_text(encoding="utf-8")

@@ -26,7 +26,8 @@ A step is named the way staff type it (``route --assign``), so a refusal can say
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from .cases import Case
 from .refusals import IllegalTransition
@@ -75,69 +76,103 @@ def case_stage(case: Case) -> str:
     return label
 
 
-def _registered(case: Case) -> str | None:
-    return None if case.registered else "it is not registered yet (register it first)"
+@dataclass(frozen=True)
+class Why:
+    """Why a step is not allowed now: a stable ``code`` (the web desk words it from its
+    catalogue), the English ``text`` the CLI prints, and the ``params`` that fill it."""
+
+    code: str
+    text: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.text
 
 
-def _has_due(case: Case) -> str | None:
-    return None if case.due_date else "it has no deadline to extend"
+def _registered(case: Case) -> Why | None:
+    if case.registered:
+        return None
+    return Why("not_registered", "it is not registered yet (register it first)")
 
 
-def _unhappy(case: Case) -> str | None:
+def _has_due(case: Case) -> Why | None:
+    return None if case.due_date else Why("no_deadline", "it has no deadline to extend")
+
+
+def _unhappy(case: Case) -> Why | None:
     if case.satisfaction != "not":
-        return "the reporter has not said they are not satisfied"
+        return Why("not_unhappy", "the reporter has not said they are not satisfied")
     if case.review_kind == REVIEW_KINDS[-1]:
-        return "a re-review (复核) was already given; the same matter is not reopened"
+        return Why(
+            "re_reviewed", "a re-review (复核) was already given; the same matter is not reopened"
+        )
     return None
 
 
-def _may_close(case: Case) -> str | None:
+def _may_close(case: Case) -> Why | None:
     if case.satisfaction == "not" and case.review_kind is None:
-        return "the reporter is not satisfied: open a second answer or review first (review)"
+        return Why(
+            "unhappy",
+            "the reporter is not satisfied: open a second answer or review first (review)",
+        )
     return None
 
 
-def _not_pending(case: Case) -> str | None:
+def _not_pending(case: Case) -> Why | None:
     if case.phase == "screened":
-        return "its proposal awaits approval (approve, or approve --return, first)"
+        return Why(
+            "awaits_approval", "its proposal awaits approval (approve, or approve --return, first)"
+        )
     if case.phase == "returned":
-        return "its proposal was returned (screen it again first)"
+        return Why("proposal_returned", "its proposal was returned (screen it again first)")
     return None
 
 
-def _registered_not_pending(case: Case) -> str | None:
+def _registered_not_pending(case: Case) -> Why | None:
     return _registered(case) or _not_pending(case)
 
 
-def _may_screen(case: Case) -> str | None:
+def _may_screen(case: Case) -> Why | None:
     if case.phase not in (None, "returned", "approved"):
-        return f"it is already {PHASES[case.phase][1]} (screening comes before routing)"
+        return Why(
+            "already_phase",
+            f"it is already {PHASES[case.phase][1]} (screening comes before routing)",
+            {"phase": case.phase},
+        )
     return _registered(case)
 
 
-def _phase(*wanted: str | None) -> Callable[[Case], str | None]:
-    def check(case: Case) -> str | None:
+def _phase(*wanted: str | None) -> Callable[[Case], Why | None]:
+    def check(case: Case) -> Why | None:
         if case.phase in wanted:
             return None
         needed = " or ".join(PHASES[w][1] if w else "not yet assigned" for w in wanted)
-        return f"it needs to be {needed}"
+        return Why("needs_phase", f"it needs to be {needed}", {"phases": wanted})
 
     return check
 
 
-def _may_report(case: Case) -> str | None:
+def _may_report(case: Case) -> Why | None:
     if case.phase == "assigned":
-        return "its unit has not signed for it yet (sign-for first)"
+        return Why("not_signed", "its unit has not signed for it yet (sign-for first)")
     if case.phase == "reported":
-        return "a completion report already awaits the office's check (check)"
+        return Why(
+            "report_waiting", "a completion report already awaits the office's check (check)"
+        )
     if case.phase is None:
-        return "no unit signed for it (a report follows route --assign and sign-for)"
+        return Why(
+            "nobody_signed",
+            "no unit signed for it (a report follows route --assign and sign-for)",
+        )
     return None
 
 
-def _may_conclude(case: Case) -> str | None:
+def _may_conclude(case: Case) -> Why | None:
     if case.phase == "reported":
-        return "its unit's completion report awaits the check (check --accept or --return)"
+        return Why(
+            "report_to_check",
+            "its unit's completion report awaits the check (check --accept or --return)",
+        )
     return None
 
 
@@ -145,14 +180,22 @@ def follows_proposal(case: Case, mode: str) -> None:
     """Refuse a routing (or not accepting) other than the one the approver approved."""
     if case.phase == "approved" and case.proposal and case.proposal != mode:
         step = "not-accepted" if case.proposal == "not_accepted" else f"route --{case.proposal}"
+        asked = "not-accepted" if mode == "not_accepted" else f"route --{mode}"
+        why = Why(
+            "not_the_proposal",
+            f"the approved proposal is {step} (take it, or screen again)",
+            {"proposal": step},
+        )
         raise IllegalTransition(
-            f"cannot {'not-accepted' if mode == 'not_accepted' else 'route --' + mode} case"
-            f" {case.label}: the approved proposal is {step} (take it, or screen again)",
+            f"cannot {asked} case {case.label}: {why}",
             allowed_steps(case),
+            step=asked,
+            case=case.label,
+            why=why,
         )
 
 
-def _always(case: Case) -> str | None:
+def _always(case: Case) -> Why | None:
     return None
 
 
@@ -162,10 +205,10 @@ class Step:
 
     name: str
     states: frozenset[str]
-    condition: Callable[[Case], str | None] = _always
+    condition: Callable[[Case], Why | None] = _always
 
 
-def _step(name: str, states: str, condition: Callable[[Case], str | None] = _always) -> Step:
+def _step(name: str, states: str, condition: Callable[[Case], Why | None] = _always) -> Step:
     return Step(name, frozenset(states.split()), condition)
 
 
@@ -208,10 +251,18 @@ def require(case: Case, step: str) -> None:
     """Refuse ``step`` on ``case`` unless the lifecycle allows it, listing what is allowed."""
     rule = STEPS[step]
     if case.state not in rule.states:
-        reason = f"it is {case_stage(case)}"
+        reason = Why(
+            "in_state", f"it is {case_stage(case)}", {"state": case.state, "phase": case.phase}
+        )
     else:
         problem = rule.condition(case)
         if problem is None:
             return
         reason = problem
-    raise IllegalTransition(f"cannot {step} case {case.label}: {reason}", allowed_steps(case))
+    raise IllegalTransition(
+        f"cannot {step} case {case.label}: {reason}",
+        allowed_steps(case),
+        step=step,
+        case=case.label,
+        why=reason,
+    )

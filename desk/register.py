@@ -56,14 +56,18 @@ def _code(catalogue: Catalogue[E], code: str, argument: str) -> str:
         sample = ", ".join(catalogue.codes()[:8])
         more = ", …" if len(catalogue) > 8 else ""
         raise BadValue(
-            f"unknown code {code!r} (in {catalogue.source}: {sample}{more})", argument=argument
+            f"unknown code {code!r} (in {catalogue.source}: {sample}{more})",
+            argument=argument,
+            code="unknown_code",
         )
     return code
 
 
 def _choice(value: str, options: tuple[str, ...], argument: str) -> str:
     if value not in options:
-        raise BadValue(f"{value!r} is not one of: {', '.join(options)}", argument=argument)
+        raise BadValue(
+            f"{value!r} is not one of: {', '.join(options)}", argument=argument, code="not_one_of"
+        )
     return value
 
 
@@ -83,6 +87,7 @@ def _classify(desk: Desk, case: Case, form: Registration) -> dict[str, Any]:
                 raise BadValue(
                     f"{code!r} is a category; give one of its subtypes ({sample}, …)",
                     argument="--problem-type",
+                    code="category",
                 )
             out["problem_type"], out["problem_subtype"] = code, None
         else:
@@ -110,7 +115,9 @@ def _repeat_target(desk: Desk, case: Case, ref: int | str) -> int:
     current: int | None = target
     while current is not None:  # refuse a loop of repeat-of links
         if current in seen:
-            raise BadValue("would make a loop of repeat-of links", argument="--repeat-of")
+            raise BadValue(
+                "would make a loop of repeat-of links", argument="--repeat-of", code="repeat_loop"
+            )
         seen.add(current)
         row = desk.db.execute("SELECT repeat_of FROM cases WHERE id = ?", [current]).fetchone()
         current = row[0] if row else None
@@ -142,7 +149,9 @@ def register(
     if first:
         for name, argument in REQUIRED_FIRST:
             if updates.get(name) is None:
-                raise BadValue("required when a case is first registered", argument=argument)
+                raise BadValue(
+                    "required when a case is first registered", argument=argument, code="required"
+                )
     tags = tuple(sorted((set(case.tags) | set(form.add_tags)) - set(form.remove_tags)))
     today = desk.today.isoformat()
     with desk.transaction():

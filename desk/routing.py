@@ -92,6 +92,7 @@ def _deadline(desk: Desk, case: Case, route: Route) -> tuple[dict[str, Any], dic
                 f"policy {policy.name} sets no handling deadline (it is set case by case): "
                 "give --days N (working days; add --calendar for calendar days)",
                 argument="--days",
+                code="need_days",
             )
         start = date.fromisoformat(case.accepted_date) if case.accepted_date else today
         if route.mode == "forward":  # the authority's feedback, from the acknowledgement
@@ -166,17 +167,26 @@ def extend(
     if "rule" in source:
         rule = desk.policy(case.policy).rule(str(source["rule"]))
         if manual is not None:
-            raise BadValue(f"the deadline follows rule {rule.code}: drop --days", argument="--days")
+            raise BadValue(
+                f"the deadline follows rule {rule.code}: drop --days",
+                argument="--days",
+                code="rule_sets_days",
+            )
         if count > rule.max_extensions:
             raise Refused(
                 f"rule {rule.code} of policy {desk.policy(case.policy).name} allows "
-                f"{rule.max_extensions} extension(s); case {case.label} has had {count - 1}"
+                f"{rule.max_extensions} extension(s); case {case.label} has had {count - 1}",
+                code="no_more_extensions",
+                allowed=rule.max_extensions,
+                case=case.label,
             )
         start = date.fromisoformat(str(source["start"]))
         deadline = rule_deadline(rule, start, desk.calendar, extensions=count)
     else:
         if manual is None:
-            raise BadValue("this deadline was set by hand: give --days N", argument="--days")
+            raise BadValue(
+                "this deadline was set by hand: give --days N", argument="--days", code="need_days"
+            )
         assert case.due_date is not None  # require(..., "extend") checked it
         deadline = manual.after(date.fromisoformat(case.due_date), desk.calendar)
     note_ready(desk, case, keys)

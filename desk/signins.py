@@ -90,9 +90,15 @@ def reset_totp(desk: Desk, officer_id: str) -> int:
         raise Refused(
             "an administrator cannot reset their own second factor (another administrator can)",
             argument="ID",
+            code="totp_own_reset",
         )
     if sealed_totp(desk, officer.id) is None:
-        raise Refused(f"officer {officer.id} has no second factor to reset", argument="ID")
+        raise Refused(
+            f"officer {officer.id} has no second factor to reset",
+            argument="ID",
+            code="no_totp",
+            officer=officer.id,
+        )
     with desk.transaction():
         return desk.event(None, RESET, {"id": officer.id})
 

@@ -25,7 +25,9 @@ def parse_day(text: str, argument: str) -> date:
             raise ValueError(text)
         return date.fromisoformat(text)
     except ValueError:
-        raise BadValue(f"{text!r} is not a date (YYYY-MM-DD)", argument=argument) from None
+        raise BadValue(
+            f"{text!r} is not a date (YYYY-MM-DD)", argument=argument, code="not_a_date"
+        ) from None
 
 
 def parse_month(text: str, argument: str = "--month") -> tuple[date, date]:
@@ -51,7 +53,9 @@ def case_ref(text: str | int, argument: str = "CASE") -> int | str:
     if _NUMBER.fullmatch(value):
         return value
     raise BadValue(
-        f"{text!r} is neither a case id nor a registration number (YYYY-NNNNNN)", argument=argument
+        f"{text!r} is neither a case id nor a registration number (YYYY-NNNNNN)",
+        argument=argument,
+        code="not_a_case_ref",
     )
 
 
@@ -65,9 +69,15 @@ def clean_text(text: str | None, argument: str, *, limit: int = MAX_TEXT, requir
     """Free text from staff: stripped, bounded, required when the step needs it."""
     value = (text or "").strip()
     if required and not value:
-        raise BadValue("must not be empty", argument=argument)
+        raise BadValue("must not be empty", argument=argument, code="empty")
     if len(value) > limit:
-        raise BadValue(f"longer than {limit} characters ({len(value)})", argument=argument)
+        raise BadValue(
+            f"longer than {limit} characters ({len(value)})",
+            argument=argument,
+            code="too_long",
+            limit=limit,
+            length=len(value),
+        )
     return value
 
 

@@ -15,7 +15,7 @@ from desk.context import Desk
 from desk.refusals import Refused
 from desk.signins import enrol_totp, new_totp_secret, remove_totp, sealed_totp, totp_uri
 
-from .pages import bad_form, csrf_ok, form_of, on_desk, render, session_of
+from .pages import bad_form, csrf_ok, form_of, labels_of, on_desk, render, session_of
 
 router = APIRouter()
 
@@ -65,7 +65,14 @@ async def _change(request: Request, change: str) -> Response:
     try:
         await on_desk(request, session, work)
     except Refused as exc:
-        return render(request, "refused.html.j2", 400, session, message=str(exc), case_id=None)
+        return render(
+            request,
+            "refused.html.j2",
+            400,
+            session,
+            message=labels_of(request).refusal(exc),
+            case_id=None,
+        )
     session.new_totp = None
     return RedirectResponse(f"/account?done={change}", 303)
 

@@ -135,12 +135,22 @@ async def _comparison(request: Request) -> tuple[Any, Comparison | Response]:
         return session, await on_desk(request, session, work)
     except BadValue as exc:
         page = render(
-            request, "message.html.j2", 400, session, message_key="bad_month", detail=str(exc)
+            request,
+            "message.html.j2",
+            400,
+            session,
+            message_key="bad_month",
+            detail=labels_of(request).refusal(exc),
         )
         return session, page
     except Refused as exc:
         page = render(
-            request, "message.html.j2", 403, session, message_key="no_access", detail=str(exc)
+            request,
+            "message.html.j2",
+            403,
+            session,
+            message_key="no_access",
+            detail=labels_of(request).refusal(exc),
         )
         return session, page
 

@@ -123,11 +123,21 @@ async def _page(request: Request, template: str, build: Any, **values: Any) -> R
         page = await on_desk(request, session, lambda desk: build(desk, labels))
     except (BadValue, UnknownCase) as exc:
         return render(
-            request, "message.html.j2", 400, session, message_key="bad_filter", detail=str(exc)
+            request,
+            "message.html.j2",
+            400,
+            session,
+            message_key="bad_filter",
+            detail=labels_of(request).refusal(exc),
         )
     except Refused as exc:
         return render(
-            request, "message.html.j2", 403, session, message_key="no_access", detail=str(exc)
+            request,
+            "message.html.j2",
+            403,
+            session,
+            message_key="no_access",
+            detail=labels_of(request).refusal(exc),
         )
     return render(request, template, 200, session, page=page, **values)
 

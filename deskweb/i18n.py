@@ -2,7 +2,9 @@
 
 The web desk's own words come from ``deskweb/data/ui.yaml``; everything else is named from the
 lists (units, problem types, channels, regions, ranks, item types, tags), the roles file (roles
-and steps) and the lifecycle (states), so a page never shows a code.
+and steps) and the lifecycle (states), so a page never shows a code. A step the desk refused is
+worded from ``deskweb/data/refusals.yaml`` by the refusal's stable code
+(:meth:`Labels.refusal`), never by parsing the desk's English message.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from typing import Any
 
 import yaml
 
-from desk.lifecycle import STATES
+from desk.lifecycle import PHASES, STATES, Why
+from desk.refusals import IllegalTransition, Refused
 from desk.roles import ROLEBOOK, Action
 from lianxin.domain.taxonomy import Entry, Taxonomy
 
@@ -21,6 +24,7 @@ LANGS = ("zh", "en")
 # An event several steps write is named by the one that matters on a timeline.
 EVENT_ACTION = {"read": "show", "satisfaction": "satisfaction", "office-key-granted": "grant"}
 UI_FILE = Path(__file__).parent / "data" / "ui.yaml"
+REFUSALS_FILE = Path(__file__).parent / "data" / "refusals.yaml"
 
 
 def load_words(path: Path = UI_FILE) -> dict[str, dict[str, str]]:
@@ -34,6 +38,46 @@ def load_words(path: Path = UI_FILE) -> dict[str, dict[str, str]]:
 
 
 WORDS = load_words()
+
+
+@dataclass(frozen=True)
+class RefusalWords:
+    """The refusal catalogue: top-level ``codes``, lifecycle ``why`` codes, form ``fields``."""
+
+    codes: dict[str, dict[str, str]]
+    why: dict[str, dict[str, str]]
+    fields: dict[str, dict[str, str]]
+
+
+def _two_languages(path: Path, section: str, doc: Any) -> dict[str, dict[str, str]]:
+    if not isinstance(doc, dict):
+        raise ValueError(f"{path}: {section} is not a mapping")
+    out = {}
+    for key, entry in doc.items():
+        missing = [lang for lang in LANGS if not isinstance(entry, dict) or lang not in entry]
+        if missing:
+            raise ValueError(f"{path}: {section}.{key} has no {', '.join(missing)} text")
+        out[str(key)] = {lang: str(entry[lang]) for lang in LANGS}
+    return out
+
+
+def load_refusals(path: Path = REFUSALS_FILE) -> RefusalWords:
+    """The refusal catalogue; refused at start if an entry lacks a language."""
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return RefusalWords(
+        *(_two_languages(path, name, doc.get(name)) for name in ("codes", "why", "fields"))
+    )
+
+
+REFUSALS = load_refusals()
+
+
+class _Blank(dict[str, Any]):
+    """Format values where a placeholder the refusal did not fill reads as nothing (a page
+    never fails for want of one; tests/test_deskweb_refusals.py checks each is filled)."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
 
 
 def step_action(step: str) -> Action | None:
@@ -125,6 +169,68 @@ class Labels:
         key = f"read_{what}"
         return self.t(key) if key in WORDS else what
 
+    def phase(self, code: str | None) -> str:
+        """A loop step's phase name (``screened`` → 已甄别待审批)."""
+        if code is None:
+            return self.t("phase_none")
+        zh, en = PHASES.get(code, (code, code))
+        return zh if self.lang == "zh" else en
+
+    def field(self, argument: str | None) -> str:
+        """The form field a refusal names by its CLI option (``--reason`` → 理由)."""
+        if not argument:
+            return ""
+        entry = REFUSALS.fields.get(argument)
+        return entry[self.lang] if entry else argument
+
+    def precise_step(self, step: str) -> str:
+        """A step with its mode (``route --forward`` → 转办, where :meth:`step` says 分流)."""
+        if not step:
+            return ""
+        key = "step_" + step.replace(" --", "_").replace("-", "_")
+        return self.t(key) if key in WORDS else self.step(step)
+
+    def _paren(self, phase: str | None) -> str:
+        if not phase:
+            return ""
+        return f"（{self.phase(phase)}）" if self.lang == "zh" else f" ({self.phase(phase)})"
+
+    def _why(self, why: Why) -> str:
+        text = REFUSALS.why.get(why.code, {}).get(self.lang)
+        if text is None:
+            return why.text
+        p = why.params
+        values = {
+            "state": self.state(str(p.get("state"))) + self._paren(p.get("phase")),
+            "phase": self.phase(p.get("phase")),
+            "phases": self.t("or").join(self.phase(w) for w in p.get("phases", ())),
+            "proposal": self.precise_step(str(p.get("proposal", ""))),
+        }
+        return text.format(**values)
+
+    def refusal(self, exc: Refused) -> str:
+        """Why the desk refused a step, in this language, from the refusal's stable code; a
+        code not in the catalogue falls back to its class's wording with the desk's message."""
+        entry = REFUSALS.codes.get(exc.code) or REFUSALS.codes[type(exc).code]
+        p = exc.params
+        values: dict[str, Any] = {
+            **p,
+            "field": self.field(exc.argument),
+            "detail": exc.detail,
+            "case": p.get("case", ""),
+            "action": self.action(ROLEBOOK.action(p["action"])) if "action" in p else "",
+            "roles": self.t("or").join(self.role(r) for r in p.get("roles", ())),
+            "unit": self.unit(p.get("unit")),
+        }
+        if isinstance(exc, IllegalTransition):
+            why = p.get("why")
+            values["step"] = self.precise_step(str(p.get("step", "")))
+            values["why"] = self._why(why) if isinstance(why, Why) else exc.detail
+            steps = "、" if self.lang == "zh" else ", "
+            names = dict.fromkeys(self.precise_step(s) for s in exc.allowed)
+            values["allowed"] = steps.join(names) or self.t("no_steps_left")
+        return entry[self.lang].format_map(_Blank(values))
+
     def event(self, kind: str) -> str:
         """What an event records, named by the step that writes it."""
         if kind in EVENT_ACTION:
@@ -137,6 +243,7 @@ class Labels:
 # desk itself refuses the others: the link is only a convenience).
 NAV: tuple[tuple[str, str, str | None], ...] = (
     ("/work", "my_work", None),
+    ("/intake", "nav_intake", "intake"),
     ("/search", "nav_search", "list"),
     ("/analysis", "nav_analysis", "analysis"),
     ("/ledgers", "nav_ledgers", "ledger"),

@@ -147,9 +147,11 @@ async def on_desk(request: Request, session: Session, work: Callable[[Desk], T])
 
 
 def refused_page(request: Request, session: Session, exc: Refused, case_id: int | None) -> Response:
-    """A step the desk refused: why, in words; nothing was changed."""
+    """A step the desk refused: why, in the page's words (from the refusal's code); nothing was
+    changed."""
     status = 404 if isinstance(exc, UnknownCase) else 400 if isinstance(exc, BadValue) else 403
-    return render(request, "refused.html.j2", status, session, message=str(exc), case_id=case_id)
+    message = labels_of(request).refusal(exc)
+    return render(request, "refused.html.j2", status, session, message=message, case_id=case_id)
 
 
 def bad_form(request: Request, session: Session | None) -> Response:
@@ -423,7 +425,12 @@ async def case(request: Request, ref: str) -> Response:
         return render(request, "message.html.j2", 404, session, message_key="no_case")
     except Refused as exc:
         return render(
-            request, "message.html.j2", 403, session, message_key="cannot_open", detail=str(exc)
+            request,
+            "message.html.j2",
+            403,
+            session,
+            message_key="cannot_open",
+            detail=labels_of(request).refusal(exc),
         )
     done = request.query_params.get("done") == "1"
     return render(request, "case.html.j2", 200, session, page=page, done=done)
@@ -466,13 +473,17 @@ async def conclude_step(request: Request, case_id: int) -> Response:
     return await _step(request, case_id, form, work)
 
 
-def _route_of(form: dict[str, str]) -> Route:
-    """The assignment a route form asks for: the unit and, if given, its working days."""
+def manual_days(form: dict[str, str]) -> Manual | None:
+    """The working days a form's ``days`` field gives (``--days``), None when empty."""
     days = form.get("days", "").strip()
     if days and not days.isdigit():
-        raise BadValue(f"{days!r} is not a whole number of days", "--days")
-    manual = Manual.parse(int(days), "working") if days else None
-    return Route("assign", unit=form.get("unit") or None, manual=manual)
+        raise BadValue(f"{days!r} is not a whole number of days", "--days", code="whole_days")
+    return Manual.parse(int(days), "working") if days else None
+
+
+def _route_of(form: dict[str, str]) -> Route:
+    """The assignment a route form asks for: the unit and, if given, its working days."""
+    return Route("assign", unit=form.get("unit") or None, manual=manual_days(form))
 
 
 async def _step(

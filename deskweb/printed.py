@@ -79,11 +79,21 @@ async def _show(request: Request, template: str, build: Any, **values: Any) -> R
         page = await on_desk(request, session, lambda desk: build(desk, labels))
     except BadValue as exc:
         return render(
-            request, "message.html.j2", 404, session, message_key="not_found", detail=str(exc)
+            request,
+            "message.html.j2",
+            404,
+            session,
+            message_key="not_found",
+            detail=labels_of(request).refusal(exc),
         )
     except Refused as exc:
         return render(
-            request, "message.html.j2", 403, session, message_key="no_access", detail=str(exc)
+            request,
+            "message.html.j2",
+            403,
+            session,
+            message_key="no_access",
+            detail=labels_of(request).refusal(exc),
         )
     return render(request, template, 200, session, page=page, **values)
 

@@ -88,7 +88,12 @@ async def search_form(request: Request) -> Response:
         page = await on_desk(request, session, form)
     except Refused as exc:
         return render(
-            request, "message.html.j2", 403, session, message_key="no_access", detail=str(exc)
+            request,
+            "message.html.j2",
+            403,
+            session,
+            message_key="no_access",
+            detail=labels_of(request).refusal(exc),
         )
     return render(request, "search.html.j2", 200, session, page=page)
 
@@ -114,6 +119,6 @@ async def search(request: Request) -> Response:
             session,
             page=page,
             error=labels.t("bad_filter" if bad else "search_refused"),
-            detail=str(exc),
+            detail=labels_of(request).refusal(exc),
         )
     return render(request, "search.html.j2", 200, session, page=page)

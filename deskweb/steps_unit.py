@@ -72,14 +72,14 @@ def _days(form: dict[str, str]) -> Manual | None:
     """The form's working days, if given (the policy's rule otherwise)."""
     days = form.get("days", "").strip()
     if days and not days.isdigit():
-        raise BadValue(f"{days!r} is not a whole number of days", "--days")
+        raise BadValue(f"{days!r} is not a whole number of days", "--days", code="whole_days")
     return Manual.parse(int(days), "working") if days else None
 
 
 def _chosen(form: dict[str, str], name: str, argument: str) -> str:
     value = form.get(name, "").strip()
     if not value:
-        raise BadValue(f"choose the {argument.lstrip('-')}", argument)
+        raise BadValue(f"choose the {argument.lstrip('-')}", argument, code="empty")
     return value
 
 
@@ -105,7 +105,7 @@ def _works() -> dict[str, Callable[[int, dict[str, str]], Work]]:
                 return accept_report(desk, case_id, form.get("comment", ""))
             if decision == "return":
                 return return_report(desk, case_id, form.get("reason", ""), manual=_days(form))
-            raise BadValue("choose to accept the report or return it", "--accept")
+            raise BadValue("choose to accept the report or return it", "--accept", code="empty")
 
         return work
 
@@ -157,7 +157,7 @@ def _works() -> dict[str, Callable[[int, dict[str, str]], Work]]:
                 return inquiry_delivered(desk, case_id)
             if what == "replied":
                 return inquiry_replied(desk, case_id)
-            raise BadValue("choose delivered or replied", "--delivered")
+            raise BadValue("choose delivered or replied", "--delivered", code="empty")
 
         return work
 

@@ -131,7 +131,7 @@ def my_work(desk: Desk, labels: Labels, counts: UnitCountsCache) -> WorkPage:
     try:
         rows = list_cases(desk, Filters(limit=WORK_ROWS))
     except Refused as exc:  # roles that list no cases (administrator, auditor)
-        page.refusal = str(exc)
+        page.refusal = labels.refusal(exc)
         return page
     for row in rows:
         shown = listing_row(desk, labels, row)

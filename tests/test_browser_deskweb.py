@@ -329,7 +329,7 @@ def test_forged_route_and_a_post_without_csrf_are_refused(office: Office) -> Non
         max_redirects=0,
     )
     assert forged.status == 403
-    assert "此操作未能完成" in forged.text() and "approver" in forged.text()
+    assert "此操作未能完成" in forged.text() and "须由审批岗位的人员办理" in forged.text()
     state = office.query("SELECT state, unit FROM cases WHERE id = ?", [office.case_b])
     assert state == [("accepted", None)]
     notes = office.query("SELECT count(*) FROM notes WHERE case_id = ?", [office.case_a])
@@ -360,7 +360,7 @@ def test_approver_routes_with_the_form_and_a_refusal_says_why(browser: Any, offi
     page.click("#lx-note-save")
     page.wait_for_selector("#lx-refused")
     assert "此操作未能完成" in page.locator("#lx-refused").inner_text()
-    assert "--text" in page.locator("#lx-refused").inner_text()
+    assert "请填写「内容」" in page.locator("#lx-refused").inner_text()
     shot(page, "refused-zh-laptop")
     page.goto(f"{office.url}/case/{office.case_b}?lang=en")
     assert "Assign to a unit" in page.locator("#lx-route-save").inner_text()
@@ -493,7 +493,7 @@ def test_other_roles_are_refused_the_audit_pages_in_words(browser: Any, office: 
         response = page.goto(office.url + path + "?lang=zh")
         assert response.status == 403, path
         assert "您的角色不能使用此页面" in page.locator("#lx-message").inner_text()
-        assert "needs the role" in page.content()
+        assert "您没有这个角色" in page.content()
     shot(page, "audit-refused-zh")
     page.goto(office.url + "/audit/events?lang=en")
     assert "Your roles do not give access" in page.locator("#lx-message").inner_text()
@@ -649,7 +649,7 @@ def test_search_in_scope_opens_only_readable_reports(browser: Any, office: Offic
     assert page.locator("#lx-found tbody tr").count() == 1
     search_for(page, words="甲案")
     assert "您的角色不能这样查询" in page.locator("#lx-search-error").inner_text()
-    assert "needs the role" in page.content() and search_reads(office, "ana") == []
+    assert "您没有这个角色" in page.content() and search_reads(office, "ana") == []
     shot(page, "search-refused-zh")
     sign_out(page)
     page = sign_in(new_page(browser, office), office, "aud")
