@@ -44,15 +44,17 @@ from urllib.parse import urlsplit
 import pytest
 import uvicorn
 from conftest import ROOT, GatewayProcess, free_port
-from desk_support import make_desk, passphrase, setup_office
+from desk_support import passphrase, setup_office, unlocked
 from support import report_doc
 
+from desk.context import open_desk
 from desk.inbox import mark_opened, read_inbox
 from desk.officekeys import load_office_keys
 from deskweb.desks import WebSettings
 from deskweb.serve import server_config
 from lianxin import keys as keys_mod
 from lianxin.domain.datafiles import DEFAULT_DATA_DIR
+from lianxin.domain.workdays import FixedClock
 from lianxin.keys import init_keys
 from lianxin.protocol import Token
 from publisher.build import PublishSettings, publish
@@ -78,6 +80,7 @@ ANSWERS = {
     "online": "经查，反映的工程验收问题部分属实，已责令退还款项。",
     "letter": "经查，反映的村道工程问题属实，已立案审查。",
 }
+OFFICERS = ("admin", "reg", "appr", "hand1", "hand2")
 OWN_NOTICE = "{{ office }}受理告知：登记编号 {{ number }}，受理日期 {{ accepted_date }}。"
 
 
@@ -160,7 +163,7 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loop]:
     server: uvicorn.Server | None = None
     try:
         online = _submit_online(gateway, root)
-        setup_office(db_path, DAY, keys_dir=root / "keys")
+        setup_office(db_path, DAY, keys_dir=root / "keys", officers=OFFICERS)
         settings = WebSettings(db=db_path, today=DAY, data_dir=data)
         port = free_port()
         server = uvicorn.Server(server_config(settings, "127.0.0.1", port))
@@ -242,6 +245,15 @@ def shots(page: Any, name: str) -> None:
     page.set_viewport_size(DESKTOP)
 
 
+def snap(page: Any, name: str) -> None:
+    """The page as it is (the answer to a POST), on a desktop and on a laptop."""
+    assert page.evaluate(UNLABELLED) == [], name
+    for size, suffix in ((DESKTOP, ""), (LAPTOP, "-laptop")):
+        page.set_viewport_size(size)
+        page.screenshot(path=str(ARTIFACTS / f"{name}{suffix}.png"), full_page=True)
+    page.set_viewport_size(DESKTOP)
+
+
 def open_case(page: Any, loop: Loop, case_id: int) -> None:
     page.goto(f"{loop.url}/case/{case_id}")
     assert page.locator("h1").inner_text().startswith("案件")
@@ -260,7 +272,7 @@ def done(page: Any, loop: Loop, case_id: int) -> None:
 def test_1_the_registrar_takes_in_registers_screens_and_notifies(browser: Any, loop: Loop) -> None:
     # The online report is opened from the inbox with the desk function `desk inbox` calls
     # (the web desk has no inbox page yet).
-    desk = make_desk(loop.db_path, DAY, officer="reg", keys_dir=loop.keys_dir)
+    desk = open_desk(loop.db_path, officer=unlocked("reg"), clock=FixedClock(DAY))
     try:
         [item] = read_inbox(desk, load_office_keys(loop.keys_dir))
         assert item.doc["title"] == "工程款问题 网上"
@@ -420,12 +432,13 @@ def test_4_the_approver_checks_returns_accepts_and_answers(browser: Any, loop: L
     hand.fill("#lx-report-text", "已补充退款凭证，报告如下。")
     submit(hand, "#lx-report-save")
     done(hand, loop, online)
-    # Accept both; an empty decision is refused in words first.
-    open_case(appr, loop, online)
-    appr.evaluate("document.querySelector('#lx-check-form').noValidate = true")
-    submit(appr, "#lx-check-save")
-    assert appr.locator("#lx-refused").inner_text().startswith("此操作未能完成")
-    assert "请填写「审核意见」。" in appr.locator("#lx-refused").inner_text()
+    # Accept both; an empty decision is refused in words first (in English, then Chinese).
+    for lang, words in (("en", "Fill in “Decision”."), ("zh", "请填写「审核意见」。")):
+        appr.goto(f"{loop.url}/case/{online}?lang={lang}")
+        appr.evaluate("document.querySelector('#lx-check-form').noValidate = true")
+        submit(appr, "#lx-check-save")
+        assert words in appr.locator("#lx-refused").inner_text()
+        snap(appr, f"refused-empty-{lang}")
     stale = appr.context.new_page()  # the letter's case page left open in a second tab
     open_case(stale, loop, letter)
     for case in (online, letter):
@@ -441,7 +454,7 @@ def test_4_the_approver_checks_returns_accepts_and_answers(browser: Any, loop: L
     refusal = stale.locator("#lx-refused").inner_text()
     assert "现在不能办理「审核」" in refusal and "已办结" in refusal, refusal
     assert loop.query("SELECT count(*) FROM events") == events
-    shots(stale, "refused")
+    snap(stale, "refused-stale-zh")
     stale.close()
     # Answer each reporter with the form.
     for name, case in loop.cases.items():
@@ -479,8 +492,6 @@ def test_5_the_reporters_read_the_answers_on_the_status_page(browser: Any, loop:
 
 def test_6_an_administrator_resets_a_lost_second_factor(browser: Any, loop: Loop) -> None:
     import pyotp
-
-    from lianxin.domain.workdays import FixedClock
 
     at = FixedClock(DAY).now()
     hand = loop.pages["hand1"]
