@@ -36,7 +36,9 @@ def outcome_of(desk: Desk, code: str, stage: str, argument: str) -> dict[str, st
     entry = desk.outcomes.get(code)
     if entry is None or entry.stage != stage:
         codes = ", ".join(o.code for o in desk.outcomes if o.stage == stage)
-        raise BadValue(f"{code!r} is not a {stage} outcome ({codes})", argument=argument)
+        raise BadValue(
+            f"{code!r} is not a {stage} outcome ({codes})", argument=argument, code="not_one_of"
+        )
     return {"outcome": code, "outcome_zh": entry.zh, "outcome_en": entry.en}
 
 
@@ -140,7 +142,9 @@ def record_satisfaction(
 ) -> None:
     """Record a satisfaction answer inside the caller's transaction."""
     if rating not in RATINGS:
-        raise BadValue(f"{rating!r} is not one of {', '.join(RATINGS)}", argument="RATING")
+        raise BadValue(
+            f"{rating!r} is not one of {', '.join(RATINGS)}", argument="RATING", code="not_one_of"
+        )
     change(desk, case, "satisfaction", {"satisfaction": rating}, {**(data or {}), "source": source})
 
 
@@ -187,7 +191,11 @@ def open_review(
             f"case {case.label} was closed and its review window ended on {window[0]} ({window[1]})"
         )
     if kind not in REVIEW_KINDS:
-        raise BadValue(f"{kind!r} is not one of {', '.join(REVIEW_KINDS)}", argument="--kind")
+        raise BadValue(
+            f"{kind!r} is not one of {', '.join(REVIEW_KINDS)}",
+            argument="--kind",
+            code="not_one_of",
+        )
     done = REVIEW_KINDS.index(case.review_kind) if case.review_kind else -1
     if REVIEW_KINDS.index(kind) <= done:
         later = ", ".join(REVIEW_KINDS[done + 1 :])

@@ -29,7 +29,9 @@ def acknowledge(desk: Desk, ref: int | str, how: str) -> Case:
     case = load_case(desk.db, ref)
     require(case, "acknowledge")
     if how not in HOW:
-        raise BadValue(f"{how!r} is not one of {', '.join(HOW)}", argument="--how")
+        raise BadValue(
+            f"{how!r} is not one of {', '.join(HOW)}", argument="--how", code="not_one_of"
+        )
     if case.real_name not in ("claimed", "verified"):
         raise Refused(
             f"case {case.label} is anonymous: there is no contact to notify (the reporter"

@@ -40,7 +40,9 @@ def supervise(desk: Desk, ref: int | str, kind: str, reference: str = "") -> dic
     case = load_case(desk.db, ref)
     require(case, "supervise")
     if kind not in KINDS:
-        raise BadValue(f"{kind!r} is not one of {', '.join(KINDS)}", argument="--kind")
+        raise BadValue(
+            f"{kind!r} is not one of {', '.join(KINDS)}", argument="--kind", code="not_one_of"
+        )
     ref_text = clean_text(reference, "--reference", limit=MAX_REFERENCE, required=False)
     unit = case.unit or case.forwarded_to
     record: dict[str, Any] = {"kind": kind, "unit": unit, "stage": chased(case)}
