@@ -47,7 +47,9 @@ def disposition_of(desk: Desk, code: str) -> str:
     entry = desk.taxonomy.dispositions.get(code)
     if entry is None or entry.stage != "disposition":
         codes = ", ".join(d.code for d in desk.taxonomy.dispositions if d.stage == "disposition")
-        raise BadValue(f"{code!r} is not a disposition ({codes})", "--disposition")
+        raise BadValue(
+            f"{code!r} is not a disposition ({codes})", "--disposition", code="not_one_of"
+        )
     return code
 
 
@@ -188,7 +190,11 @@ def open_review(
     window = review_window(desk, case) if case.state == "closed" else None
     if window is not None and desk.today.isoformat() > window[0]:
         raise Refused(
-            f"case {case.label} was closed and its review window ended on {window[0]} ({window[1]})"
+            f"case {case.label} was closed and its review window ended on {window[0]}"
+            f" ({window[1]})",
+            code="review_window_ended",
+            case=case.label,
+            until=window[0],
         )
     if kind not in REVIEW_KINDS:
         raise BadValue(
@@ -200,7 +206,11 @@ def open_review(
     if REVIEW_KINDS.index(kind) <= done:
         later = ", ".join(REVIEW_KINDS[done + 1 :])
         raise BadValue(
-            f"case {case.label} already had a {case.review_kind}; next: {later}", "--kind"
+            f"case {case.label} already had a {case.review_kind}; next: {later}",
+            "--kind",
+            code="review_given",
+            case=case.label,
+            kind=case.review_kind,
         )
     text = clean_text(reason, "--reason", required=False)
     if text and keys is None:
@@ -214,7 +224,11 @@ def open_review(
         policy = desk.policy(case.policy)
         rule = stage_rule(policy, kind, real_name=case.real_name)
         if rule is None:
-            raise BadValue(f"policy {policy.name} sets no {kind} deadline: give --days", "--days")
+            raise BadValue(
+                f"policy {policy.name} sets no {kind} deadline: give --days",
+                "--days",
+                code="need_days",
+            )
         due = rule_deadline(rule, today, desk.calendar).due
         source = {"rule": rule.code, "start": today.isoformat()}
     updates: dict[str, Any] = {

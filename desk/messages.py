@@ -81,7 +81,9 @@ def send_message(desk: Desk, ref: int | str, keys: OfficeKeys | None, kind: str,
     if kind == "acceptance" and not case.accepted_date:
         raise Refused(
             f"case {case.label} has not been accepted (受理): an acceptance notice follows"
-            " registration as accepted"
+            " registration as accepted",
+            code="letter_not_accepted",
+            case=case.label,
         )
     office = keys if keys is not None else desk_keys(desk)
     note_ready(desk, case, office)
