@@ -42,23 +42,33 @@ class Proposal:
 
 def _checked(desk: Desk, case: Case, p: Proposal) -> dict[str, Any]:
     if p.mode not in PROPOSALS:
-        raise BadValue(f"{p.mode!r} is not one of {', '.join(PROPOSALS)}", argument="--propose")
+        raise BadValue(
+            f"{p.mode!r} is not one of {', '.join(PROPOSALS)}",
+            argument="--propose",
+            code="not_one_of",
+        )
     out: dict[str, Any] = {"mode": p.mode}
     if p.mode == "assign" and not p.unit:
-        raise BadValue("name the unit to assign to", argument="--unit")
+        raise BadValue("name the unit to assign to", argument="--unit", code="empty")
     if p.unit:
         if p.mode not in ("assign", "direct"):
-            raise BadValue(f"a {p.mode} proposal names no unit", argument="--unit")
+            raise BadValue(
+                f"a {p.mode} proposal names no unit", argument="--unit", code="not_for_this"
+            )
         out["unit"] = known_unit(desk, p.unit, "internal", "--unit")
     if p.mode == "forward":
         if not p.to:
-            raise BadValue("name the competent authority to forward to", argument="--to")
+            raise BadValue(
+                "name the competent authority to forward to", argument="--to", code="empty"
+            )
         if p.to in desk.taxonomy.units:
             out["to"] = known_unit(desk, p.to, "external", "--to")
         else:
             out["to"] = clean_text(p.to, "--to", limit=MAX_AUTHORITY, required=True)
     elif p.to:
-        raise BadValue("only a forward proposal names an authority", argument="--to")
+        raise BadValue(
+            "only a forward proposal names an authority", argument="--to", code="not_for_this"
+        )
     if p.disposition is not None:
         out["disposition"] = disposition_of(desk, p.disposition)
     return out

@@ -44,33 +44,47 @@ def known_unit(desk: Desk, code: str, kind: str, argument: str) -> str:
     unit = desk.taxonomy.units.get(code)
     if unit is None:
         raise BadValue(
-            f"unknown unit {code!r} (in {desk.taxonomy.units.source})", argument=argument
+            f"unknown unit {code!r} (in {desk.taxonomy.units.source})",
+            argument=argument,
+            code="unknown_code",
         )
     if unit.kind != kind:
-        raise BadValue(f"{code!r} is an {unit.kind} unit, not {kind}", argument=argument)
+        raise BadValue(
+            f"{code!r} is an {unit.kind} unit, not {kind}", argument=argument, code="unknown_code"
+        )
     return code
 
 
 def _target(desk: Desk, route: Route) -> dict[str, Any]:
     if route.mode not in MODES:
-        raise BadValue(f"{route.mode!r} is not one of {', '.join(MODES)}", argument="--mode")
+        raise BadValue(
+            f"{route.mode!r} is not one of {', '.join(MODES)}", argument="--mode", code="not_one_of"
+        )
     if route.mode == "forward":
         if route.unit:
-            raise BadValue("a forwarded case goes to --to, not to a unit", argument="--unit")
+            raise BadValue(
+                "a forwarded case goes to --to, not to a unit",
+                argument="--unit",
+                code="not_for_this",
+            )
         if bool(route.to) == bool(route.to_name):
             raise BadValue(
-                "name the competent authority: --to CODE or --to-name TEXT", argument="--to"
+                "name the competent authority: --to CODE or --to-name TEXT",
+                argument="--to",
+                code="one_authority",
             )
         if route.to:
             return {"unit": None, "forwarded_to": known_unit(desk, route.to, "external", "--to")}
         name = clean_text(route.to_name, "--to-name", limit=MAX_AUTHORITY, required=True)
         return {"unit": None, "forwarded_to": name}
     if route.to or route.to_name:
-        raise BadValue("only a forwarded case goes to an authority", argument="--to")
+        raise BadValue(
+            "only a forwarded case goes to an authority", argument="--to", code="not_for_this"
+        )
     # The unit of an assignment is given as --assign UNIT; of direct handling as --unit.
     argument = "--assign" if route.mode == "assign" else "--unit"
     if route.mode == "assign" and not route.unit:
-        raise BadValue("name the handling unit to assign to", argument=argument)
+        raise BadValue("name the handling unit to assign to", argument=argument, code="empty")
     unit = known_unit(desk, route.unit, "internal", argument) if route.unit else None
     return {"unit": unit, "forwarded_to": None}
 

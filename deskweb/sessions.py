@@ -51,6 +51,9 @@ class Session:
     csrf: str
     last_seen: float
     new_totp: str | None = None  # a second-factor secret shown for enrolment, not yet confirmed
+    # The intake forms already taken in (the form's one-time id → the case): a form sent
+    # twice (a reload of the slip page) makes no second case.
+    intakes: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass

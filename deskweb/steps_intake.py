@@ -12,6 +12,7 @@ the page's language. The reporter's token is on the slip page only: it is in tha
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
@@ -29,7 +30,7 @@ from desk.intake import Slip, intake, report_from_options
 from desk.lifecycle import require
 from desk.refusals import Refused
 from desk.register import Registration, not_accepted, register
-from desk.routing import extend
+from desk.routing import Route, extend, route
 from desk.values import parse_day
 
 from .pages import (
@@ -62,6 +63,7 @@ INTAKE_FIELDS = (
     "contact",
     "id_number",
 )
+MAX_REMEMBERED = 100  # intake forms a session remembers having taken in
 REGISTER_FIELDS = ("item_type", "problem_type", "rank", "region", "real_name", "source")
 
 
@@ -70,7 +72,12 @@ REGISTER_FIELDS = ("item_type", "problem_type", "rank", "region", "real_name", "
 async def intake_form(request: Request) -> Response:
     """The intake form (registrars): a letter, visit, phone call or complaint box."""
     session = session_of(request)
-    return render(request, "intake_form.html.j2", 200, session, values={}, error=None)
+    return render(request, "intake_form.html.j2", 200, session, values=_fresh(), error=None)
+
+
+def _fresh(values: dict[str, str] | None = None) -> dict[str, str]:
+    """The form's values with a new one-time id (``once``)."""
+    return {**(values or {}), "once": secrets.token_urlsafe(16)}
 
 
 @router.post("/intake")
@@ -80,6 +87,9 @@ async def intake_step(request: Request) -> Response:
     form = await form_of(request)
     if not csrf_ok(session, form):
         return bad_form(request, session)
+    once = form.get("once", "")[:64]
+    if once in session.intakes:  # sent again: the case exists, its code was shown once
+        return render(request, "intake_again.html.j2", 409, session, case_id=session.intakes[once])
 
     def work(desk: Desk) -> Slip:
         received = form.get("received", "").strip()
@@ -104,9 +114,13 @@ async def intake_step(request: Request) -> Response:
     try:
         slip = await on_desk(request, session, work)
     except Refused as exc:  # the form again, as typed, with why
-        values = {k: form.get(k, "") for k in (*INTAKE_FIELDS, "real_name")}
+        values = _fresh({k: form.get(k, "") for k in (*INTAKE_FIELDS, "real_name")})
         message = labels_of(request).refusal(exc)
         return render(request, "intake_form.html.j2", 400, session, values=values, error=message)
+    if once:
+        session.intakes[once] = slip.case_id
+        while len(session.intakes) > MAX_REMEMBERED:
+            session.intakes.pop(next(iter(session.intakes)))
     request.app.state.desks.counts.clear()
     request.app.state.analyses.clear()
     log.info("case #%d received by intake (%s)", slip.case_id, slip.channel)
@@ -251,6 +265,26 @@ async def not_accepted_step(request: Request, case_id: int) -> Response:
 
     def work(desk: Desk) -> object:
         return not_accepted(desk, case_id, desk_keys(desk), form.get("reason", ""))
+
+    return await _step(request, case_id, form, work)
+
+
+@router.post("/case/{case_id}/route-other")
+async def route_other_step(request: Request, case_id: int) -> Response:
+    """``desk route --direct --unit UNIT`` or ``desk route --forward --to CODE | --to-name
+    TEXT`` (approvers; assigning has its own form)."""
+    form = await form_of(request)
+
+    def work(desk: Desk) -> object:
+        mode = form.get("mode", "")
+        plan = Route(
+            mode if mode in ("direct", "forward") else "",
+            unit=form.get("unit") or None,
+            to=form.get("to") or None,
+            to_name=form.get("to_name", "").strip() or None,
+            manual=manual_days(form),
+        )
+        return route(desk, case_id, plan)
 
     return await _step(request, case_id, form, work)
 

@@ -76,12 +76,14 @@ def _cases(db_path: Path, keys_dir: Path) -> dict[str, int]:
         register(desk, n.case_id, FORM, keys)
         x = intake_letter(desk, keys, "延期案", title="集体土地补偿", text="反映征地补偿款。")
         register(desk, x.case_id, FORM, keys)
+        f = intake_letter(desk, keys, "转办案", title="河道采砂", text="反映河道非法采砂。")
+        register(desk, f.case_id, FORM, keys)
         desk.officer = unlocked("appr")
         manual = Manual.parse(10, "working")
         route(desk, x.case_id, Route("assign", unit="town.dongshan", manual=manual))
     finally:
         desk.close()
-    return {"E": e, "N": n.case_id, "X": x.case_id}
+    return {"E": e, "N": n.case_id, "X": x.case_id, "F": f.case_id}
 
 
 @pytest.fixture(scope="module")
@@ -214,6 +216,11 @@ def test_registrar_takes_in_a_letter_and_prints_the_slip(
         stored += extra.read_bytes() if extra.exists() else b""
     assert token.encode() not in stored  # never stored ...
     assert token not in caplog.text  # ... nor logged
+    with page.expect_navigation():
+        page.reload()  # the browser sends the form again: no second case, no code
+    assert f"#{case_id}" in page.locator("#lx-again").inner_text()
+    assert token not in page.content()
+    assert one(office, "SELECT count(*) FROM cases", [])[0] == case_id
     cached = page.context.request.get(office.url + "/intake")
     assert cached.headers["cache-control"] == "no-store"
     office.kept["C"] = case_id
@@ -386,6 +393,31 @@ def test_the_approver_does_not_accept_one_case_and_extends_another(office: Offic
     assert page.locator("#lx-done").is_visible()
     later, extensions = one(office, "SELECT due_date, extensions FROM cases WHERE id = ?", [x])
     assert later > due and extensions == 1
+    f, c = office.kept["F"], office.kept["C"]
+    page.goto(f"{office.url}/case/{f}")
+    both(page, office, f"/case/{f}", "case-route-other")
+    page.select_option("#lx-forward-to", "external.natural_resources")
+    with page.expect_navigation():
+        page.click("#lx-forward-save")  # this policy sets no deadline: the days are needed
+    said = page.locator("#lx-refused").inner_text()
+    assert "请填写办理期限的天数（工作日）。" in said, said
+    page.goto(f"{office.url}/case/{f}")
+    page.select_option("#lx-forward-to", "external.natural_resources")
+    page.fill("#lx-forward-days", "15")
+    with page.expect_navigation():
+        page.click("#lx-forward-save")
+    assert one(office, "SELECT state, forwarded_to FROM cases WHERE id = ?", [f]) == (
+        "forwarded",
+        "external.natural_resources",
+    )
+    page.goto(f"{office.url}/case/{c}")  # approved to be assigned: handling it directly is not
+    page.select_option("#lx-direct-unit", "town.xihe")
+    with page.expect_navigation():
+        page.click("#lx-direct-save")
+    said = page.locator("#lx-refused").inner_text()
+    assert "审批同意的拟办意见是「交办」（请照此办理，或重新甄别）" in said, said
+    assert one(office, "SELECT state FROM cases WHERE id = ?", [c]) == ("accepted",)
+    shot(page, "route-refused-zh")
     page.context.close()
 
 

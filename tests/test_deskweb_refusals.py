@@ -21,7 +21,7 @@ from desk.lifecycle import STEPS, Why
 from desk.officekeys import load_office_keys
 from desk.refusals import Refused
 from desk.register import Registration, not_accepted, register
-from desk.routing import extend
+from desk.routing import Route, extend, route
 from deskweb.i18n import REFUSALS, Labels
 from lianxin.keys import init_keys
 
@@ -67,11 +67,14 @@ def test_refusals_of_real_steps_read_as_sentences(tmp_path: Path) -> None:
         desk.officer = unlocked("reg")
         register(desk, case_id, FORM, keys)
         empty = _refusal(lambda: screen(desk, case_id, Proposal("assign", " ", unit="town.xihe")))
+        no_unit = _refusal(lambda: screen(desk, case_id, Proposal("assign", "拟交办")))
         desk.officer = unlocked("hand1")
         role = _refusal(lambda: approve(desk, case_id))
         desk.officer = unlocked("appr")
         unscreened = _refusal(lambda: approve(desk, case_id))
         no_due = _refusal(lambda: extend(desk, case_id, keys, "需要补充调查"))
+        both = Route("forward", to="external.natural_resources", to_name="县自然资源局")
+        two = _refusal(lambda: route(desk, case_id, both))
     finally:
         desk.close()
     # the CLI's English message is what it was
@@ -83,6 +86,8 @@ def test_refusals_of_real_steps_read_as_sentences(tmp_path: Path) -> None:
         empty: ("请填写「拟办意见」。", "Fill in “Opinion”."),
         role: ("「审批」须由审批岗位的人员办理，您没有这个角色。", "needs the approver role"),
         unscreened: ("须处于“已甄别待审批”", "it needs to be screened"),
+        no_unit: ("请填写「承办单位」。", "Fill in “Unit”."),
+        two: ("二者选一", "one of the two"),
         no_due: ("它的状态是“已受理”", "Case 2026-000001 cannot take the step “Extend”"),
     }
     for exc, (zh_part, en_part) in expected.items():
