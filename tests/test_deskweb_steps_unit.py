@@ -1,8 +1,8 @@
-"""The web desk's supervision step and letters over HTTP (the forms of deskweb/steps_unit.py),
-in process with a real store: a supervisor records a supervision action and prints the
-supervision letter (督办函) with the forms the case page shows; a registrar is refused that
-letter in words; the letter's page allows only its own style blocks. (The whole loop runs in
-Chromium in test_browser_deskweb_loop.py.)"""
+"""The forms of deskweb/steps_unit.py over HTTP, in process with a real store: a supervisor
+records a supervision action and prints the supervision letter (督办函) with the forms the
+case page shows; a registrar is refused that letter in words; the letter's page allows only its
+own style blocks; an unhappy reporter's satisfaction, the review, the second answer and closing.
+(The whole loop to the reporter's status page runs in Chromium: test_browser_deskweb_loop.py.)"""
 
 from __future__ import annotations
 
@@ -17,9 +17,12 @@ import pytest
 from desk_support import intake_letter, make_desk, new_store, office_keys, passphrase, unlocked
 from fastapi.testclient import TestClient
 
+from desk.answers import answer
+from desk.casekeys import desk_keys
 from desk.deadlines import Manual
 from desk.register import Registration, register
 from desk.routing import Route, route
+from desk.unitwork import accept_report, sign_for, submit_report
 from deskweb.app import create_app
 from deskweb.desks import WebSettings
 
@@ -96,3 +99,61 @@ def test_a_supervisor_supervises_and_prints_the_supervision_letter(app: Any) -> 
     ).fetchall()
     conn.close()
     assert kinds == [("supervised", "sup"), ("letter-issued", "sup")]
+
+
+def test_an_unhappy_reporter_gets_a_second_answer_through_the_forms(
+    tmp_path: Path, keys_dir: Path
+) -> None:
+    db = new_store(tmp_path / "desk.sqlite")
+    desk = make_desk(db, DAY, keys_dir=keys_dir, officer="reg")
+    keys = office_keys(keys_dir)
+    case = intake_letter(desk, keys, "复").case_id
+    named = Registration("accusation", "integrity.gifts", region="town.xihe", real_name="claimed")
+    register(desk, case, named)
+    desk.officer = unlocked("appr")
+    route(desk, case, Route("assign", unit="town.xihe", manual=Manual.parse(15, "working")))
+    desk.officer = unlocked("hand2")
+    sign_for(desk, case)
+    submit_report(desk, case, "partly", "报告。")
+    desk.officer = unlocked("appr")
+    accept_report(desk, case)
+    answer(desk, case, desk_keys(desk), "第一次答复。")
+    desk.close()
+    app = create_app(WebSettings(db=db, today=DAY))
+
+    def state() -> tuple[str, str | None, str | None]:
+        conn = sqlite3.connect(db)
+        try:
+            row = conn.execute(
+                "SELECT state, satisfaction, review_kind FROM cases WHERE id = ?", [case]
+            ).fetchone()
+            return row[0], row[1], row[2]
+        finally:
+            conn.close()
+
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        signed_in(client, "reg")
+        page = client.get(f"/case/{case}").text
+        assert 'id="lx-satisfaction-form"' in page and 'id="lx-review-form"' not in page
+        step = f"/case/{case}/step/"
+        client.post(step + "satisfaction", data={"csrf": csrf_of(page), "rating": "not"})
+        assert state() == ("answered", "not", None)
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        signed_in(client, "appr")
+        page = client.get(f"/case/{case}").text
+        assert 'id="lx-review-form"' in page and "二次反馈" in page
+        token = csrf_of(page)
+        review = {"csrf": token, "kind": "second_answer", "reason": "款项未退还。", "days": "10"}
+        client.post(step + "review", data=review)
+        assert state() == ("reviewing", "not", "second_answer")
+        page = client.get(f"/case/{case}").text
+        assert 'id="lx-second-answer-form"' in page and "维持原处理意见" in page
+        empty = client.post(step + "second-answer", data={"csrf": token, "outcome": "upheld"})
+        assert empty.status_code == 400 and state()[0] == "reviewing"
+        second = {"csrf": token, "outcome": "upheld", "text": "经复核，维持原答复。"}
+        client.post(step + "second-answer", data=second)
+        assert state() == ("answered", "not", "second_answer")
+        page = client.get(f"/case/{case}").text
+        assert 'id="lx-close-form"' in page
+        closed = client.post(step + "close", data={"csrf": token}, follow_redirects=False)
+        assert closed.status_code == 303 and state()[0] == "closed"
