@@ -230,7 +230,13 @@ def test_registrar_takes_in_a_letter_and_prints_the_slip(
 def test_the_slip_in_english(browser: Any, office: Office) -> None:
     page = sign_in(new_page(browser, office, LAPTOP), office, "reg")
     page.goto(office.url + "/intake?lang=en")
-    fill_letter(page, real_name=True)
+    fill_letter(page, real_name=False)
+    with page.expect_navigation():
+        page.click("#lx-intake-save")
+    refusal = page.locator("#lx-refused").inner_text()
+    assert "An anonymous report carries no identity" in refusal and "--" not in refusal
+    shot(page, "intake-refused-en-laptop")
+    page.check("#lx-real-name")
     page.fill("#lx-title", "A second letter")
     page.fill("#lx-text", "About something else entirely.")
     with page.expect_navigation():
@@ -279,6 +285,7 @@ def test_registrar_registers_with_a_problem_type_tag_and_the_suggested_repeat(
     tags = office.query("SELECT tag FROM case_tags WHERE case_id = ?", [c])
     assert tags == [("livelihood",)]
     assert "民生" in page.locator("#lx-meta").inner_text()
+    assert page.locator("#lx-register-link").inner_text() == "更正登记"
     page.goto(f"{office.url}/case/{c}/register")  # correcting: starts from the registration
     assert page.input_value("#lx-repeat-other") == "2026-000001"
     assert page.locator("#lx-real-name option:checked").inner_text() == "实名（已核实）"
