@@ -144,7 +144,9 @@ def record_satisfaction(
 ) -> None:
     """Record a satisfaction answer inside the caller's transaction."""
     if rating not in RATINGS:
-        raise BadValue(f"{rating!r} is not one of {', '.join(RATINGS)}", argument="RATING")
+        raise BadValue(
+            f"{rating!r} is not one of {', '.join(RATINGS)}", argument="RATING", code="not_one_of"
+        )
     change(desk, case, "satisfaction", {"satisfaction": rating}, {**(data or {}), "source": source})
 
 
@@ -188,15 +190,27 @@ def open_review(
     window = review_window(desk, case) if case.state == "closed" else None
     if window is not None and desk.today.isoformat() > window[0]:
         raise Refused(
-            f"case {case.label} was closed and its review window ended on {window[0]} ({window[1]})"
+            f"case {case.label} was closed and its review window ended on {window[0]}"
+            f" ({window[1]})",
+            code="review_window_ended",
+            case=case.label,
+            until=window[0],
         )
     if kind not in REVIEW_KINDS:
-        raise BadValue(f"{kind!r} is not one of {', '.join(REVIEW_KINDS)}", argument="--kind")
+        raise BadValue(
+            f"{kind!r} is not one of {', '.join(REVIEW_KINDS)}",
+            argument="--kind",
+            code="not_one_of",
+        )
     done = REVIEW_KINDS.index(case.review_kind) if case.review_kind else -1
     if REVIEW_KINDS.index(kind) <= done:
         later = ", ".join(REVIEW_KINDS[done + 1 :])
         raise BadValue(
-            f"case {case.label} already had a {case.review_kind}; next: {later}", "--kind"
+            f"case {case.label} already had a {case.review_kind}; next: {later}",
+            "--kind",
+            code="review_given",
+            case=case.label,
+            kind=case.review_kind,
         )
     text = clean_text(reason, "--reason", required=False)
     if text and keys is None:
@@ -210,7 +224,11 @@ def open_review(
         policy = desk.policy(case.policy)
         rule = stage_rule(policy, kind, real_name=case.real_name)
         if rule is None:
-            raise BadValue(f"policy {policy.name} sets no {kind} deadline: give --days", "--days")
+            raise BadValue(
+                f"policy {policy.name} sets no {kind} deadline: give --days",
+                "--days",
+                code="need_days",
+            )
         due = rule_deadline(rule, today, desk.calendar).due
         source = {"rule": rule.code, "start": today.isoformat()}
     updates: dict[str, Any] = {

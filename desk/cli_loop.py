@@ -24,7 +24,7 @@ from .cli_common import (
 from .deadlines import Manual
 from .duties import acknowledge, inquiry_delivered, inquiry_replied
 from .forwarding import forward_reply
-from .letters import forwarding_letter
+from .letters import LETTERS, issue_letter, office_templates
 from .lifecycle import case_stage
 from .output import emit
 from .refusals import BadValue
@@ -180,20 +180,38 @@ def supervise_command(settings: Settings, case: str, kind: str, reference: str) 
 @desk_group.command("letter")
 @with_settings
 @click.argument("case")
+@click.option(
+    "--kind",
+    default="forwarding",
+    show_default=True,
+    help="forwarding (转办函), supervision (督办函), not-accepted (不予受理告知书) or"
+    " acceptance (受理告知书).",
+)
 @click.option("--format", "fmt", default="html", help="html (to print) or text.")
 @click.option("--template", type=_FILE, default=None, help="The office's own Jinja2 template.")
 @click.option("--out", type=_FILE, default=None, help="Write the letter here [standard output].")
 def letter_command(
-    settings: Settings, case: str, fmt: str, template: Path | None, out: Path | None
+    settings: Settings, case: str, kind: str, fmt: str, template: Path | None, out: Path | None
 ) -> None:
-    """Print the forwarding letter (转办函) of a case forwarded out of scope."""
+    """Print one of the office's letters for a case: the forwarding letter of a forwarded case,
+    the supervision letter of an open one, the notice of non-acceptance, or the acceptance
+    notice to a real-name reporter. The office's own templates (templates/ under --data-dir)
+    replace the bundled ones; the web desk prints the same."""
     with settings.desk() as desk:
-        letter = forwarding_letter(desk, case, fmt=fmt, template=template)
+        letter = issue_letter(
+            desk,
+            case,
+            kind,
+            fmt=fmt,
+            template=template,
+            office=office_templates(settings.data_dir),
+        )
     if out is None:
         click.echo(letter.text, nl=False)
         return
     out.write_text(letter.text, encoding="utf-8")
-    echo(f"Forwarding letter of case {letter.case.label} written to {out}.")
+    zh, en = LETTERS[kind]
+    echo(f"{en[:1].upper()}{en[1:]} ({zh}) of case {letter.case.label} written to {out}.")
 
 
 @desk_group.command("forward-reply")

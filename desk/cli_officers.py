@@ -29,6 +29,7 @@ from .output import emit
 from .reads import list_events, list_reads
 from .registry import add_officer, change_passphrase, disable_officer, grant, init_office, set_roles
 from .scope import recuse, seal_envelopes
+from .signins import reset_totp
 from .values import parse_day
 
 _PATH = click.Path(path_type=Path)
@@ -140,6 +141,20 @@ def disable_command(settings: Settings, officer_id: str) -> None:
     echo(
         f"Officer {officer_id} disabled; {removed} key wrap(s) removed. What they already "
         "read cannot be unread: see 'lianxin desk reads --officer'."
+    )
+
+
+@officers_group.command("reset-totp")
+@with_settings
+@click.argument("officer_id", metavar="ID")
+def reset_totp_command(settings: Settings, officer_id: str) -> None:
+    """Reset an officer's second factor (a lost device): they sign in with the passphrase and
+    enrol a new authenticator app (administrator; a signed event)."""
+    with settings.desk() as desk:
+        reset_totp(desk, officer_id)
+    echo(
+        f"Officer {officer_id}'s second factor reset; at the next sign-in they give the"
+        " passphrase alone and enrol their new app on the account page."
     )
 
 

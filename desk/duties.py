@@ -29,14 +29,23 @@ def acknowledge(desk: Desk, ref: int | str, how: str) -> Case:
     case = load_case(desk.db, ref)
     require(case, "acknowledge")
     if how not in HOW:
-        raise BadValue(f"{how!r} is not one of {', '.join(HOW)}", argument="--how")
+        raise BadValue(
+            f"{how!r} is not one of {', '.join(HOW)}", argument="--how", code="not_one_of"
+        )
     if case.real_name not in ("claimed", "verified"):
         raise Refused(
             f"case {case.label} is anonymous: there is no contact to notify (the reporter"
-            " follows the case on the status page)"
+            " follows the case on the status page)",
+            code="anonymous_no_contact",
+            case=case.label,
         )
     if case.acknowledged_date:
-        raise Refused(f"case {case.label} was acknowledged on {case.acknowledged_date}")
+        raise Refused(
+            f"case {case.label} was acknowledged on {case.acknowledged_date}",
+            code="already_acknowledged",
+            case=case.label,
+            day=case.acknowledged_date,
+        )
     late = late_notice(desk, case)
     with desk.transaction():
         updates = {"acknowledged_date": desk.today.isoformat()}
@@ -61,7 +70,10 @@ def inquiry_delivered(desk: Desk, ref: int | str) -> Case:
     if case.inquiry_delivered and not case.inquiry_replied:
         raise Refused(
             f"case {case.label}: an inquiry delivered on {case.inquiry_delivered} awaits its"
-            " reply (inquiry --replied)"
+            " reply (inquiry --replied)",
+            code="inquiry_awaits_reply",
+            case=case.label,
+            day=case.inquiry_delivered,
         )
     with desk.transaction():
         updates = {"inquiry_delivered": desk.today.isoformat(), "inquiry_replied": None}
@@ -76,7 +88,9 @@ def inquiry_replied(desk: Desk, ref: int | str) -> Case:
     require(case, "inquiry")
     if not case.inquiry_delivered or case.inquiry_replied:
         raise Refused(
-            f"case {case.label} has no inquiry awaiting a reply (inquiry --delivered first)"
+            f"case {case.label} has no inquiry awaiting a reply (inquiry --delivered first)",
+            code="no_inquiry_out",
+            case=case.label,
         )
     with desk.transaction():
         change(desk, case, "inquiry-replied", {"inquiry_replied": desk.today.isoformat()})

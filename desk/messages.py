@@ -72,12 +72,18 @@ def send_message(desk: Desk, ref: int | str, keys: OfficeKeys | None, kind: str,
     case = load_case(desk.db, ref)
     require(case, "message")
     if kind not in MESSAGE_KINDS:
-        raise BadValue(f"{kind!r} is not one of {', '.join(MESSAGE_KINDS)}", argument="--kind")
+        raise BadValue(
+            f"{kind!r} is not one of {', '.join(MESSAGE_KINDS)}",
+            argument="--kind",
+            code="not_one_of",
+        )
     body = clean_text(text, "--text", required=True)
     if kind == "acceptance" and not case.accepted_date:
         raise Refused(
             f"case {case.label} has not been accepted (受理): an acceptance notice follows"
-            " registration as accepted"
+            " registration as accepted",
+            code="letter_not_accepted",
+            case=case.label,
         )
     office = keys if keys is not None else desk_keys(desk)
     note_ready(desk, case, office)

@@ -31,7 +31,7 @@ def case_tokens(desk: Desk, case_id: int) -> list[tuple[bytes, bytes]]:
 def require_tokens(desk: Desk, case_id: int, label: str, what: str) -> None:
     """Refuse, before anything is written, to write ``what`` to a case without a token."""
     if not case_tokens(desk, case_id):
-        raise Refused(f"case {label} has no tracking token to {what}")
+        raise Refused(f"case {label} has no tracking token to {what}", code="no_token", case=label)
 
 
 def seal_to_tokens(

@@ -8,8 +8,10 @@ signed (the keys did not open): it stays in the server's log.
 An officer may enrol a TOTP second factor (RFC 6238, the six-digit codes of an authenticator
 app). The shared secret is stored only sealed to the officer's own X25519 key, in a signed
 ``totp-enrolled`` event: only their passphrase opens it, so it is checked after the passphrase
-and before the session starts. ``totp-removed`` turns it off. The latest of the two events
-decides.
+and before the session starts. ``totp-removed`` turns it off. An officer who lost the device
+cannot give a code: an administrator resets their second factor with a signed ``totp-reset``
+event naming them (:func:`reset_totp`); they sign in with the passphrase alone and are asked
+to enrol again. The latest of the three events about the officer decides.
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ import pyotp
 from nacl.public import PublicKey, SealedBox
 
 from .context import Desk
-from .officers import UnlockedOfficer
-from .refusals import BadValue
+from .officers import UnlockedOfficer, load_officer
+from .refusals import BadValue, Refused
 from .roles import desk_action
 
 TOTP_TYPES = ("totp-enrolled", "totp-removed")
+RESET = "totp-reset"
 END_REASONS = ("sign-out", "idle", "shutdown")
 
 
@@ -45,16 +48,59 @@ def record_sign_out(desk: Desk, why: str) -> int:
         return desk.event(None, "signed-out", {"via": "web", "why": why})
 
 
-def sealed_totp(desk: Desk, officer_id: str) -> bytes | None:
-    """The officer's TOTP secret as stored (sealed to them), or None when not enrolled."""
-    row = desk.db.execute(
-        "SELECT type, data FROM events WHERE actor = ? AND type IN (?, ?)"
+def _latest_totp(desk: Desk, officer_id: str) -> tuple[int, str, str] | None:
+    """The latest of the officer's own ``totp-enrolled``/``totp-removed`` and an
+    administrator's ``totp-reset`` of them: (seq, type, data)."""
+    own = desk.db.execute(
+        "SELECT seq, type, data FROM events WHERE actor = ? AND type IN (?, ?)"
         " ORDER BY seq DESC LIMIT 1",
         [officer_id, *TOTP_TYPES],
     ).fetchone()
-    if row is None or row[0] == "totp-removed":
+    reset = desk.db.execute(
+        "SELECT seq, type, data FROM events WHERE type = ? AND json_extract(data, '$.id') = ?"
+        " ORDER BY seq DESC LIMIT 1",
+        [RESET, officer_id],
+    ).fetchone()
+    found = [tuple(r) for r in (own, reset) if r is not None]
+    return max(found) if found else None
+
+
+def sealed_totp(desk: Desk, officer_id: str) -> bytes | None:
+    """The officer's TOTP secret as stored (sealed to them), or None when not enrolled (never,
+    removed, or reset by an administrator)."""
+    latest = _latest_totp(desk, officer_id)
+    if latest is None or latest[1] != "totp-enrolled":
         return None
-    return bytes.fromhex(json.loads(row[1])["sealed"])
+    return bytes.fromhex(json.loads(latest[2])["sealed"])
+
+
+def totp_was_reset(desk: Desk, officer_id: str) -> bool:
+    """Whether an administrator reset the officer's second factor and they have not enrolled
+    again since (the sign-in then asks them to)."""
+    latest = _latest_totp(desk, officer_id)
+    return latest is not None and latest[1] == RESET
+
+
+@desk_action("officers")
+def reset_totp(desk: Desk, officer_id: str) -> int:
+    """An administrator resets an officer's second factor (a lost or broken device): a signed
+    ``totp-reset`` event; the officer signs in with the passphrase and enrols again."""
+    officer = load_officer(desk.db, officer_id, "ID")
+    if officer.id == desk.actor():
+        raise Refused(
+            "an administrator cannot reset their own second factor (another administrator can)",
+            argument="ID",
+            code="totp_own_reset",
+        )
+    if sealed_totp(desk, officer.id) is None:
+        raise Refused(
+            f"officer {officer.id} has no second factor to reset",
+            argument="ID",
+            code="no_totp",
+            officer=officer.id,
+        )
+    with desk.transaction():
+        return desk.event(None, RESET, {"id": officer.id})
 
 
 def code_ok(secret: str, code: str, at: datetime) -> bool:

@@ -25,7 +25,7 @@ KINDS: dict[str, tuple[str, str]] = {
 MAX_REFERENCE = 100
 
 
-def _chased(case: Case) -> str:
+def chased(case: Case) -> str:
     """What the action chases: the case's current stage."""
     if case.phase == "assigned":
         return "sign"
@@ -40,10 +40,12 @@ def supervise(desk: Desk, ref: int | str, kind: str, reference: str = "") -> dic
     case = load_case(desk.db, ref)
     require(case, "supervise")
     if kind not in KINDS:
-        raise BadValue(f"{kind!r} is not one of {', '.join(KINDS)}", argument="--kind")
+        raise BadValue(
+            f"{kind!r} is not one of {', '.join(KINDS)}", argument="--kind", code="not_one_of"
+        )
     ref_text = clean_text(reference, "--reference", limit=MAX_REFERENCE, required=False)
     unit = case.unit or case.forwarded_to
-    record: dict[str, Any] = {"kind": kind, "unit": unit, "stage": _chased(case)}
+    record: dict[str, Any] = {"kind": kind, "unit": unit, "stage": chased(case)}
     if ref_text:
         record["reference"] = ref_text
     with desk.transaction():

@@ -139,7 +139,9 @@ def return_report(
         rule = stage_rule(policy, "rework")
         if rule is None:
             raise BadValue(
-                f"policy {policy.name} sets no rework deadline: give --days N", argument="--days"
+                f"policy {policy.name} sets no rework deadline: give --days N",
+                argument="--days",
+                code="need_days",
             )
         deadline = rule_deadline(rule, today, desk.calendar)
         source = {"rule": rule.code, "start": today.isoformat()}

@@ -44,6 +44,7 @@ async def account(request: Request) -> Response:
         secret=grouped(secret) if secret else None,
         uri=totp_uri(secret, session.officer.id) if secret else None,
         done=request.query_params.get("done"),
+        reset=request.query_params.get("reset") == "1" and not enrolled,
         error=None,
     )
 

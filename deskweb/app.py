@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException
 from desk.officers import UnlockedOfficer
 from desk.signins import record_sign_out
 
-from . import account, analysis, audit, printed, search, steps_intake
+from . import account, analysis, audit, printed, search, steps_intake, steps_unit
 from .desks import DeskFactory, WebSettings
 from .pages import NeedLogin, render, router
 from .sessions import SecondStep, SessionStore, Throttle
@@ -109,7 +109,8 @@ def create_app(settings: WebSettings) -> FastAPI:
         took = (time.perf_counter() - started) * 1000
         response.headers["Server-Timing"] = f"app;dur={took:.1f}"  # for the operator's bench
         for name, value in HEADERS.items():
-            response.headers[name] = value
+            if name not in response.headers:  # a printed letter brings its own policy
+                response.headers[name] = value
         if not request.url.path.startswith("/static/"):
             response.headers["Cache-Control"] = "no-store"
         return response
@@ -133,4 +134,5 @@ def create_app(settings: WebSettings) -> FastAPI:
     app.include_router(printed.router)
     app.include_router(account.router)
     app.include_router(steps_intake.router)
+    app.include_router(steps_unit.router)
     return app

@@ -251,6 +251,7 @@ NAV: tuple[tuple[str, str, str | None], ...] = (
     ("/audit/verify", "nav_verify", "verify"),
     ("/audit/reads", "nav_reads", "reads"),
     ("/audit/events", "nav_events", "events"),
+    ("/officers", "nav_officers", "officers"),
     ("/account", "nav_account", "session"),
 )
 

@@ -38,7 +38,7 @@ from desk.officers import (
 )
 from desk.refusals import BadValue, Refused, UnknownCase
 from desk.routing import Route, route
-from desk.signins import code_ok, open_totp, record_sign_in, sealed_totp
+from desk.signins import code_ok, open_totp, record_sign_in, sealed_totp, totp_was_reset
 from desk.values import parse_day
 
 from .desks import DeskFactory
@@ -333,22 +333,24 @@ async def _start_session(
     store.end(request.cookies.get(SESSION_COOKIE))  # a session already open in this browser
     factory: DeskFactory = request.app.state.desks
 
-    def signed_in() -> None:
+    def signed_in() -> bool:
         desk = factory.open(officer)
         try:
             record_sign_in(desk, second_factor=second_factor)
+            return totp_was_reset(desk, officer.id)
         finally:
             desk.close()
 
     try:  # no session that the event log does not show
-        await run_in_threadpool(signed_in)
+        reset = await run_in_threadpool(signed_in)
     except Refused as exc:
         officer.forget()
         log.error("officer %s's sign-in could not be recorded: %s", officer.id, exc)
         return login_page(request, 503, labels_of(request).t("login_unrecorded"), officer.id)
     token, _ = store.create(officer)
     log.info("officer %s signed in", officer.id)
-    response = RedirectResponse("/work", 303)
+    # a second factor an administrator reset: enrol the new device first
+    response = RedirectResponse("/account?reset=1" if reset else "/work", 303)
     response.set_cookie(
         SESSION_COOKIE,
         token,

@@ -16,16 +16,21 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from desk.casekeys import desk_keys
-from desk.cases import load_case
+from desk.cases import Case, load_case
 from desk.context import Desk
-from desk.lifecycle import OPEN_STATES, allowed_steps
+from desk.duties import HOW
+from desk.letters import LETTERS, letters_for
+from desk.lifecycle import OPEN_STATES, REVIEW_KINDS, REVIEW_LABELS, allowed_steps
 from desk.listing import Filters, list_cases, scoped_unit, show_case
+from desk.messages import LABELS as MESSAGE_LABELS
 from desk.officers import all_officers
 from desk.offices import offices
 from desk.refusals import Refused
+from desk.supervise import KINDS as SUPERVISE_KINDS
 from desk.warnings import CaseColours, UnitCounts, WarningReport, compute_warnings
 from lianxin.domain.workdays import working_days_between
 from lianxin.officetime import office_zone
+from lianxin.protocol.documents import RATINGS
 
 from .i18n import Labels, step_action
 from .sessions import Monotonic
@@ -156,6 +161,33 @@ class CasePage:
     units: list[tuple[str, str]]
     outcomes: list[tuple[str, str]]
     children: list[tuple[str, str]]  # lower offices a case can be assigned to
+    choices: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    letters: list[tuple[str, str]] = field(default_factory=list)
+
+
+def pairs(codes: Any, names: dict[str, tuple[str, str]], lang: str) -> list[tuple[str, str]]:
+    """(code, name) for a form's choices, named in ``lang`` from a (zh, en) table."""
+    return [(c, names[c][0] if lang == "zh" else names[c][1]) for c in codes]
+
+
+def step_choices(desk: Desk, labels: Labels) -> dict[str, list[tuple[str, str]]]:
+    """The choices of the step forms, each named from the desk's own tables and lists."""
+    lang = labels.lang
+    return {
+        "review_kinds": pairs(REVIEW_KINDS, REVIEW_LABELS, lang),
+        "review_outcomes": [
+            (o.code, labels.entry(o)) for o in desk.outcomes if o.stage == "review"
+        ],
+        "dispositions": [
+            (d.code, labels.entry(d))
+            for d in desk.taxonomy.dispositions
+            if d.stage == "disposition"
+        ],
+        "messages": pairs(MESSAGE_LABELS, MESSAGE_LABELS, lang),
+        "ratings": [(r, labels.t(f"rating_{r}")) for r in RATINGS],
+        "supervise": pairs(SUPERVISE_KINDS, SUPERVISE_KINDS, lang),
+        "how": [(h, labels.t(f"how_{h}")) for h in HOW],
+    }
 
 
 def case_page(desk: Desk, ref: str, labels: Labels) -> CasePage:
@@ -200,4 +232,11 @@ def case_page(desk: Desk, ref: str, labels: Labels) -> CasePage:
         units=internal,
         outcomes=[(o.code, labels.entry(o)) for o in desk.outcomes if o.stage == "conclusion"],
         children=[(e.office_id, e.card.name) for e in offices(desk) if e.relation == "child"],
+        choices=step_choices(desk, labels),
+        letters=_letters(desk, load_case(desk.db, case["id"]), labels.lang),
     )
+
+
+def _letters(desk: Desk, case: Case, lang: str) -> list[tuple[str, str]]:
+    """The letters the officer may issue for the case now."""
+    return pairs(letters_for(case, desk.me().record), LETTERS, lang)

@@ -4,22 +4,35 @@ or the office's own."""
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
 from pathlib import Path
 
+import pyotp
 import pytest
 
 from desk.analysis import monthly_analysis
 from desk.analysis_render import to_csv
+from desk.cases import load_case
 from desk.context import Desk
 from desk.deadlines import Manual
-from desk.letters import forwarding_letter
+from desk.letters import forwarding_letter, issue_letter, letters_for
 from desk.refusals import BadValue, IllegalTransition, Refused
 from desk.register import Registration, not_accepted, register
 from desk.routing import Route, route
+from desk.signins import enrol_totp, new_totp_secret, sealed_totp
 from desk.supervise import supervise
 from desk.verify import verify_register
-from tests.desk_support import intake_letter, make_desk, new_store, office_keys, unlocked
+from lianxin.domain.datafiles import DEFAULT_DATA_DIR
+from tests.desk_support import (
+    cli,
+    intake_letter,
+    make_desk,
+    new_store,
+    office_keys,
+    officer_env,
+    unlocked,
+)
 
 DAY = date(2026, 3, 2)
 FORM = Registration("accusation", "integrity.gifts", region="town.xihe", real_name="anonymous")
@@ -117,4 +130,99 @@ def test_the_forwarding_letter(office: Path, tmp_path: Path) -> None:
     issued = desk.db.execute("SELECT count(*) FROM events WHERE type = 'letter-issued'").fetchone()
     assert issued[0] == 4  # every letter printed is recorded, the refused ones are not
     assert verify_register(desk.db).ok
+    desk.close()
+
+
+def test_the_supervision_letter_and_the_notices_to_the_reporter(
+    office: Path, tmp_path: Path, keys_dir: Path
+) -> None:
+    desk = make_desk(office, date(2026, 3, 4), officer="sup")
+    letter = issue_letter(desk, 1, "supervision")
+    assert "<h1>督办函</h1>" in letter.text and "西河镇" in letter.text
+    assert "“签收”环节" in letter.text  # it chases the stage the case waits at
+    assert issue_letter(desk, 2, "supervision", fmt="text").text.startswith("督办函\n")
+    with pytest.raises(Refused, match="issue a forwarding letter .转办函. needs the role"):
+        issue_letter(desk, 2, "forwarding")
+    with pytest.raises(Refused, match="CASE: case #4 is not open"):
+        issue_letter(desk, 4, "supervision")
+    as_(desk, "reg")
+    with pytest.raises(Refused, match="supervision letter .督办函. needs the role supervisor"):
+        issue_letter(desk, 1, "supervision")
+    with pytest.raises(BadValue, match="--kind: 'memo' is not one of forwarding, supervision"):
+        issue_letter(desk, 1, "memo")
+    # A real-name case accepted: the acceptance notice; refused: the notice with the reason.
+    keys = office_keys(keys_dir)
+    named = intake_letter(desk, keys, "五").case_id
+    register(
+        desk,
+        named,
+        Registration("accusation", "integrity.gifts", region="town.xihe", real_name="verified"),
+    )
+    notice = issue_letter(desk, named, "acceptance").text
+    assert "<h1>受理告知书</h1>" in notice and "依规受理" in notice
+    with pytest.raises(Refused, match="is anonymous"):
+        issue_letter(desk, 1, "acceptance")
+    with pytest.raises(Refused, match="was not refused"):
+        issue_letter(desk, named, "not-accepted")
+    register(desk, 4, OUT)
+    not_accepted(as_(desk, "appr"), 4, keys, "无具体内容，不予受理。")
+    refusal = issue_letter(as_(desk, "reg"), 4, "not-accepted").text
+    assert "<h1>不予受理告知书</h1>" in refusal and "理由：无具体内容，不予受理。" in refusal
+    # The office's own template (templates/ under its data folder) replaces the bundled one.
+    own = tmp_path / "data" / "templates"
+    own.mkdir(parents=True)
+    (own / "acceptance-letter.txt.j2").write_text("{{ office }}受理 {{ number }}\n", "utf-8")
+    text = issue_letter(desk, named, "acceptance", fmt="text", office=own).text
+    assert text == f"信访室受理 {load_case(desk.db, named).number}\n"
+    assert issue_letter(desk, 4, "not-accepted", fmt="text", office=own).text.startswith(
+        "不予受理告知书\n"
+    )  # the bundled one where the office has none
+    assert letters_for(load_case(desk.db, named), unlocked("reg").record) == ["acceptance"]
+    assert letters_for(load_case(desk.db, 1), unlocked("sup").record) == ["supervision"]
+    kinds = desk.db.execute(
+        "SELECT json_extract(data, '$.letter') FROM events WHERE type = 'letter-issued'"
+    ).fetchall()
+    assert [k for (k,) in kinds] == ["supervision"] * 2 + ["acceptance", "not-accepted"] * 2
+    assert verify_register(desk.db).ok
+    desk.close()
+
+
+def test_the_letter_command_prints_each_kind_from_the_offices_templates(
+    office: Path, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(DEFAULT_DATA_DIR, data)
+    (data / "templates").mkdir()
+    (data / "templates" / "supervision-letter.txt.j2").write_text(
+        "督办 {{ unit }} {{ stage }} {{ number }}\n", "utf-8"
+    )
+    env = {"LIANXIN_DB": str(office), **officer_env("sup")}
+    own = cli("letter", "1", "--kind", "supervision", "--format", "text",
+              "--data-dir", str(data), env=env)  # fmt: skip
+    assert own.returncode == 0, own.stderr
+    assert own.stdout == "督办 西河镇纪委 签收 2026-000001\n"
+    out = tmp_path / "督办函.html"
+    done = cli("letter", "1", "--kind", "supervision", "--out", str(out), env=env)
+    assert done.returncode == 0 and "Supervision letter (督办函) of case 2026-000001" in done.stdout
+    assert "<h1>督办函</h1>" in out.read_text("utf-8")  # the bundled one without --data-dir
+    refused = cli("letter", "1", "--kind", "forwarding", env=env)
+    assert refused.returncode != 0 and "needs the role" in refused.stderr
+    bad = cli("letter", "1", "--kind", "memo", env=env)
+    assert bad.returncode != 0 and "--kind" in bad.stderr
+
+
+def test_an_administrator_resets_a_second_factor_from_the_command_line(office: Path) -> None:
+    env = {"LIANXIN_DB": str(office)}
+    none = cli("officers", "reset-totp", "hand2", env={**env, **officer_env("admin")})
+    assert none.returncode != 0 and "has no second factor to reset" in none.stderr
+    desk = make_desk(office, date(2026, 3, 4), officer="hand2")
+    secret = new_totp_secret()
+    enrol_totp(desk, secret, pyotp.TOTP(secret).at(desk.clock.now()))
+    desk.close()
+    handler = cli("officers", "reset-totp", "hand2", env={**env, **officer_env("hand1")})
+    assert handler.returncode != 0 and "needs the role administrator" in handler.stderr
+    done = cli("officers", "reset-totp", "hand2", env={**env, **officer_env("admin")})
+    assert done.returncode == 0 and "second factor reset" in done.stdout
+    desk = make_desk(office, date(2026, 3, 4), officer="admin")
+    assert sealed_totp(desk, "hand2") is None
     desk.close()
