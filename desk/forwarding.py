@@ -64,10 +64,15 @@ def forward_reply(
     day = parse_day(received, "--received")
     forwarded = forwarded_on(desk, case)
     if day > desk.today:
-        raise BadValue(f"{day} is after today ({desk.today})", argument="--received")
+        raise BadValue(
+            f"{day} is after today ({desk.today})", argument="--received", code="after_today"
+        )
     if day < date.fromisoformat(forwarded):
         raise BadValue(
-            f"{day} is before case {case.label} was forwarded ({forwarded})", argument="--received"
+            f"{day} is before case {case.label} was forwarded ({forwarded})",
+            argument="--received",
+            code="before_forwarded",
+            forwarded=forwarded,
         )
     text = clean_text(summary, "--summary", limit=MAX_NOTE, required=file is None)
     data = _read_file(file)
