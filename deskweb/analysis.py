@@ -45,6 +45,7 @@ class ComparisonCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._kept: dict[tuple[str, date], tuple[int, Comparison]] = {}
+        self._working: dict[tuple[str, date], threading.Lock] = {}  # one computation per key
 
     def get(self, desk: Desk, month: str) -> Comparison:
         desk.authorize("analysis")  # the desk's own check, cached figures or not
@@ -54,11 +55,18 @@ class ComparisonCache:
         key, changes = (month, desk.today), register_changes(desk)  # before the figures
         with self._lock:
             kept = self._kept.get(key)
-        if kept is None or kept[0] != changes:
-            kept = (changes, _compare(desk, month))
+            working = self._working.setdefault(key, threading.Lock())
+        if kept is not None and kept[0] == changes:
+            return kept[1]
+        with working:  # a request asking while another works the figures out waits for them
             with self._lock:
-                self._kept = {k: v for k, v in self._kept.items() if k[1] == desk.today}
-                self._kept[key] = kept
+                kept = self._kept.get(key)
+            if kept is None or kept[0] != changes:
+                kept = (changes, _compare(desk, month))
+                with self._lock:
+                    self._kept = {k: v for k, v in self._kept.items() if k[1] == desk.today}
+                    self._kept[key] = kept
+                    self._working = {k: v for k, v in self._working.items() if k[1] == desk.today}
         return kept[1]
 
     def warm(self, desk: Desk) -> None:
