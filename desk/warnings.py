@@ -15,9 +15,10 @@ third list, ``duties``, coloured the same way. A completion report returned for 
 is chased on its new deadline, stage
 ``rework``.
 
-Colours depend only on (deadline, window, today), so the register is read grouped by those and
-each distinct deadline is coloured once: the whole register in one indexed pass, not a
-working-day count per case.
+Colours depend only on (deadline, window, today), so the counts read the register grouped by
+those and each distinct deadline is coloured once, not a working-day count per case. The groups
+are kept by the store's triggers as cases change (``case_counts``, migration 0010_counts): the
+per-unit counts read a few thousand groups, not every case.
 """
 
 from __future__ import annotations
