@@ -18,9 +18,10 @@ is chased on its new deadline, stage
 reply deadline (stage ``forward``), whatever the case's state, until ``forward-reply`` records
 it; such a case is not listed again among the red and yellow cases.
 
-Colours depend only on (deadline, window, today), so the register is read grouped by those and
-each distinct deadline is coloured once: the whole register in one indexed pass, not a
-working-day count per case.
+Colours depend only on (deadline, window, today), so the counts read the register grouped by
+those and each distinct deadline is coloured once, not a working-day count per case. The groups
+are kept by the store's triggers as cases change (``case_counts``, migration 0010_counts): the
+per-unit counts read a few thousand groups, not every case.
 """
 
 from __future__ import annotations
@@ -45,27 +46,10 @@ _STAGE_OF_STATE = {
     "concluded": "answer",
     "reviewing": "review",
 }
-# One row per (unit, state, policy, deadline, received date when the deadline is the intake one).
-_GROUPED = """
-SELECT COALESCE(unit, forwarded_to, '-') AS unit_key, state, policy,
-       CASE WHEN state IN ('accepted', 'in_progress', 'forwarded') THEN due_date
-            WHEN state = 'concluded' THEN answer_due
-            WHEN state = 'reviewing' THEN review_due END AS due,
-       CASE WHEN state = 'received' OR (state = 'accepted' AND due_date IS NULL)
-            THEN received_date END AS intake_from,
-       count(*)
-FROM cases WHERE state IN ('received', 'accepted', 'in_progress', 'forwarded', 'concluded',
-                           'reviewing')
-GROUP BY 1, 2, 3, 4, 5
-"""
-# Every case per unit key, from the unit index and the forwarded cases; the cases that are not
-# open (blue) are these totals minus the open ones, which is much cheaper on a large register
-# than selecting the 95 % of rows that are finished.
-_BY_UNIT = "SELECT COALESCE(unit, '-'), count(*) FROM cases GROUP BY unit"
-_FORWARDED = """
-SELECT forwarded_to, count(*) FROM cases WHERE unit IS NULL AND forwarded_to IS NOT NULL
-GROUP BY forwarded_to
-"""
+# One row per (unit, state, policy, deadline, received date when the deadline is the intake one)
+# with how many cases it holds, kept by triggers as cases change (migration 0010_counts; '' for
+# none): the counts read a few thousand groups, not every case of the register.
+_GROUPED = "SELECT unit_key, state, policy, due, intake_from, n FROM case_counts WHERE n > 0"
 
 
 @dataclass(frozen=True)
@@ -202,20 +186,22 @@ class CaseColours:
         return self._colourer.colour(case.policy, stage, due).value
 
 
-def compute_warnings(desk: Desk, today: date | None = None) -> WarningReport:
-    """Colour every case on ``today`` (default: the desk's clock)."""
-    day = today or desk.today
-    colourer = _Colourer(desk, day)
+def unit_counts(
+    desk: Desk, colourer: _Colourer | None = None
+) -> tuple[dict[str, UnitCounts], set[str | None]]:
+    """Every unit's colour counts (on the colourer's day, default the desk's) and the policies
+    of the open cases."""
+    colourer = colourer or _Colourer(desk, desk.today)
     units: dict[str, UnitCounts] = {}
-    totals: Counter[str] = Counter(dict(desk.db.execute(_BY_UNIT).fetchall()))
-    for authority, count in desk.db.execute(_FORWARDED):
-        totals[authority] += count
-        totals[NO_UNIT] -= count
     policies: set[str | None] = {None}
-    for unit, state, policy, due, intake_from, count in desk.db.execute(_GROUPED):
-        totals[unit] -= count
-        policies.add(policy)
+    for unit, state, stored_policy, stored_due, intake_from, count in desk.db.execute(_GROUPED):
         counts = units.setdefault(unit, UnitCounts(unit))
+        if state not in _STAGE_OF_STATE and state != "received":  # finished: blue
+            counts.blue += count
+            continue
+        policy: str | None = stored_policy or None
+        due: str | None = stored_due or None
+        policies.add(policy)
         stage = "intake" if intake_from else _STAGE_OF_STATE.get(state, "handle")
         if intake_from:
             due, _ = colourer.intake_due(policy, intake_from)
@@ -227,9 +213,14 @@ def compute_warnings(desk: Desk, today: date | None = None) -> WarningReport:
             continue
         colour = colourer.colour(policy, stage, due)
         setattr(counts, colour.value, getattr(counts, colour.value) + count)
-    for unit, count in totals.items():
-        if count:
-            units.setdefault(unit, UnitCounts(unit)).blue += count
+    return units, policies
+
+
+def compute_warnings(desk: Desk, today: date | None = None) -> WarningReport:
+    """Colour every case on ``today`` (default: the desk's clock)."""
+    day = today or desk.today
+    colourer = _Colourer(desk, day)
+    units, policies = unit_counts(desk, colourer)
     report = WarningReport(day, sorted(units.values(), key=lambda u: u.unit))
     report.flagged = _flagged(desk, colourer, policies)
     report.signing = _slow_signing(desk, colourer, policies)

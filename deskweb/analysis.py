@@ -3,14 +3,15 @@ last year, a bar chart per table drawn as SVG on the server (no script, nothing 
 site), and the same tables as an ``.xlsx`` download.
 
 Both call :func:`desk.analysis_compare.compare_months` (the ``analysis`` action: approvers,
-supervisors, analysts), kept a minute per month and day as the unit counts are (three
-analyses read the whole register); the desk's own check runs on every request first.
+supervisors, analysts), kept per month and day until the register changes (three analyses
+read a large part of the register: seconds at a million cases); the desk's own check runs on
+every request first.
 """
 
 from __future__ import annotations
 
+import inspect
 import threading
-import time
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -24,32 +25,53 @@ from desk.refusals import BadValue, Refused
 from desk.values import parse_month
 
 from .pages import labels_of, on_desk, render, session_of
-from .sessions import Monotonic
+from .work import register_changes
 
 router = APIRouter()
+# compare_months without its own role check: ComparisonCache.get checks it on every request
+# (cached figures or not), and warm() fills the cache before anyone has signed in.
+_compare = inspect.unwrap(compare_months)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 COLOURS = ("#0b5cad", "#8fb3de", "#b7791f")  # this month, the month before, a year before
 CHART_WIDTH, LABEL_WIDTH, BAR_HEIGHT, GAP = 680, 230, 9, 10
 
 
 class ComparisonCache:
-    """Comparisons kept ``seconds`` per (month, day); a step taken on the web desk clears them."""
+    """Comparisons kept per (month, day) while the register's change counter stays the same
+    (:func:`~deskweb.work.register_changes`): a month's figures change only when cases, tags,
+    warnings or supervision actions do, and any such change makes the next request work them
+    out again. ``warm`` works out the current month's in the background at start."""
 
-    def __init__(self, seconds: float = 60.0, monotonic: Monotonic = time.monotonic) -> None:
-        self.seconds, self.monotonic = seconds, monotonic
+    def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._kept: dict[tuple[str, date], tuple[float, Comparison]] = {}
+        self._kept: dict[tuple[str, date], tuple[int, Comparison]] = {}
+        self._working: dict[tuple[str, date], threading.Lock] = {}  # one computation per key
 
     def get(self, desk: Desk, month: str) -> Comparison:
         desk.authorize("analysis")  # the desk's own check, cached figures or not
-        key = (month, desk.today)
+        return self._figures(desk, month)
+
+    def _figures(self, desk: Desk, month: str) -> Comparison:
+        key, changes = (month, desk.today), register_changes(desk)  # before the figures
         with self._lock:
             kept = self._kept.get(key)
-            if kept is None or self.monotonic() - kept[0] > self.seconds:
-                kept = (self.monotonic(), compare_months(desk, month))
-                self._kept = {k: v for k, v in self._kept.items() if k[1] == desk.today}
-                self._kept[key] = kept
+            working = self._working.setdefault(key, threading.Lock())
+        if kept is not None and kept[0] == changes:
             return kept[1]
+        with working:  # a request asking while another works the figures out waits for them
+            with self._lock:
+                kept = self._kept.get(key)
+            if kept is None or kept[0] != changes:
+                kept = (changes, _compare(desk, month))
+                with self._lock:
+                    self._kept = {k: v for k, v in self._kept.items() if k[1] == desk.today}
+                    self._kept[key] = kept
+                    self._working = {k: v for k, v in self._working.items() if k[1] == desk.today}
+        return kept[1]
+
+    def warm(self, desk: Desk) -> None:
+        """Work out the current month's comparison now (the first visitor does not wait)."""
+        self._figures(desk, f"{desk.today:%Y-%m}")
 
     def clear(self) -> None:
         with self._lock:

@@ -81,11 +81,24 @@ def create_app(settings: WebSettings) -> FastAPI:
                 sessions.sweep()
                 second.sweep()
 
+        def warm() -> None:  # the current month's analysis, before the first visitor asks
+            desk = factory.open(None)
+            try:
+                app.state.analyses.warm(desk)
+            except Exception as exc:  # the first visitor works it out instead
+                log.warning("the monthly analysis was not worked out at start: %s", exc)
+            finally:
+                desk.close()
+
         task = asyncio.create_task(sweep())
+        warming = asyncio.create_task(asyncio.to_thread(warm))
         try:
             yield
         finally:
             task.cancel()
+            with contextlib.suppress(Exception):
+                await warming
+            factory.close()
             wiped = sessions.clear()  # the keys do not outlive the server
             second.clear()
             log.info("web desk stopping: %d signed-in officers' keys wiped", wiped)
@@ -93,7 +106,7 @@ def create_app(settings: WebSettings) -> FastAPI:
     app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
     app.state.desks = factory
-    app.state.analyses = analysis.ComparisonCache(settings.counts_seconds, settings.monotonic)
+    app.state.analyses = analysis.ComparisonCache()
     app.state.sessions = sessions
     app.state.throttle = throttle
     app.state.second = second

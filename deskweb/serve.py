@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import uvicorn
@@ -45,7 +46,19 @@ def server_config(settings: WebSettings, host: str, port: int) -> uvicorn.Config
     )
 
 
+# A page builds tens of thousands of short-lived objects (the monthly analysis: 200 KB of
+# HTML); with the default threshold (700) the collector runs many times a page, each time
+# walking what was loaded at start. Start-up objects are frozen out of its way and it runs
+# less often (rendering the analysis page: 32 ms against 37 to 53 ms, medians of 15 on the busy
+# shared build machine).
+GC_THRESHOLD = (50_000, 20, 20)
+
+
 def make_server(settings: WebSettings, host: str, port: int) -> uvicorn.Server:
     """The server; its ``run()`` serves until interrupted and wipes every session's keys on
     the way out."""
-    return uvicorn.Server(server_config(settings, host, port))
+    server = uvicorn.Server(server_config(settings, host, port))
+    gc.collect()
+    gc.freeze()  # what start-up loaded (lists, policy, calendar, templates) stays
+    gc.set_threshold(*GC_THRESHOLD)
+    return server

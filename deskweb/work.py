@@ -2,15 +2,15 @@
 
 "My work" is :func:`desk.listing.list_cases` (which limits a handler to their unit) with the
 steps :func:`desk.lifecycle.allowed_steps` allows and the officer's roles permit, and the
-per-unit counts of :func:`desk.warnings.compute_warnings` (kept for a minute); the case page is
-:func:`desk.listing.show_case`, which opens the report for officers in scope and records the
-read. Nothing here decides who may see or do what: the desk refuses, and the page says so.
+per-unit counts of :func:`desk.warnings.unit_counts` (kept while the register is unchanged);
+the case page is :func:`desk.listing.show_case`, which opens the report for officers in scope
+and records the read. Nothing here decides who may see or do what: the desk refuses, and the
+page says so.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -21,19 +21,18 @@ from desk.context import Desk
 from desk.duties import HOW
 from desk.letters import LETTERS, letters_for
 from desk.lifecycle import OPEN_STATES, REVIEW_KINDS, REVIEW_LABELS, allowed_steps
-from desk.listing import Filters, list_cases, scoped_unit, show_case
+from desk.listing import Filters, listed_cases, scoped_unit, show_case
 from desk.messages import LABELS as MESSAGE_LABELS
 from desk.officers import all_officers
 from desk.offices import offices
 from desk.refusals import Refused
 from desk.supervise import KINDS as SUPERVISE_KINDS
-from desk.warnings import CaseColours, UnitCounts, WarningReport, compute_warnings
+from desk.warnings import CaseColours, UnitCounts, WarningReport, compute_warnings, unit_counts
 from lianxin.domain.workdays import working_days_between
 from lianxin.officetime import office_zone
 from lianxin.protocol.documents import RATINGS
 
 from .i18n import Labels, step_action
-from .sessions import Monotonic
 
 WORK_ROWS = 200
 
@@ -59,11 +58,17 @@ def office_time(utc: str | None, day: str) -> str:
     return moment.astimezone(office_zone()).strftime("%Y-%m-%d %H:%M")
 
 
-def days_left(desk: Desk, due: str | None) -> int | None:
-    """Working days from today to ``due`` (negative: overdue)."""
+def days_left(desk: Desk, due: str | None, memo: dict[str, int] | None = None) -> int | None:
+    """Working days from today to ``due`` (negative: overdue); ``memo`` keeps each due date's
+    count for a page that shows many rows."""
     if not due:
         return None
-    return working_days_between(desk.today, date.fromisoformat(due), calendar=desk.calendar).days
+    if memo is not None and due in memo:
+        return memo[due]
+    days = working_days_between(desk.today, date.fromisoformat(due), calendar=desk.calendar).days
+    if memo is not None:
+        memo[due] = days
+    return days
 
 
 @dataclass
@@ -76,44 +81,66 @@ class WorkPage:
     refusal: str | None = None
 
 
-class UnitCountsCache:
-    """The per-unit warning counts, worked out at most once every ``seconds`` for a given day
-    (they read the whole register: about a second at a million cases). A step taken through
-    the web desk clears them; a change made with the CLI shows within ``seconds``. One request
-    computes while the others wait for its answer."""
+def register_changes(desk: Desk) -> int:
+    """The register's change counter (moved by every change to the cases, their tags, warnings
+    and supervision actions; migration 0010_counts): what cached figures are checked against."""
+    return int(desk.db.execute("SELECT n FROM register_changes WHERE id = 1").fetchone()[0])
 
-    def __init__(self, seconds: float = 60.0, monotonic: Monotonic = time.monotonic) -> None:
-        self.seconds, self.monotonic = seconds, monotonic
+
+class UnitCountsCache:
+    """The per-unit warning counts and the warnings report, kept for the desk's day while the
+    register's change counter stays the same: any change (a step on the web desk, the CLI, the
+    gateway) makes the next request work them out again, so they are never stale. The counts
+    themselves read the per-group totals the store keeps up to date (a few thousand rows)."""
+
+    def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._day: date | None = None
-        self._at = 0.0
-        self._report = WarningReport(date.min)
+        self._units: tuple[tuple[date, int], list[UnitCounts]] | None = None
+        self._report: tuple[tuple[date, int], WarningReport] | None = None
 
     def report(self, desk: Desk) -> WarningReport:
         """The warnings on the desk's day: per-unit counts and the flagged cases."""
+        key = (desk.today, register_changes(desk))  # read before the figures it keys
         with self._lock:
-            now = self.monotonic()
-            if self._day != desk.today or now - self._at > self.seconds:
-                self._report = compute_warnings(desk)
-                self._day, self._at = desk.today, now
-            return self._report
+            kept = self._report
+        if kept is not None and kept[0] == key:
+            return kept[1]
+        report = compute_warnings(desk)
+        with self._lock:
+            self._report = (key, report)
+        return report
 
     def units(self, desk: Desk) -> list[UnitCounts]:
         """Every unit's counts on the desk's day."""
-        return list(self.report(desk).units)
+        key = (desk.today, register_changes(desk))
+        with self._lock:
+            kept = self._units
+        if kept is None or kept[0] != key:
+            found, _ = unit_counts(desk)
+            kept = (key, sorted(found.values(), key=lambda u: u.unit))
+            with self._lock:
+                self._units = kept
+        return list(kept[1])
 
     def clear(self) -> None:
-        """Forget the counts (a step changed the register)."""
+        """Forget the figures (a step changed the register)."""
         with self._lock:
-            self._day = None
+            self._units = self._report = None
 
 
-def listing_row(desk: Desk, labels: Labels, row: dict[str, Any]) -> dict[str, Any]:
+def listing_row(
+    desk: Desk,
+    labels: Labels,
+    row: dict[str, Any],
+    case: Case | None = None,
+    memo: dict[str, int] | None = None,
+) -> dict[str, Any]:
     """A listing row (:func:`desk.listing.list_cases`) as a page shows it, with the steps the
-    officer may take on it now."""
+    officer may take on it now (``case``: the row's case when the caller has it already;
+    ``memo``: working days left per due date, shared by a page's rows)."""
     steps: list[str] = []
     if row["state"] in OPEN_STATES:
-        steps = my_steps(desk, allowed_steps(load_case(desk.db, row["id"])))
+        steps = my_steps(desk, allowed_steps(case or load_case(desk.db, row["id"])))
     return {
         **row,
         "label": row["number"] or f"#{row['id']}",
@@ -121,7 +148,7 @@ def listing_row(desk: Desk, labels: Labels, row: dict[str, Any]) -> dict[str, An
         "state_name": labels.state(row["state"]),
         "problem_name": labels.problem(row["problem"]),
         "unit_name": labels.unit(row["unit"]),
-        "days_left": days_left(desk, row["due"]) if row["colour"] != "blue" else None,
+        "days_left": days_left(desk, row["due"], memo) if row["colour"] != "blue" else None,
         "steps": [labels.step(s) for s in steps],
     }
 
@@ -130,12 +157,13 @@ def my_work(desk: Desk, labels: Labels, counts: UnitCountsCache) -> WorkPage:
     """The cases in front of the officer, those with a step for them first."""
     page = WorkPage()
     try:
-        rows = list_cases(desk, Filters(limit=WORK_ROWS))
+        rows = listed_cases(desk, Filters(limit=WORK_ROWS))
     except Refused as exc:  # roles that list no cases (administrator, auditor)
         page.refusal = labels.refusal(exc)
         return page
-    for row in rows:
-        shown = listing_row(desk, labels, row)
+    memo: dict[str, int] = {}
+    for row, case in rows:
+        shown = listing_row(desk, labels, row, case, memo)
         (page.for_me if shown["steps"] else page.others).append(shown)
     page.for_me.sort(key=lambda r: ({"red": 0, "yellow": 1}.get(r["colour"], 2), r["due"] or ""))
     only = scoped_unit(desk)

@@ -114,3 +114,40 @@ def test_a_deadline_in_a_year_without_holiday_data_is_flagged(
     [flagged] = compute_warnings(desk).flagged
     assert (flagged.colour, flagged.uncertain) == ("yellow", True)
     desk.close()
+
+
+# The groups the per-unit counts read, worked out from the cases themselves.
+FRESH_GROUPS = """
+SELECT COALESCE(unit, forwarded_to, '-'), state, COALESCE(policy, ''),
+       COALESCE(CASE WHEN state IN ('accepted', 'in_progress', 'forwarded') THEN due_date
+                     WHEN state = 'concluded' THEN answer_due
+                     WHEN state = 'reviewing' THEN review_due END, ''),
+       COALESCE(CASE WHEN state = 'received' OR (state = 'accepted' AND due_date IS NULL)
+                     THEN received_date END, ''),
+       count(*)
+FROM cases GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+"""
+KEPT_GROUPS = "SELECT * FROM case_counts ORDER BY 1, 2, 3, 4, 5"
+
+
+def test_the_kept_counts_follow_every_change_to_the_cases(store: Path, tmp_path: Path) -> None:
+    desk = make_desk(store, date(2026, 3, 2))
+    db = desk.db
+    assert db.execute(KEPT_GROUPS).fetchall() == db.execute(FRESH_GROUPS).fetchall()
+    changes = db.execute("SELECT n FROM register_changes").fetchone()[0]
+    assert changes > 0  # the steps of the fixture moved the change counter
+    before = colours(store, date(2026, 3, 10))
+    db.execute("UPDATE cases SET due_date = '2026-03-20' WHERE id = 1")  # as a later step would
+    db.execute("UPDATE cases SET state = 'closed' WHERE id = 2")
+    db.execute("UPDATE cases SET unit = 'town.dongshan', forwarded_to = NULL WHERE id = 3")
+    assert db.execute(KEPT_GROUPS).fetchall() == db.execute(FRESH_GROUPS).fetchall()
+    assert db.execute("SELECT n FROM register_changes").fetchone()[0] == changes + 3
+    assert colours(store, date(2026, 3, 10)) != before  # case 1 is no longer overdue
+    db.execute("CREATE TEMP TABLE copied AS SELECT * FROM cases WHERE id = 1")
+    db.execute("UPDATE copied SET id = 99, number = NULL")
+    db.execute("INSERT INTO cases SELECT * FROM copied")  # a new case in case 1's group
+    kept = db.execute(KEPT_GROUPS).fetchall()
+    assert kept == db.execute(FRESH_GROUPS).fetchall() and 2 in [row[-1] for row in kept]
+    db.execute("DELETE FROM cases WHERE id = 99")
+    assert db.execute(KEPT_GROUPS).fetchall() == db.execute(FRESH_GROUPS).fetchall()
+    desk.close()

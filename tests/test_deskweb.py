@@ -18,6 +18,7 @@ from conftest import ROOT, free_port
 from desk_support import cli, new_store, passphrase, setup_office, unlocked
 
 from desk.officers import UnlockedOfficer, new_officer
+from desk.refusals import Refused
 from deskweb.i18n import load_words
 from deskweb.sessions import ManualClock, SessionStore, Throttle
 
@@ -224,3 +225,99 @@ def test_a_sign_in_the_register_cannot_record_opens_no_session(office_db: Path) 
         assert answer.status_code == 503 and "未能记入登记簿" in answer.text
         assert "lx_session" not in answer.cookies and len(app.state.sessions) == 0
         assert client.get("/work", follow_redirects=False).status_code == 303
+
+
+def _reads_waiting_together(factory: object, officers: list[UnlockedOfficer]) -> list[int]:
+    """Each officer records a read while a write is under way, then the write ends; the
+    positions of the reads that raised."""
+    import threading
+
+    from deskweb.desks import DeskFactory
+
+    assert isinstance(factory, DeskFactory)
+    log = factory.reads
+    errors: list[int] = []
+
+    def read(i: int) -> None:
+        desk = factory.open(officers[i])
+        try:
+            desk.record_read(1 + i % 3, "case", notes=0)
+        except Exception:
+            errors.append(i)
+        finally:
+            desk.close()
+
+    with log._lock:
+        log._writing = True  # as if a write were under way: every read below waits for it
+    threads = [threading.Thread(target=read, args=(i,)) for i in range(len(officers))]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 10
+    while len(log._waiting) < len(officers) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(log._waiting) == len(officers)
+    with log._lock:
+        log._writing = False
+        log._written.notify_all()
+    for thread in threads:
+        thread.join(timeout=10)
+    return errors
+
+
+def test_read_events_waiting_together_are_written_in_one_transaction(office_db: Path) -> None:
+    """The web desk's group commit: reads that wait while another is being written go in one
+    transaction; each is signed by its own officer; a read that cannot be signed fails alone."""
+    from desk.synth import synthesize_register
+    from deskweb.desks import DeskFactory, WebSettings
+    from lianxin.store.events import verify_chain
+
+    synthesize_register(office_db, 3, seed=1, start_month="2026-01", months=1)
+    factory = DeskFactory(WebSettings(office_db, today=DAY))
+    officers = [unlocked("reg"), unlocked("hand1"), unlocked("reg")]
+    assert _reads_waiting_together(factory, officers) == []
+    assert factory.reads.batches == 1  # three reads, one transaction
+    gone = _fresh("hand1")
+    gone.forget()  # keys wiped: its read cannot be signed
+    assert _reads_waiting_together(factory, [unlocked("reg"), gone, unlocked("hand1")]) == [1]
+    # the group was tried in one transaction, then (one read failing) each on its own
+    assert factory.reads.batches == 1 + 2
+    desk = factory.open(None)
+    rows = desk.db.execute("SELECT actor, case_id FROM events WHERE type = 'read' ORDER BY seq")
+    assert sorted(rows.fetchall()) == [
+        ("hand1", 2), ("hand1", 3), ("reg", 1), ("reg", 1), ("reg", 3)
+    ]  # fmt: skip
+    assert verify_chain(desk.db) == []
+    desk.close()
+    factory.close()
+
+
+def test_kept_figures_are_worked_out_again_after_any_change(office_db: Path) -> None:
+    """The analysis and the unit counts are kept only while the register's change counter
+    stays the same: a change made anywhere (here straight in the store) shows at once."""
+    from desk.synth import synthesize_register
+    from deskweb.analysis import ComparisonCache
+    from deskweb.desks import DeskFactory, WebSettings
+
+    synthesize_register(office_db, 40, seed=2, start_month="2026-01", months=2)
+    factory = DeskFactory(WebSettings(office_db, today=date(2026, 2, 28)))
+    setup_office(office_db, DAY, officers=("ana",))
+    cache = ComparisonCache()
+    desk = factory.open(unlocked("ana"))
+
+    def received() -> int | float | None:
+        table = cache.get(desk, "2026-02").tables[0]
+        return next(line.values[0] for line in table.lines if line.code == "total")
+
+    def units() -> int:
+        return sum(u.red + u.yellow + u.green + u.blue for u in factory.counts.units(desk))
+
+    first, counted = received(), units()
+    assert cache.get(desk, "2026-02") is cache.get(desk, "2026-02")  # kept
+    desk.db.execute("UPDATE cases SET received_date = '2026-02-27' WHERE received_date < '2026-02'")
+    assert received() != first
+    synthesize_register(office_db, 5, seed=3, start_month="2026-02", months=1)
+    assert units() == counted + 5
+    with pytest.raises(Refused):
+        cache.get(factory.open(unlocked("hand1")), "2026-02")  # the desk's own check first
+    desk.close()
+    factory.close()

@@ -514,3 +514,75 @@ def _forwarding(db: sqlite_utils.Database) -> None:
         "CREATE INDEX cases_reply_owed ON cases(policy, forward_reply_due) WHERE"
         " forward_reply_due IS NOT NULL AND forward_reply_date IS NULL"
     )
+
+
+# The group a case counts in for the per-unit warning counts (desk.warnings): its unit key, its
+# state, its policy, its current deadline and, when the deadline is the intake one, its received
+# date ('' for none: a UNIQUE key treats NULLs as distinct).
+_COUNT_KEY = """
+COALESCE({r}.unit, {r}.forwarded_to, '-'), {r}.state, COALESCE({r}.policy, ''),
+COALESCE(CASE WHEN {r}.state IN ('accepted', 'in_progress', 'forwarded') THEN {r}.due_date
+              WHEN {r}.state = 'concluded' THEN {r}.answer_due
+              WHEN {r}.state = 'reviewing' THEN {r}.review_due END, ''),
+COALESCE(CASE WHEN {r}.state = 'received' OR ({r}.state = 'accepted' AND {r}.due_date IS NULL)
+              THEN {r}.received_date END, '')
+"""
+_COUNT_MATCH = (
+    "unit_key = COALESCE({r}.unit, {r}.forwarded_to, '-') AND state = {r}.state"
+    " AND policy = COALESCE({r}.policy, '')"
+    " AND due = COALESCE(CASE WHEN {r}.state IN ('accepted', 'in_progress', 'forwarded')"
+    " THEN {r}.due_date WHEN {r}.state = 'concluded' THEN {r}.answer_due"
+    " WHEN {r}.state = 'reviewing' THEN {r}.review_due END, '')"
+    " AND intake_from = COALESCE(CASE WHEN {r}.state = 'received' OR ({r}.state = 'accepted'"
+    " AND {r}.due_date IS NULL) THEN {r}.received_date END, '')"
+)
+# Every table the monthly analysis reads (desk.analysis): a change to any of them moves the
+# register's change counter, which keys the web desk's cached analyses.
+_ANALYSED = ("cases", "case_tags", "warnings", "supervision_actions")
+
+
+@MIGRATIONS(name="0012_counts")
+def _counts(db: sqlite_utils.Database) -> None:
+    """Per-unit warning counts kept up to date as cases change, and a register change counter.
+
+    ``case_counts`` holds how many cases share each (unit key, state, policy, current deadline,
+    intake date) group, kept by triggers on ``cases``: the warnings colour a few thousand groups
+    instead of reading a million cases. ``register_changes`` counts every change to the tables
+    the monthly analysis reads, so a cached analysis is known to be current.
+    """
+    db.execute(
+        """
+        CREATE TABLE case_counts (
+            unit_key TEXT NOT NULL, state TEXT NOT NULL, policy TEXT NOT NULL,
+            due TEXT NOT NULL, intake_from TEXT NOT NULL, n INTEGER NOT NULL,
+            PRIMARY KEY (unit_key, state, policy, due, intake_from)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute(
+        f"INSERT INTO case_counts SELECT {_COUNT_KEY.format(r='cases')}, count(*)"  # noqa: S608
+        " FROM cases GROUP BY 1, 2, 3, 4, 5"
+    )
+    new_key, old_match = _COUNT_KEY.format(r="NEW"), _COUNT_MATCH.format(r="OLD")
+    add = f"INSERT INTO case_counts VALUES ({new_key}, 1)"  # noqa: S608 - fixed text
+    add += " ON CONFLICT DO UPDATE SET n = n + 1;"
+    remove = f"UPDATE case_counts SET n = n - 1 WHERE {old_match};"  # noqa: S608 - fixed text
+    remove += f" DELETE FROM case_counts WHERE n = 0 AND {old_match};"  # noqa: S608 - fixed text
+    watched = "unit, forwarded_to, state, policy, due_date, answer_due, review_due, received_date"
+    db.execute(f"CREATE TRIGGER case_counts_insert AFTER INSERT ON cases BEGIN {add} END")
+    db.execute(f"CREATE TRIGGER case_counts_delete AFTER DELETE ON cases BEGIN {remove} END")
+    db.execute(
+        f"CREATE TRIGGER case_counts_update AFTER UPDATE OF {watched} ON cases"
+        f" BEGIN {remove} {add} END"
+    )
+    db.execute(
+        "CREATE TABLE register_changes (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL)"
+    )
+    db.execute("INSERT INTO register_changes VALUES (1, 0)")
+    bump = "UPDATE register_changes SET n = n + 1 WHERE id = 1;"
+    for table in _ANALYSED:
+        for what in ("INSERT", "UPDATE", "DELETE"):
+            db.execute(
+                f"CREATE TRIGGER {table}_changes_{what.lower()} AFTER {what} ON {table}"
+                f" BEGIN {bump} END"
+            )
