@@ -24,8 +24,8 @@ from lianxin.keys import load_gateway_keys
 from lianxin.protocol import ProtocolError
 from lianxin.store.db import connect
 
-from .metrics import SUBMIT_PATHS, CountAnswers, Metrics, serve_metrics
-from .middleware import BodyLimit, HeadAsGet, ProblemCORS, SecurityHeaders
+from .metrics import SUBMIT_PATHS, Metrics, serve_metrics
+from .middleware import Guard, ProblemCORS
 from .openapi import (
     CHALLENGE_ANSWER,
     FOLLOWUP_ANSWER,
@@ -168,7 +168,7 @@ def build_routes(app: FastAPI) -> None:
             response = problem("method-not-allowed", f"{request.method} is not allowed here")
             allowed = [m.strip() for m in (exc.headers or {}).get("Allow", "").split(",") if m]
             if "GET" in allowed:
-                allowed.append("HEAD")  # HeadAsGet answers HEAD wherever GET is allowed
+                allowed.append("HEAD")  # Guard answers HEAD wherever GET is allowed
             response.headers["allow"] = ", ".join(allowed)
             return response
         return problem("not-found", f"no resource at {request.url.path}")
@@ -272,9 +272,9 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             max_age=600,
         )
     app.add_middleware(
-        BodyLimit, limit=settings.max_body_bytes, timeout=settings.body_timeout_seconds
+        Guard,
+        limit=settings.max_body_bytes,
+        timeout=settings.body_timeout_seconds,
+        metrics=counters,
     )
-    app.add_middleware(HeadAsGet)
-    app.add_middleware(CountAnswers, metrics=counters)
-    app.add_middleware(SecurityHeaders)
     return app
