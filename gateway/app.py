@@ -18,14 +18,15 @@ from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lianxin import __version__
 from lianxin.keys import load_gateway_keys
 from lianxin.protocol import ProtocolError
 from lianxin.store.db import connect
 
-from .metrics import CountAnswers, Metrics, serve_metrics
-from .middleware import BodyLimit, HeadAsGet, ProblemCORS, SecurityHeaders
+from .metrics import SUBMIT_PATHS, Metrics, serve_metrics
+from .middleware import Guard, ProblemCORS
 from .openapi import (
     CHALLENGE_ANSWER,
     FOLLOWUP_ANSWER,
@@ -59,20 +60,28 @@ def _json(doc: Any, status: int = 200) -> Response:
     )
 
 
-async def _body(request: Request) -> bytes:
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+def _media(content_type: str) -> str:
+    media = content_type.split(";")[0].strip().lower()
     if media not in JSON_TYPES:
         raise ProtocolError(
             f"send the body as application/json, not {media or 'nothing'}",
             slug="bad-content-type",
             status=415,
         )
+    return media
+
+
+async def _body(request: Request) -> bytes:
+    _media(request.headers.get("content-type", ""))
     return await request.body()
 
 
 async def _submit(request: Request, kind: str) -> Response:
-    gateway = _gateway(request)
-    body = await _body(request)
+    return await submission_response(_gateway(request), kind, await _body(request))
+
+
+async def submission_response(gateway: Gateway, kind: str, body: bytes) -> Response:
+    """The answer to a submission's body: the worker's answer, or its problem."""
     submit = {
         "report": gateway.submit_report,
         "followup": gateway.submit_followup,
@@ -90,13 +99,75 @@ async def _submit(request: Request, kind: str) -> Response:
     return response
 
 
+def disconnected_problem() -> Response:
+    """One line, without the body or the address; nobody is left to read the answer."""
+    log.info("lianxin gateway: a client disconnected before sending its whole body")
+    return problem("bad-request", "the client disconnected")
+
+
+def unavailable_problem() -> Response:
+    """Nothing of this request was answered; if its batch committed, the same envelope sent
+    again gets the same case."""
+    response = problem(
+        "unavailable", "the gateway is restarting its intake or shutting down; try again"
+    )
+    response.headers["retry-after"] = "2"
+    return response
+
+
+def protocol_problem(exc: ProtocolError) -> Response:
+    """A refusal raised while reading a request, as its problem."""
+    slug = exc.slug if exc.slug in PROBLEMS else "bad-request"
+    return problem(slug, exc.detail, status=exc.status if exc.slug in PROBLEMS else None)
+
+
+class Submissions:
+    """ASGI: ``POST /v1/reports`` and ``POST /v1/followups`` without the router.
+
+    The same answers as the routes (which stay, for the OpenAPI document and any other
+    method), through the same functions, minus the per-request cost of routing, the request
+    object and the exception middleware: these two routes carry the load."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = SUBMIT_PATHS.get(scope["path"]) if scope["type"] == "http" else None
+        if kind is None or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        content_type = b""
+        for name, value in scope["headers"]:
+            if name == b"content-type":
+                content_type = value
+                break
+        try:
+            _media(content_type.decode("latin-1"))
+            chunks = []
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":  # http.disconnect
+                    raise ClientDisconnect
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    break
+            body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            response = await submission_response(scope["app"].state.gateway, kind, body)
+        except ProtocolError as exc:
+            response = protocol_problem(exc)
+        except ClientDisconnect:
+            response = disconnected_problem()
+        except WorkerUnavailable:
+            response = unavailable_problem()
+        await response(scope, receive, send)
+
+
 def build_routes(app: FastAPI) -> None:
     """Register the routes and error handlers on ``app``."""
 
     @app.exception_handler(ProtocolError)
     async def protocol_error(request: Request, exc: ProtocolError) -> Response:
-        slug = exc.slug if exc.slug in PROBLEMS else "bad-request"
-        return problem(slug, exc.detail, status=exc.status if exc.slug in PROBLEMS else None)
+        return protocol_problem(exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -104,26 +175,18 @@ def build_routes(app: FastAPI) -> None:
             response = problem("method-not-allowed", f"{request.method} is not allowed here")
             allowed = [m.strip() for m in (exc.headers or {}).get("Allow", "").split(",") if m]
             if "GET" in allowed:
-                allowed.append("HEAD")  # HeadAsGet answers HEAD wherever GET is allowed
+                allowed.append("HEAD")  # Guard answers HEAD wherever GET is allowed
             response.headers["allow"] = ", ".join(allowed)
             return response
         return problem("not-found", f"no resource at {request.url.path}")
 
     @app.exception_handler(ClientDisconnect)
     async def disconnected(request: Request, exc: ClientDisconnect) -> Response:
-        # One line, without the body or the address; nobody is left to read the answer.
-        log.info("lianxin gateway: a client disconnected before sending its whole body")
-        return problem("bad-request", "the client disconnected")
+        return disconnected_problem()
 
     @app.exception_handler(WorkerUnavailable)
     async def restarting(request: Request, exc: WorkerUnavailable) -> Response:
-        # Nothing of this request was answered; if its batch committed, the same envelope
-        # sent again gets the same case.
-        response = problem(
-            "unavailable", "the gateway is restarting its intake or shutting down; try again"
-        )
-        response.headers["retry-after"] = "2"
-        return response
+        return unavailable_problem()
 
     @app.get("/v1/health", summary="Whether the gateway can accept reports (503 if not)")
     async def health(request: Request) -> Response:
@@ -213,6 +276,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     build_routes(app)
     app.openapi = partial(document, app)  # type: ignore[method-assign]
 
+    app.add_middleware(Submissions)  # inside CORS and the limits, like the routes
+
     if settings.portal_origin:
         app.add_middleware(
             ProblemCORS,
@@ -223,9 +288,9 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             max_age=600,
         )
     app.add_middleware(
-        BodyLimit, limit=settings.max_body_bytes, timeout=settings.body_timeout_seconds
+        Guard,
+        limit=settings.max_body_bytes,
+        timeout=settings.body_timeout_seconds,
+        metrics=counters,
     )
-    app.add_middleware(HeadAsGet)
-    app.add_middleware(CountAnswers, metrics=counters)
-    app.add_middleware(SecurityHeaders)
     return app

@@ -7,7 +7,7 @@ connections until the process runs out of file descriptors, after which nothing,
 
 - **header deadline**: a connection must complete a request's headers within
   ``header_timeout`` seconds of connecting or of its previous answer, else it is closed. (The body
-  deadline is ``middleware.BodyLimit``'s: it needs the request, which only the ASGI layer has.)
+  deadline is ``middleware.Guard``'s: it needs the request, which only the ASGI layer has.)
 - **connection cap**: at most ``max_connections`` connections are open; when one more arrives, the
   oldest connection that is not running a request (idle, or still sending headers) is closed to
   make room, so a flood of slow connections displaces itself rather than a real request. The

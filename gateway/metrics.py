@@ -14,8 +14,6 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
 from .problems import PROBLEM_BASE, PROBLEMS
 
 log = logging.getLogger("lianxin.gateway")
@@ -46,6 +44,14 @@ class Metrics:
         self.commit_counts[index] += 1
         self.commit_sum += seconds
 
+    def count_answer(self, path: str, status: int, problem_body: bytes | None) -> None:
+        """Count one answer: a problem (``problem_body``) by its type, an accepted submission
+        (200 or 201 on a submission route) by its kind."""
+        if problem_body is not None:
+            self.refused[_slug(problem_body)] += 1
+        elif status in (200, 201) and path in SUBMIT_PATHS:
+            self.accepted[SUBMIT_PATHS[path]] += 1
+
     def render(self, gauges: dict[str, tuple[str, float]]) -> str:
         """The Prometheus text exposition; ``gauges``: name -> (help, value)."""
         lines: list[str] = []
@@ -75,40 +81,6 @@ class Metrics:
             family(name, "gauge", help_)
             lines.append(f"{name} {value:g}")
         return "\n".join(lines) + "\n"
-
-
-class CountAnswers:
-    """ASGI middleware: count accepted submissions and problem answers by type."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics):
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        status = 0
-        is_problem = False
-        counted = False
-
-        async def counting_send(message: Message) -> None:
-            nonlocal status, is_problem, counted
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                is_problem = any(
-                    k == b"content-type" and v.startswith(b"application/problem+json")
-                    for k, v in message.get("headers", [])
-                )
-            elif message["type"] == "http.response.body" and not counted:
-                counted = True
-                if is_problem:
-                    self.metrics.refused[_slug(message.get("body", b""))] += 1
-                elif status in (200, 201) and scope["path"] in SUBMIT_PATHS:
-                    self.metrics.accepted[SUBMIT_PATHS[scope["path"]]] += 1
-            await send(message)
-
-        await self.app(scope, receive, counting_send)
 
 
 def _slug(body: bytes) -> str:

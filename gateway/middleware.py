@@ -1,4 +1,5 @@
-"""ASGI middleware: security headers, a hard cap on body size, CORS refusals as problems."""
+"""ASGI middleware: body limits, HEAD as GET, security headers and answer counts in one layer
+(``Guard``); CORS refusals as problems."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .problems import problem
+from .metrics import Metrics
+from .problems import MEDIA_TYPE, problem
+
+PROBLEM_MEDIA = MEDIA_TYPE.encode()
 
 SECURITY_HEADERS = [
     (b"cache-control", b"no-store"),
@@ -23,41 +27,6 @@ SECURITY_HEADERS = [
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
     (b"strict-transport-security", b"max-age=31536000"),
 ]
-
-
-class SecurityHeaders:
-    """Add the security headers to every HTTP response."""
-
-    def __init__(self, app: ASGIApp):
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [h for h in message.get("headers", []) if h[0].lower() != b"set-cookie"]
-                headers.extend(SECURITY_HEADERS)
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-
-class HeadAsGet:
-    """Answer HEAD as GET without the body (FastAPI routes GET only; HEAD must not be 405).
-
-    The server (uvicorn) sends no body for a HEAD request; its headers stay GET's."""
-
-    def __init__(self, app: ASGIApp):
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "HEAD":
-            scope = {**scope, "method": "GET"}
-        await self.app(scope, receive, send)
 
 
 class BodyTooLarge(Exception):
@@ -76,19 +45,57 @@ DRAIN_SECONDS = 2.0
 NO_BODY_PATHS = frozenset({"/v1/challenges"})
 
 
-class BodyLimit:
-    """Refuse bodies over ``limit`` bytes (413), bodies slower than ``timeout`` seconds (408),
-    and any body on a route that takes none (400); by the headers or while streaming."""
+class Guard:
+    """Every HTTP request's checks and every answer's headers, in one ASGI layer (one wrapper
+    of ``receive`` and one of ``send`` per request, where four layers each wrapped them):
 
-    def __init__(self, app: ASGIApp, limit: int, timeout: float = 30.0):
+    - refuse bodies over ``limit`` bytes (413), bodies slower than ``timeout`` seconds (408),
+      and any body on a route that takes none (400); by the headers or while streaming;
+    - answer HEAD as GET without the body (FastAPI routes GET only; HEAD must not be 405; the
+      server, uvicorn, sends no body for a HEAD request, and its headers stay GET's);
+    - add the security headers to every response (and drop any set-cookie);
+    - count accepted submissions and problem answers by type (``Metrics.count_answer``).
+    """
+
+    def __init__(self, app: ASGIApp, limit: int, timeout: float = 30.0, *, metrics: Metrics):
         self.app = app
         self.limit = limit
         self.timeout = timeout
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if scope["method"] == "HEAD":
+            scope = {**scope, "method": "GET"}
+        path = scope["path"]
+        metrics = self.metrics
+        started = False
+        status = 0
+        is_problem = False
+        counted = False
+
+        async def answer(message: Message) -> None:
+            nonlocal started, status, is_problem, counted
+            if message["type"] == "http.response.start":
+                started = True
+                status = message["status"]
+                headers = []
+                for header in message.get("headers", []):
+                    name = header[0].lower()
+                    if name == b"set-cookie":
+                        continue
+                    if name == b"content-type" and header[1].startswith(PROBLEM_MEDIA):
+                        is_problem = True
+                    headers.append(header)
+                headers.extend(SECURITY_HEADERS)
+                message["headers"] = headers
+            elif message["type"] == "http.response.body" and not counted:
+                counted = True
+                metrics.count_answer(path, status, message.get("body", b"") if is_problem else None)
+            await send(message)
+
         declared = 0
         chunked = False
         for name, value in scope.get("headers", []):
@@ -99,12 +106,12 @@ class BodyLimit:
                     declared = -1
             elif name == b"transfer-encoding":
                 chunked = True
-        if scope["path"] in NO_BODY_PATHS and (declared or chunked):
-            refusal = problem("body-not-allowed", f"{scope['path']} takes no body; send none")
-            await refuse_and_drain(refusal, receive, send)
+        if path in NO_BODY_PATHS and (declared or chunked):
+            refusal = problem("body-not-allowed", f"{path} takes no body; send none")
+            await refuse_and_drain(refusal, receive, answer)
             return
         if declared > self.limit:
-            await refuse_and_drain(self._too_large(), receive, send)
+            await refuse_and_drain(self._too_large(), receive, answer)
             return
         seen = 0
         # The body deadline: one timer per request (not an asyncio.timeout per receive, which
@@ -124,7 +131,7 @@ class BodyLimit:
             if waiter is not None:
                 waiter.cancel()
 
-        async def counted() -> Message:
+        async def counted_receive() -> Message:
             nonlocal seen, timer, waiter
             if expired:
                 raise BodyTimeout
@@ -148,23 +155,15 @@ class BodyLimit:
                     timer.cancel()  # the whole body is in: no deadline for what follows
             return message
 
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
         try:
-            await self.app(scope, counted, tracking_send)
+            await self.app(scope, counted_receive, answer)
         except BodyTooLarge:
             if not started:
-                await refuse_and_drain(self._too_large(), receive, send)
+                await refuse_and_drain(self._too_large(), receive, answer)
         except BodyTimeout:
             if not started:
                 slow = problem("body-timeout", f"the body did not arrive within {self.timeout:g} s")
-                await refuse_and_drain(slow, receive, send, drain=False)
+                await refuse_and_drain(slow, receive, answer, drain=False)
         finally:
             if timer is not None and not timer.cancelled():
                 timer.cancel()

@@ -78,7 +78,8 @@ def test_a_store_from_before_the_loop_migrates(tmp_path: Path, keys_dir: Path) -
     def act_as(officer_id: str) -> None:  # the old office's officers, unlocked from the store
         desk.officer = unlock(desk.db, officer_id, passphrase(officer_id))
 
-    assert applied_names(desk.db)[-1] == latest()  # 0009_loop and every later one
+    assert "0009_loop" in applied_names(desk.db)
+    assert applied_names(desk.db)[-1] == latest()
     report = verify_register(desk.db)
     assert report.ok, report.problems
     row = desk.db.execute("SELECT phase, sign_due, acknowledged_date FROM cases WHERE id = 1")

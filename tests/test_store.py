@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import sqlite_utils
 
 from lianxin.store.db import StoreError, connect
-from lianxin.store.events import append_event, verify_chain
+from lianxin.store.events import append_event, chain_head, verify_chain
 from lianxin.store.migrations import MIGRATIONS
 
 
@@ -130,3 +131,42 @@ def test_appending_an_event_costs_the_same_however_long_the_log(tmp_path: Path) 
     later = _steps_to_append(db, case)
     assert later <= first + 50, (first, later)
     assert verify_chain(db) == []
+
+
+def test_the_chain_head_time_costs_the_same_however_many_gateway_events_follow(
+    tmp_path: Path,
+) -> None:
+    """Every desk action reads the latest timed event (``chain_head``): it must not walk back
+    over the untimed gateway events written since (migration 0013_timed_events indexes the
+    timed ones; the gateway's events stay out of that index)."""
+    db = connect(tmp_path / "s.sqlite")
+    case = int(
+        db.execute("INSERT INTO cases (channel, received_date) VALUES ('online', 'x')").lastrowid
+        or 0
+    )
+    append_event(db, case, "noted", actor="desk:o1", at="2026-03-01", time="2026-03-01T08:00:00Z")
+    first = _steps(db, lambda: chain_head(db))
+    with db.atomic():
+        for _ in range(3000):
+            append_event(db, case, "received", actor="gateway", at="2026-03-01")
+    later = _steps(db, lambda: chain_head(db))
+    assert chain_head(db)[2] == "2026-03-01T08:00:00Z"
+    assert chain_head(db)[0] == 3001
+    assert later <= first + 50, (first, later)
+
+
+def _steps(db: sqlite_utils.Database, action: Callable[[], object]) -> int:
+    """SQLite virtual-machine steps (counted by the progress handler) of ``action``."""
+    steps = 0
+
+    def count() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    db.conn.set_progress_handler(count, 1)
+    try:
+        action()
+    finally:
+        db.conn.set_progress_handler(None, 1)
+    return steps

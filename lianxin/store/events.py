@@ -110,9 +110,9 @@ def chain_head(db: sqlite_utils.Database) -> tuple[int, bytes, str | None]:
     """The last event's sequence number and hash, and the latest wall-clock time recorded
     ((0, genesis, None) for an empty log; gateway events carry no time).
 
-    Finding the time walks back over the untimed gateway events written since the last timed
-    one; ``append_event``, which the gateway calls for every report, needs no time and uses
-    ``last_event`` instead."""
+    The time is one step in the partial index of timed events (migration 0013_timed_events),
+    however many untimed gateway events came after it; ``append_event``, which the gateway
+    calls for every report, needs no time and uses ``last_event`` instead."""
     seq, digest = last_event(db)
     if seq == 0:
         return 0, GENESIS, None
