@@ -201,7 +201,8 @@ def test_the_web_desk_records_the_reply_with_the_same_rules(tmp_path: Path, keys
             assert csrf is not None
             form = {"csrf": csrf[1], "received": "2026-03-01", "summary": "已整改。"}
             early = client.post(f"{url}/case/1/forward-reply", data=form)
-            assert early.status_code == 400 and "「收到日期」不能早于转办日期（2026-03-02）" in early.text
+            assert early.status_code == 400
+            assert "「收到日期」不能早于转办日期（2026-03-02）" in early.text
             assert _row(db, 1)[3] is None  # refused: nothing recorded
             no_token = client.post(f"{url}/case/1/forward-reply", data={**form, "csrf": "x"})
             assert no_token.status_code == 403 and _row(db, 1)[3] is None
