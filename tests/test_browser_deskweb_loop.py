@@ -444,6 +444,9 @@ def test_3_an_officer_of_another_unit_neither_sees_nor_opens_the_cases(
         page.goto(f"{loop.url}/case/{case}")
         assert page.locator("#lx-message").inner_text() != ""
         assert page.locator("#lx-report-1, form.step").count() == 0
+    page.goto(loop.url + "/inbox")  # a handler has no inbox: the page says which role
+    assert "受理" in page.locator("#lx-refused").inner_text()
+    shots(page, "inbox-refused-handler")
     refused = page.goto(f"{loop.url}/case/{loop.cases['online']}/file/s1.0")
     assert refused is not None and refused.status == 403  # not a download: a page saying why
     assert "没有交办给您的单位" in page.locator("#lx-refused").inner_text()

@@ -294,3 +294,26 @@ def test_desk_file_saves_the_same_file_through_the_same_read(
     env = {**officer_env("hand2"), "LIANXIN_DB": str(office.db)}
     other = cli("file", str(case), "s1.0", "--out", str(tmp_path / "x"), env=env)
     assert other.returncode == 1 and not (tmp_path / "x").exists()
+
+
+def test_what_was_opened_is_worded_from_codes_in_both_languages() -> None:
+    from desk.inbox import Opened
+    from deskweb.i18n import Labels
+    from deskweb.inbox import opened_row
+    from lianxin.domain.datafiles import load_taxonomy
+
+    tax = load_taxonomy()
+    unhappy = Opened(
+        7, 3, "2026-000003", "followup", "2026-11-30",
+        doc={"type": "satisfaction", "rating": "not"}, notice_code="rating-unhappy",
+    )  # fmt: skip
+    zh, en = (opened_row(unhappy, Labels(lang, tax)) for lang in ("zh", "en"))
+    assert zh["what"] == "满意度评价：不满意" and not zh["register"]
+    assert zh["notice"] == "举报人不满意：请考虑再次答复或复查。"
+    assert en["what"] == "Satisfaction answer: not satisfied"
+    material = Opened(8, 3, "2026-000003", "followup", "2026-11-30", doc={"type": "material"},
+                      notice_code="material")  # fmt: skip
+    assert opened_row(material, Labels("en", tax))["what"] == "Additional material"
+    broken = Opened(9, 4, "#4", "report", "2026-11-30", problem="signature does not verify")
+    row = opened_row(broken, Labels("zh", tax))
+    assert row["what"] == "网上举报" and not row["register"]  # nothing to register yet
