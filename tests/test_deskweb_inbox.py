@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlite_utils
 from conftest import GatewayProcess, free_port
 from desk_support import cli, office_keys, officer_env, passphrase, setup_office, unlocked
 from fastapi.testclient import TestClient
@@ -29,6 +30,7 @@ from desk.deadlines import Manual
 from desk.notes import add_note
 from desk.register import Registration, register
 from desk.routing import Route, route
+from desk.verify import verify_register
 from deskweb.app import create_app
 from deskweb.desks import WebSettings
 from lianxin.domain.workdays import FixedClock
@@ -251,6 +253,8 @@ def test_the_handler_downloads_the_attachment_and_the_read_is_logged(office: Off
         assert "没有交办给您的单位（西河镇纪委），您不能办理。" in refused.text
         assert "attachment" not in refused.headers.get("content-disposition", "")
         assert snapshot(office.db) == before_other
+    checked = verify_register(sqlite_utils.Database(office.db))  # the reads are signed events
+    assert checked.ok, checked.problems
 
 
 def test_a_recused_approver_is_refused_the_download(office: Office) -> None:
