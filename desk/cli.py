@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import mimetypes
+import os
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from rich.cells import cell_len
 from lianxin.protocol import Attachment
 
 from . import cli_answers, cli_loop, cli_officers, cli_reports
+from .casefiles import read_case_file
 from .casekeys import desk_keys
 from .cli_common import (
     Settings,
@@ -29,7 +31,7 @@ from .cli_common import (
     with_settings,
 )
 from .deadlines import Manual
-from .inbox import Opened, mark_opened, read_inbox, suggest_registration
+from .inbox import Opened, open_inbox, suggest_registration
 from .intake import Slip, intake, report_from_options
 from .lifecycle import state_label
 from .notes import add_note
@@ -123,9 +125,7 @@ def inbox_command(
     """
     with settings.desk() as desk:
         keys = desk_keys(desk)
-        items = read_inbox(desk, keys, include_opened=include_opened, case=case)
-        if not peek and any(i.new and not i.problem for i in items):
-            items = mark_opened(desk, items, keys)
+        items = open_inbox(desk, keys, include_opened=include_opened, case=case, peek=peek)
         if save_attachments is not None:
             _save_attachments(items, save_attachments)
             saved = [i for i in items if i.attachments]
@@ -180,6 +180,37 @@ def inbox_command(
         echo(summary if items else "Inbox empty.")
     if problems:
         raise click.exceptions.Exit(1)
+
+
+@desk_group.command("file")
+@with_settings
+@click.argument("case")
+@click.argument("file")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write it to this file, or into this folder under its safe name"
+    " [default: its safe name in the current folder].",
+)
+def file_command(settings: Settings, case: str, file: str, out: Path | None) -> None:
+    """Save one attachment or note file of a case (FILE as `desk show` lists it: s3.0, n5).
+
+    The read log records the read (the reference and the size, not the name). The file
+    written is PLAINTEXT: delete it when done.
+    """
+    with settings.desk() as desk:
+        opened = read_case_file(desk, case, desk_keys(desk), file)
+    target = out if out is not None else Path(opened.safe_name())
+    if target.is_dir():
+        target = target / opened.safe_name()
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(opened.data)
+    except OSError as exc:
+        raise BadValue(f"cannot write {target}: {exc.strerror}", "--out") from exc
+    echo(f"Wrote {target} ({len(opened.data)} bytes, PLAINTEXT; the read is in the read log).")
 
 
 # --- intake ---------------------------------------------------------------------------------

@@ -390,6 +390,13 @@ def show_command(settings: Settings, fmt: str, case: str) -> None:
             fmt,
             title="Report content (this read is recorded)",
         )
+    if doc.get("files"):
+        emit(
+            doc["files"],
+            [("file", "file"), ("name", "name"), ("size", "bytes")],
+            fmt,
+            title="Files (save one with: lianxin desk file CASE FILE)",
+        )
     if "notes" in doc:
         emit(
             doc["notes"],

@@ -42,6 +42,9 @@ class Opened:
     attachments: tuple[Attachment, ...] = ()
     problem: str = ""
     notice: str = ""
+    # what the notice says, as a code the web desk words: material, rating-early,
+    # rating-recorded, rating-unhappy
+    notice_code: str = ""
     new: bool = True
     unlisted: tuple[str, ...] = ()  # a region or problem type outside the published lists
 
@@ -98,6 +101,16 @@ def _from_case_key(desk: Desk, base: dict[str, Any], sid: int) -> Opened:
         Attachment(a["name"], a["type"], bytes.fromhex(a["data"])) for a in doc["attachments"]
     )
     return Opened(**base, doc=doc["document"], attachments=attachments)
+
+
+@desk_action("inbox")
+def waiting(desk: Desk) -> dict[str, int]:
+    """How many submissions wait to be opened, by kind (``report``, ``followup``); opens
+    nothing and records nothing."""
+    rows = desk.db.execute(
+        "SELECT kind, count(*) FROM submissions WHERE opened_at IS NULL GROUP BY kind"
+    ).fetchall()
+    return {str(kind): int(n) for kind, n in rows}
 
 
 @desk_action("inbox")
@@ -162,6 +175,22 @@ def read_inbox(
     return items
 
 
+def open_inbox(
+    desk: Desk,
+    keys: OfficeKeys,
+    *,
+    include_opened: bool = False,
+    case: int | str | None = None,
+    peek: bool = False,
+) -> list[Opened]:
+    """``desk inbox`` (and the web desk's inbox page): :func:`read_inbox`, then, unless
+    ``peek``, :func:`mark_opened` when anything new opened without a problem."""
+    items = read_inbox(desk, keys, include_opened=include_opened, case=case)
+    if not peek and any(i.new and not i.problem for i in items):
+        items = mark_opened(desk, items, keys)
+    return items
+
+
 @desk_action("inbox")
 def mark_opened(desk: Desk, items: list[Opened], keys: OfficeKeys | None = None) -> list[Opened]:
     """Mark new, verified submissions opened, record satisfaction answers and, for each
@@ -216,19 +245,21 @@ def _followup(desk: Desk, item: Opened) -> Opened:
     if item.kind != "followup":
         return item
     if item.doc.get("type") != "satisfaction":
-        return replace(item, notice="additional material: see the case")
+        return replace(item, notice="additional material: see the case", notice_code="material")
     rating = str(item.doc.get("rating"))
     case = load_case(desk.db, item.case_id)
     if case.answered_date is None:
         notice = f"rating {rating!r} arrived before any answer: not recorded"
-        return replace(item, notice=notice)
+        return replace(item, notice=notice, notice_code="rating-early")
     record_satisfaction(
         desk, case, rating, source="followup", data={"submission": item.submission_id}
     )
     notice = f"satisfaction recorded: {rating}"
+    code = "rating-recorded"
     if rating == "not":
         notice += f"; open a second answer or review (desk review {case.label})"
-    return replace(item, notice=notice)
+        code = "rating-unhappy"
+    return replace(item, notice=notice, notice_code=code)
 
 
 def unlisted_codes(desk: Desk, doc: dict[str, Any]) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
+from .casefiles import attachment_refs
 from .casekeys import has_case_key, open_case_key
 from .cases import SELECT, Case, case_from_row, load_case
 from .context import Desk
@@ -201,6 +202,7 @@ def show_case(desk: Desk, ref: int | str, keys: OfficeKeys | None = None) -> dic
     in_scope = open_case_key(db, case.id, me) is not None or not has_case_key(db, case.id)
     if keys is not None and any(me.record.has(r) for r in readers) and in_scope:
         out["notes"] = [n.as_dict() for n in read_notes(desk, case, keys)]
+        content = read_content(desk, case)
         out["content"] = [
             {
                 "submission": c["submission"],
@@ -208,7 +210,12 @@ def show_case(desk: Desk, ref: int | str, keys: OfficeKeys | None = None) -> dic
                 "title": c["document"].get("title", ""),
                 "text": c["document"].get("text", c["document"].get("type", "")),
             }
-            for c in read_content(desk, case)
+            for c in content
+        ]
+        out["files"] = attachment_refs(content) + [
+            {"file": f"n{n['id']}", "note": n["id"], "name": n["file"], "size": n["file_size"]}
+            for n in out["notes"]
+            if n["file"]
         ]
         desk.record_read(case.id, "case", notes=len(out["notes"]), submissions=len(out["content"]))
     return out

@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException
 from desk.officers import UnlockedOfficer
 from desk.signins import record_sign_out
 
-from . import account, analysis, audit, printed, search, steps_intake, steps_unit
+from . import account, analysis, audit, inbox, printed, search, steps_intake, steps_unit
 from .desks import DeskFactory, WebSettings
 from .pages import NeedLogin, render, router
 from .sessions import SecondStep, SessionStore, Throttle
@@ -148,4 +148,5 @@ def create_app(settings: WebSettings) -> FastAPI:
     app.include_router(account.router)
     app.include_router(steps_intake.router)
     app.include_router(steps_unit.router)
+    app.include_router(inbox.router)
     return app

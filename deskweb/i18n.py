@@ -243,6 +243,7 @@ class Labels:
 # desk itself refuses the others: the link is only a convenience).
 NAV: tuple[tuple[str, str, str | None], ...] = (
     ("/work", "my_work", None),
+    ("/inbox", "nav_inbox", "inbox"),
     ("/intake", "nav_intake", "intake"),
     ("/search", "nav_search", "list"),
     ("/analysis", "nav_analysis", "analysis"),

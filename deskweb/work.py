@@ -191,6 +191,7 @@ class CasePage:
     children: list[tuple[str, str]]  # lower offices a case can be assigned to
     choices: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     letters: list[tuple[str, str]] = field(default_factory=list)
+    files: list[dict[str, Any]] = field(default_factory=list)  # downloads (logged reads)
 
 
 def pairs(codes: Any, names: dict[str, tuple[str, str]], lang: str) -> list[tuple[str, str]]:
@@ -262,6 +263,7 @@ def case_page(desk: Desk, ref: str, labels: Labels) -> CasePage:
         children=[(e.office_id, e.card.name) for e in offices(desk) if e.relation == "child"],
         choices=step_choices(desk, labels),
         letters=_letters(desk, load_case(desk.db, case["id"]), labels.lang),
+        files=shown.get("files", []),
     )
 
 

@@ -6,15 +6,16 @@ online report with ``lianxin submit`` through the gateway, and a real-name lette
 desk with a token slip. Three officers, each in their own browser context, take both cases
 through the loop:
 
-1. (registrar) the online report is opened from the inbox (with the function ``desk inbox``
-   calls: the web desk has no inbox page yet); in the browser the letter is taken in with the
-   intake form (its token slip), both are registered with the registration form, the letter is
+1. (registrar) the online report (sent with an attachment) is opened on the inbox page and
+   registered from the result's link; the attachment is downloaded from the case page (a read
+   in the read log); the letter is taken in with the intake form (its token slip) and
+   registered with the registration form too, the letter is
    screened, the real-name reporter gets an acceptance notice on the status page and the
    acceptance notice letter (受理告知书) is printed from the office's own template;
 2. (approver) approves the letter's proposal and routes both to the Dongshan town unit;
 3. (handler of that unit) signs for both and sends the completion reports; has no check or
    answer button, and a forged check POST is refused in words; an officer of another unit
-   neither sees nor opens the cases;
+   neither sees nor opens the cases, nor downloads the attachment;
 4. (approver) returns one report for rework (the handler reports again) and accepts both; a
    refused step (closing inside the review window) says why; answers both reporters;
 5. the publisher builds the portal; the reporter reads each answer on the status page.
@@ -44,12 +45,9 @@ from urllib.parse import urlsplit
 import pytest
 import uvicorn
 from conftest import ROOT, GatewayProcess, free_port
-from desk_support import passphrase, setup_office, unlocked
+from desk_support import passphrase, setup_office
 from support import report_doc
 
-from desk.context import open_desk
-from desk.inbox import mark_opened, read_inbox
-from desk.officekeys import load_office_keys
 from deskweb.desks import WebSettings
 from deskweb.serve import server_config
 from lianxin import keys as keys_mod
@@ -81,6 +79,8 @@ ANSWERS = {
     "letter": "经查，反映的村道工程问题属实，已立案审查。",
 }
 OFFICERS = ("admin", "reg", "appr", "hand1", "hand2")
+RECEIPT = "收据 2026年11月.pdf"  # the online report's attachment
+RECEIPT_DATA = b"%PDF-1.4 the receipt the reporter scanned\n"
 OWN_NOTICE = "{{ office }}受理告知：登记编号 {{ number }}，受理日期 {{ accepted_date }}。"
 
 
@@ -121,10 +121,12 @@ def _submit_online(gateway: GatewayProcess, root: Path) -> str:
     doc = report_doc("网上", real_name=True)
     del doc["schema"]
     (root / "report.json").write_text(json.dumps(doc, ensure_ascii=False), "utf-8")
+    (root / RECEIPT).write_bytes(RECEIPT_DATA)
     sent = subprocess.run(
         [sys.executable, "-m", "lianxin_cli", "submit", "--gateway", gateway.url,
          "--keys", str(root / "site-keys.json"), "--report", str(root / "report.json"),
-         "--token-out", str(root / "token.txt")],
+         "--attach", str(root / RECEIPT), "--token-out", str(root / "token.txt"),
+         "--receipt-out", str(root / "receipt.json")],
         capture_output=True, text=True, cwd=ROOT, timeout=120,
     )  # fmt: skip
     assert sent.returncode == 0, sent.stderr
@@ -270,17 +272,49 @@ def done(page: Any, loop: Loop, case_id: int) -> None:
 
 
 def test_1_the_registrar_takes_in_registers_screens_and_notifies(browser: Any, loop: Loop) -> None:
-    # The online report is opened from the inbox with the desk function `desk inbox` calls
-    # (the web desk has no inbox page yet).
-    desk = open_desk(loop.db_path, officer=unlocked("reg"), clock=FixedClock(DAY))
-    try:
-        [item] = read_inbox(desk, load_office_keys(loop.keys_dir))
-        assert item.doc["title"] == "工程款问题 网上"
-        mark_opened(desk, [item])
-    finally:
-        desk.close()
     page = sign_in(browser, loop, "reg")
     loop.pages["reg"] = page
+    # The online report, opened on the inbox page with the office key the session holds.
+    page.click("#lx-nav-inbox")
+    assert page.locator("#lx-waiting-reports").inner_text() == "1"
+    shots(page, "inbox")
+    assert loop.query("SELECT count(*) FROM submissions WHERE opened_at IS NULL") == [(1,)]
+    submit(page, "#lx-inbox-open")
+    [row] = page.locator("#lx-opened tbody tr").all()
+    online = int(row.get_attribute("data-case") or 0)
+    assert "工程款问题 网上" in row.inner_text() and "网上举报" in row.inner_text()
+    assert page.locator("#lx-inbox-empty").count() == 1  # nothing more waits
+    snap(page, "inbox-opened-zh")
+    assert loop.query("SELECT count(*) FROM submissions WHERE opened_at IS NULL") == [(0,)]
+    assert loop.query("SELECT actor FROM events WHERE type = 'opened'") == [("reg",)]
+    link = row.locator(".lx-inbox-register").get_attribute("href")
+    assert link == f"/case/{online}/register"
+    # It is a case in My work now, waiting for its registration: registered from its page.
+    page.goto(loop.url + "/work")
+    page.click(f"#lx-for-me tr[data-case='{online}'] a")
+    page.click("#lx-register-link")
+    assert page.url == loop.url + link
+    page.select_option("#lx-item-type", "accusation")
+    page.select_option("#lx-real-name", "claimed")
+    submit(page, "#lx-register-save")
+    done(page, loop, online)
+    assert loop.state(online) == ("accepted", None)
+    # Its attachment, downloaded from the case page: a read in the read log.
+    assert page.locator("#lx-files td").first.inner_text() == RECEIPT
+    shots(page, "case-files")
+    reads = len(loop.query("SELECT 1 FROM events WHERE type = 'read'"))
+    with page.expect_download() as got:
+        page.click("#lx-file-s1-0")
+    download = got.value
+    assert download.suggested_filename == "收据_2026年11月.pdf"
+    assert Path(download.path()).read_bytes() == RECEIPT_DATA
+    [(actor, data)] = loop.query(
+        "SELECT actor, data FROM events WHERE type = 'read' ORDER BY seq LIMIT -1 OFFSET ?",
+        [reads],
+    )
+    assert (actor, json.loads(data)) == (
+        "reg", {"what": "attachment", "file": "s1.0", "size": len(RECEIPT_DATA)}
+    )  # fmt: skip
     # The letter, taken in with the intake form: the token slip.
     page.goto(loop.url + "/intake")
     page.select_option("#lx-channel", "letter")
@@ -297,15 +331,14 @@ def test_1_the_registrar_takes_in_registers_screens_and_notifies(browser: Any, l
     submit(page, "#lx-intake-save")
     loop.tokens["letter"] = str(Token.parse(page.locator("#lx-token").inner_text().strip()))
     [(letter,)] = loop.query("SELECT id FROM cases WHERE channel = 'letter'")
-    loop.cases = {"online": item.case_id, "letter": letter}
-    # Both registered with the registration form (the report's own fields are its start).
-    for case in loop.cases.values():
-        page.goto(f"{loop.url}/case/{case}/register")
-        page.select_option("#lx-item-type", "accusation")
-        page.select_option("#lx-real-name", "claimed")
-        submit(page, "#lx-register-save")
-        done(page, loop, case)
-        assert loop.state(case) == ("accepted", None)
+    loop.cases = {"online": online, "letter": letter}
+    # Registered with the registration form (the report's own fields are its start).
+    page.goto(f"{loop.url}/case/{letter}/register")
+    page.select_option("#lx-item-type", "accusation")
+    page.select_option("#lx-real-name", "claimed")
+    submit(page, "#lx-register-save")
+    done(page, loop, letter)
+    assert loop.state(letter) == ("accepted", None)
     # The letter is screened: a proposal to assign it to the Dongshan town unit.
     case = loop.cases["letter"]
     page.select_option("#lx-propose", "assign")
@@ -335,7 +368,8 @@ def test_1_the_registrar_takes_in_registers_screens_and_notifies(browser: Any, l
     assert page.evaluate("getComputedStyle(document.body).color") == "rgb(17, 34, 51)"
     page.screenshot(path=str(ARTIFACTS / "letter-acceptance-zh.png"), full_page=True)
     issued = loop.query("SELECT actor, data FROM events WHERE type = 'letter-issued'")
-    assert [(a, json.loads(d)) for a, d in issued] == [("reg", {"letter": "acceptance"})]
+    [(actor, data)] = [(a, json.loads(d)) for a, d in issued]  # with the letter's digest
+    assert actor == "reg" and data["letter"] == "acceptance" and len(data["sha256"]) == 64
 
 
 def test_2_the_approver_approves_and_routes_both_to_the_unit(browser: Any, loop: Loop) -> None:
@@ -410,6 +444,12 @@ def test_3_an_officer_of_another_unit_neither_sees_nor_opens_the_cases(
         page.goto(f"{loop.url}/case/{case}")
         assert page.locator("#lx-message").inner_text() != ""
         assert page.locator("#lx-report-1, form.step").count() == 0
+    page.goto(loop.url + "/inbox")  # a handler has no inbox: the page says which role
+    assert "受理" in page.locator("#lx-refused").inner_text()
+    shots(page, "inbox-refused-handler")
+    refused = page.goto(f"{loop.url}/case/{loop.cases['online']}/file/s1.0")
+    assert refused is not None and refused.status == 403  # not a download: a page saying why
+    assert "没有交办给您的单位" in page.locator("#lx-refused").inner_text()
     assert loop.query(
         "SELECT count(*) FROM events WHERE type = 'read' AND actor = 'hand2'"
     ) == reads  # fmt: skip
