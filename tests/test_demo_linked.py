@@ -39,3 +39,8 @@ def test_the_linked_demo_walks_a_case_down_and_back(tmp_path: Path) -> None:
     status = read_status(str(root / "city" / "site"), token)
     assert status is not None and status.answers[0]["text"] == ANSWER
     assert status.status["state"] == "answered"
+    # The city collects both counties' releases, verified against the cards it pinned (their
+    # figures appear on its roll-up page once a month is over and released).
+    for county in ("county-a", "county-b"):
+        assert f"  {county}: 0 month(s)" in result.stdout, result.stdout[-3000:]
+    assert (root / "city" / "site" / "rollup" / "index.html").is_file()

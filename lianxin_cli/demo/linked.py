@@ -15,6 +15,7 @@ from lianxin.client import GatewayClient, load_published_keys, submit_report
 from lianxin.keys import load_keyring, load_publisher_signer
 from lianxin.offices.card import sign_card
 from lianxin.offices.identity import Identity, own_card
+from lianxin.store.db import connect
 
 from .run import DemoState, make_keys, publish_site, running_gateway, sample_reports, say
 
@@ -90,7 +91,9 @@ def run_linked(
             "county-a",
             today,
         )
-        sites = [publish_site(office.state, today) for office in offices]
+        sites = [publish_site(office.state, today) for office in (county_a, county_b)]
+        _collect_counties(city, [(county_a, sites[0]), (county_b, sites[1])])
+        sites.insert(0, publish_site(city.state, today))
         if not serve:
             for office, site in zip(offices, sites, strict=True):
                 print(f"  {office.identity.office_id}: {site}")
@@ -111,6 +114,28 @@ def run_linked(
             for server in servers:
                 server.shutdown()
                 server.server_close()
+
+
+def _collect_counties(city: LinkedOffice, built: list[tuple[LinkedOffice, Path]]) -> None:
+    """The city collects its counties' releases from their built sites, verified against the
+    cards it pinned (``lianxin publish --children --children-from DIR``), for its roll-up page."""
+    from publisher.children import collect_children, default_cache, directory_children
+
+    say("The city collects its counties' published figures for its roll-up page")
+    folder = city.state.root / "children-sites"
+    folder.mkdir(exist_ok=True)
+    for county, site in built:
+        link = folder / county.identity.office_id
+        if not link.exists():
+            link.symlink_to(site.resolve(), target_is_directory=True)
+    db = connect(city.state.db_path)
+    try:
+        children = directory_children(db)
+    finally:
+        db.conn.close()
+    for outcome in collect_children(children, default_cache(city.state.db_path), source=folder):
+        taken = f"refused: {outcome.refused}" if outcome.refused else f"{outcome.months} month(s)"
+        print(f"  {outcome.office_id}: {taken}")
 
 
 def _write_card(office: LinkedOffice, today: date) -> None:
