@@ -44,7 +44,7 @@ from desk.values import parse_day
 from .desks import DeskFactory
 from .i18n import LANGS, Labels, nav_for
 from .sessions import SecondStep, Session, SessionStore, Throttle
-from .work import case_page, my_work
+from .work import BadPage, case_page, my_work, page_asked
 
 log = logging.getLogger("lianxin.deskweb")
 router = APIRouter()
@@ -409,12 +409,27 @@ async def logout(request: Request) -> Response:
 # --- work ---------------------------------------------------------------------------------
 @router.get("/work")
 async def work(request: Request) -> Response:
-    """My work: the cases with a step for me, colours and working days left, unit counts."""
+    """My work, a page at a time (``?page=N``): the cases with a step for me first, colours and
+    working days left, unit counts; a page that is not one says so in words."""
     session = session_of(request)
     labels = labels_of(request)
     counts = request.app.state.desks.counts
-    page = await on_desk(request, session, lambda desk: (my_work(desk, labels, counts), desk.today))
-    return render(request, "work.html.j2", 200, session, page=page[0], today=page[1])
+    try:
+        number = page_asked(request.query_params.get("page"))
+        page, today = await on_desk(
+            request, session, lambda desk: (my_work(desk, labels, counts, number), desk.today)
+        )
+    except BadPage as exc:
+        detail = labels.t("page_range", pages=exc.pages) if exc.pages else ""
+        return render(
+            request,
+            "message.html.j2",
+            400,
+            session,
+            message_key="bad_page",
+            detail=labels.t("page_asked", page=exc.asked) + (" " + detail if detail else ""),
+        )
+    return render(request, "work.html.j2", 200, session, page=page, today=today)
 
 
 @router.get("/case/{ref}")
