@@ -291,7 +291,8 @@ def case_page(desk: Desk, ref: str, labels: Labels) -> CasePage:
         }
         for e in shown["events"]
     ]
-    colour = CaseColours(desk).of(load_case(desk.db, case["id"]))
+    loaded = load_case(desk.db, case["id"])  # once, for the colour and the letters
+    colour = CaseColours(desk).of(loaded)
     details = [
         (labels.t("received"), case["received_date"]),
         (labels.t("channel"), labels.channel(case["channel"])),
@@ -321,7 +322,7 @@ def case_page(desk: Desk, ref: str, labels: Labels) -> CasePage:
         outcomes=[(o.code, labels.entry(o)) for o in desk.outcomes if o.stage == "conclusion"],
         children=[(e.office_id, e.card.name) for e in offices(desk) if e.relation == "child"],
         choices=step_choices(desk, labels),
-        letters=_letters(desk, load_case(desk.db, case["id"]), labels.lang),
+        letters=_letters(desk, loaded, labels.lang),
     )
 
 
