@@ -36,6 +36,7 @@ from .i18n import Labels, step_action
 
 WORK_ROWS = 200  # the newest cases of the officer's scope the work list orders and pages
 PAGE_ROWS = 50  # rows on one page of the work list
+KEPT_PAGES = 2000  # rendered work list pages kept (per officer, language and page)
 
 
 def my_steps(desk: Desk, steps: list[str]) -> list[str]:
@@ -128,12 +129,15 @@ class UnitCountsCache:
     """The per-unit warning counts and the warnings report, kept for the desk's day while the
     register's change counter stays the same: any change (a step on the web desk, the CLI, the
     gateway) makes the next request work them out again, so they are never stale. The counts
-    themselves read the per-group totals the store keeps up to date (a few thousand rows)."""
+    themselves read the per-group totals the store keeps up to date (a few thousand rows).
+    Each officer's work list pages, rendered, are kept the same way (what a page shows depends
+    only on the officer's roles and unit, the day and the register)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._units: tuple[tuple[date, int], list[UnitCounts]] | None = None
         self._report: tuple[tuple[date, int], WarningReport] | None = None
+        self._pages: dict[tuple[Any, ...], str] = {}  # work list pages' bodies, rendered
 
     def report(self, desk: Desk) -> WarningReport:
         """The warnings on the desk's day: per-unit counts and the flagged cases."""
@@ -163,6 +167,29 @@ class UnitCountsCache:
         """Forget the figures (a step changed the register)."""
         with self._lock:
             self._units = self._report = None
+            self._pages.clear()
+
+    def work_key(self, desk: Desk, lang: str, page: int) -> tuple[Any, ...]:
+        """What one officer's work list page depends on: who they are (id, roles, unit), the
+        language, the page, the desk's day and the register's change counter."""
+        me = desk.me().record
+        return (me.id, tuple(me.roles), me.unit, lang, page, desk.today, register_changes(desk))
+
+    def work_page(self, key: tuple[Any, ...]) -> str | None:
+        """A work list page's body kept under ``key`` (:meth:`work_key`), or None."""
+        with self._lock:
+            return self._pages.get(key)
+
+    def keep_work_page(self, key: tuple[Any, ...], html: str) -> None:
+        """Keep a page's body; bodies of an older day or register are forgotten, and at most
+        :data:`KEPT_PAGES` are kept."""
+        with self._lock:
+            self._pages = {
+                k: v for k, v in self._pages.items() if k[-2:] == key[-2:]
+            }  # the same day and register change counter
+            if len(self._pages) >= KEPT_PAGES:
+                self._pages.pop(next(iter(self._pages)))
+            self._pages[key] = html
 
 
 def listing_row(

@@ -7,6 +7,7 @@ is unchanged and made again after a change."""
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -140,3 +141,23 @@ def test_the_analysis_body_is_made_once_and_again_after_a_register_change(
 
 def _figures(html: str) -> list[str]:
     return re.findall(r'<td class="num" data-value="([^"]*)"', html)
+
+
+def test_a_kept_work_list_page_is_made_again_after_a_register_change(
+    app: Any, register: Path
+) -> None:
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        signed_in(client, "appr")
+        first = client.get("/work?page=4").text
+        assert client.get("/work?page=4").text == first  # kept
+        with sqlite3.connect(register) as db:
+            newest = int(db.execute("SELECT max(id) FROM cases").fetchone()[0])
+        assert newest - WORK_ROWS + 1 in [c for _, c in rows(first, "lx-others")]  # the oldest
+        synthesize_register(register, 5, seed=11, start_month="2026-03", months=1, today=DAY)
+        later = client.get("/work?page=4").text
+        assert later != first
+        ids = [case for _, case in rows(later, "lx-for-me") + rows(later, "lx-others")]
+        assert newest - WORK_ROWS + 1 not in ids  # five newer cases pushed the oldest off
+        page_one = client.get("/work").text
+        now = [c for _, c in rows(page_one, "lx-for-me") + rows(page_one, "lx-others")]
+        assert set(now) != set(ids)
