@@ -36,7 +36,7 @@ from .i18n import Labels, step_action
 
 WORK_ROWS = 200  # the newest cases of the officer's scope the work list orders and pages
 PAGE_ROWS = 50  # rows on one page of the work list
-KEPT_PAGES = 2000  # rendered work list pages kept (per officer, language and page)
+KEPT_PAGES = 1000  # rendered work list pages kept (per officer, language and page; ~25 KB each)
 
 
 def my_steps(desk: Desk, steps: list[str]) -> list[str]:
