@@ -5,19 +5,24 @@ site), and the same tables as an ``.xlsx`` download.
 Both call :func:`desk.analysis_compare.compare_months` (the ``analysis`` action: approvers,
 supervisors, analysts), kept per month and day until the register changes (three analyses
 read a large part of the register: seconds at a million cases); the desk's own check runs on
-every request first.
+every request first. The page's body (charts and tables) and the ``.xlsx`` are the same for
+every officer who may see them, so each is made once per (month, day, language, register
+change counter) and kept beside the figures; the header (the officer's name, the CSRF token)
+is rendered per request.
 """
 
 from __future__ import annotations
 
 import inspect
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from markupsafe import Markup
 
 from desk.analysis_compare import Comparison, Line, Table, compare_months, to_xlsx
 from desk.context import Desk
@@ -28,6 +33,7 @@ from .pages import labels_of, on_desk, render, session_of
 from .work import register_changes
 
 router = APIRouter()
+T = TypeVar("T")
 # compare_months without its own role check: ComparisonCache.get checks it on every request
 # (cached figures or not), and warm() fills the cache before anyone has signed in.
 _compare = inspect.unwrap(compare_months)
@@ -46,18 +52,44 @@ class ComparisonCache:
         self._lock = threading.Lock()
         self._kept: dict[tuple[str, date], tuple[int, Comparison]] = {}
         self._working: dict[tuple[str, date], threading.Lock] = {}  # one computation per key
+        # what is made from a comparison (the page's body, the .xlsx), per language
+        self._made: dict[tuple[str, date, int, str, str], Any] = {}
 
     def get(self, desk: Desk, month: str) -> Comparison:
         desk.authorize("analysis")  # the desk's own check, cached figures or not
-        return self._figures(desk, month)
+        return self._figures(desk, month)[1]
 
-    def _figures(self, desk: Desk, month: str) -> Comparison:
+    def kept(self, desk: Desk, month: str) -> tuple[tuple[str, date, int], Comparison]:
+        """:meth:`get` with the key its figures are kept under (month, day, change counter)."""
+        desk.authorize("analysis")
+        changes, found = self._figures(desk, month)
+        return (month, desk.today, changes), found
+
+    def made(self, key: tuple[str, date, int], what: str, lang: str, make: Callable[[], T]) -> T:
+        """``what`` made in ``lang`` from the comparison kept under ``key`` (:meth:`kept`):
+        made once, then reused while that key is current; made again (and the older ones
+        forgotten) when the register or the day has moved on."""
+        full = (*key, what, lang)
+        with self._lock:
+            if full in self._made:
+                return self._made[full]  # type: ignore[no-any-return]
+        value = make()
+        with self._lock:
+            current = dict(self._kept)
+            self._made = {
+                k: v for k, v in self._made.items() if current.get((k[0], k[1]), (None,))[0] == k[2]
+            }
+            if current.get((key[0], key[1]), (None,))[0] == key[2]:
+                self._made[full] = value
+        return value
+
+    def _figures(self, desk: Desk, month: str) -> tuple[int, Comparison]:
         key, changes = (month, desk.today), register_changes(desk)  # before the figures
         with self._lock:
             kept = self._kept.get(key)
             working = self._working.setdefault(key, threading.Lock())
         if kept is not None and kept[0] == changes:
-            return kept[1]
+            return kept
         with working:  # a request asking while another works the figures out waits for them
             with self._lock:
                 kept = self._kept.get(key)
@@ -67,7 +99,7 @@ class ComparisonCache:
                     self._kept = {k: v for k, v in self._kept.items() if k[1] == desk.today}
                     self._kept[key] = kept
                     self._working = {k: v for k, v in self._working.items() if k[1] == desk.today}
-        return kept[1]
+        return kept
 
     def warm(self, desk: Desk) -> None:
         """Work out the current month's comparison now (the first visitor does not wait)."""
@@ -76,6 +108,7 @@ class ComparisonCache:
     def clear(self) -> None:
         with self._lock:
             self._kept.clear()
+            self._made.clear()
 
 
 def shown(line: Line, index: int) -> str:
@@ -144,14 +177,17 @@ def month_asked(request: Request, today: date) -> str:
     return request.query_params.get("month", "").strip()[:7] or f"{today:%Y-%m}"
 
 
-async def _comparison(request: Request) -> tuple[Any, Comparison | Response]:
+Kept = tuple[tuple[str, date, int], Comparison]
+
+
+async def _comparison(request: Request) -> tuple[Any, Kept | Response]:
     session = session_of(request)
     cache: ComparisonCache = request.app.state.analyses
 
-    def work(desk: Desk) -> Comparison:
+    def work(desk: Desk) -> Kept:
         month = month_asked(request, desk.today)
         parse_month(month)
-        return cache.get(desk, month)
+        return cache.kept(desk, month)
 
     try:
         return session, await on_desk(request, session, work)
@@ -177,24 +213,33 @@ async def _comparison(request: Request) -> tuple[Any, Comparison | Response]:
         return session, page
 
 
+def body(request: Request, found: Comparison) -> Markup:
+    """The page's body: the month form, the legend, a chart and a table per section (nothing
+    in it depends on who asks, only on the figures and the language)."""
+    labels = labels_of(request)
+    lang = labels.lang
+    html = request.app.state.templates.get_template("analysis_body.html.j2").render(
+        L=labels,
+        lang=lang,
+        cmp=found,
+        tables=[(t, chart(t, lang)) for t in found.tables],
+        shown=shown,
+        colours=COLOURS,
+    )
+    return Markup(html)  # noqa: S704 - rendered by the autoescaping environment
+
+
 @router.get("/analysis")
 async def analysis_page(request: Request) -> Response:
     """The monthly analysis with the month before and a year before, charts and tables."""
     session, found = await _comparison(request)
     if isinstance(found, Response):
         return found
+    key, figures = found
+    cache: ComparisonCache = request.app.state.analyses
     lang = labels_of(request).lang
-    tables = [(t, chart(t, lang)) for t in found.tables]
-    return render(
-        request,
-        "analysis.html.j2",
-        200,
-        session,
-        cmp=found,
-        tables=tables,
-        shown=shown,
-        colours=COLOURS,
-    )
+    made = cache.made(key, "page", lang, lambda: body(request, figures))
+    return render(request, "analysis.html.j2", 200, session, cmp=figures, body=made)
 
 
 @router.get("/analysis.xlsx")
@@ -203,10 +248,12 @@ async def analysis_xlsx(request: Request) -> Response:
     _session, found = await _comparison(request)
     if isinstance(found, Response):
         return found
+    key, figures = found
+    cache: ComparisonCache = request.app.state.analyses
     lang = labels_of(request).lang
-    name = ("yuefenxi" if lang == "zh" else "monthly-analysis") + f"-{found.months[0]}.xlsx"
+    name = ("yuefenxi" if lang == "zh" else "monthly-analysis") + f"-{figures.months[0]}.xlsx"
     return Response(
-        to_xlsx(found, lang=lang),
+        cache.made(key, "xlsx", lang, lambda: to_xlsx(figures, lang=lang)),
         media_type=XLSX,
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

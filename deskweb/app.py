@@ -46,9 +46,11 @@ SWEEP_SECONDS = 30.0
 
 
 def templates() -> Environment:
-    """The page templates, HTML-escaped."""
+    """The page templates, HTML-escaped; compiled once and kept (the files are not checked
+    for changes on every page: the desk's templates change with a new release)."""
     return Environment(
         loader=FileSystemLoader(HERE / "templates"),
+        auto_reload=False,
         autoescape=select_autoescape(["html", "j2"]),
         trim_blocks=True,
         lstrip_blocks=True,

@@ -19,6 +19,7 @@ from urllib.parse import parse_qs
 import nacl.pwhash
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from desk.answers import conclude
@@ -44,7 +45,7 @@ from desk.values import parse_day
 from .desks import DeskFactory
 from .i18n import LANGS, Labels, nav_for
 from .sessions import SecondStep, Session, SessionStore, Throttle
-from .work import case_page, my_work
+from .work import BadPage, case_page, my_work, page_asked
 
 log = logging.getLogger("lianxin.deskweb")
 router = APIRouter()
@@ -409,12 +410,40 @@ async def logout(request: Request) -> Response:
 # --- work ---------------------------------------------------------------------------------
 @router.get("/work")
 async def work(request: Request) -> Response:
-    """My work: the cases with a step for me, colours and working days left, unit counts."""
+    """My work, a page at a time (``?page=N``): the cases with a step for me first, colours and
+    working days left, unit counts; a page that is not one says so in words."""
     session = session_of(request)
     labels = labels_of(request)
     counts = request.app.state.desks.counts
-    page = await on_desk(request, session, lambda desk: (my_work(desk, labels, counts), desk.today))
-    return render(request, "work.html.j2", 200, session, page=page[0], today=page[1])
+    env = request.app.state.templates
+
+    def body(desk: Desk) -> str:
+        """The page's body, rendered once per officer, language, page, day and register."""
+        key = counts.work_key(desk, labels.lang, number)  # read before the list it keys
+        kept: str | None = counts.work_page(key)
+        if kept is not None:  # what the desk's own listing gave this officer (roles in the key)
+            return kept
+        page = my_work(desk, labels, counts, number)
+        html: str = env.get_template("work_body.html.j2").render(
+            L=labels, lang=labels.lang, page=page, today=desk.today
+        )
+        counts.keep_work_page(key, html)
+        return html
+
+    try:
+        number = page_asked(request.query_params.get("page"))
+        made = await on_desk(request, session, body)
+    except BadPage as exc:
+        detail = labels.t("page_range", pages=exc.pages) if exc.pages else ""
+        return render(
+            request,
+            "message.html.j2",
+            400,
+            session,
+            message_key="bad_page",
+            detail=labels.t("page_asked", page=exc.asked) + (" " + detail if detail else ""),
+        )
+    return render(request, "work.html.j2", 200, session, body=Markup(made))  # noqa: S704
 
 
 @router.get("/case/{ref}")

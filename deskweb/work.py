@@ -34,7 +34,9 @@ from lianxin.protocol.documents import RATINGS
 
 from .i18n import Labels, step_action
 
-WORK_ROWS = 200
+WORK_ROWS = 200  # the newest cases of the officer's scope the work list orders and pages
+PAGE_ROWS = 50  # rows on one page of the work list
+KEPT_PAGES = 1000  # rendered work list pages kept (per officer, language and page; ~25 KB each)
 
 
 def my_steps(desk: Desk, steps: list[str]) -> list[str]:
@@ -73,12 +75,48 @@ def days_left(desk: Desk, due: str | None, memo: dict[str, int] | None = None) -
 
 @dataclass
 class WorkPage:
-    """The officer's work list."""
+    """One page of the officer's work list: the listed cases in one order (those with a step
+    for the officer first, red and yellow first among them, then the rest newest first), cut
+    into pages of :data:`PAGE_ROWS`; ``for_me`` and ``others`` are this page's rows of each
+    part, ``mine`` and ``listed`` the parts' totals over every page."""
 
     for_me: list[dict[str, Any]] = field(default_factory=list)
     others: list[dict[str, Any]] = field(default_factory=list)
     units: list[UnitCounts] = field(default_factory=list)
     refusal: str | None = None
+    page: int = 1
+    pages: int = 1
+    mine: int = 0
+    listed: int = 0
+
+    @property
+    def first(self) -> int:
+        """The place of the page's first row in the whole list (1-based)."""
+        return (self.page - 1) * PAGE_ROWS + 1
+
+    @property
+    def last(self) -> int:
+        """The place of the page's last row in the whole list."""
+        return min(self.page * PAGE_ROWS, self.mine + self.listed)
+
+
+class BadPage(ValueError):
+    """``?page=`` is not a page of the work list (``pages``: how many there are)."""
+
+    def __init__(self, asked: str, pages: int) -> None:
+        super().__init__(f"page {asked!r} is not one of 1..{pages}")
+        self.asked = asked
+        self.pages = pages
+
+
+def page_asked(text: str | None) -> int:
+    """``?page=`` as a page number (1 when absent); :class:`BadPage` for anything but a
+    whole number from 1 (the pages are counted later)."""
+    if text is None or text == "":
+        return 1
+    if not text.isascii() or not text.isdigit() or len(text) > 6 or int(text) < 1:
+        raise BadPage(text[:20], 0)
+    return int(text)
 
 
 def register_changes(desk: Desk) -> int:
@@ -91,12 +129,15 @@ class UnitCountsCache:
     """The per-unit warning counts and the warnings report, kept for the desk's day while the
     register's change counter stays the same: any change (a step on the web desk, the CLI, the
     gateway) makes the next request work them out again, so they are never stale. The counts
-    themselves read the per-group totals the store keeps up to date (a few thousand rows)."""
+    themselves read the per-group totals the store keeps up to date (a few thousand rows).
+    Each officer's work list pages, rendered, are kept the same way (what a page shows depends
+    only on the officer's roles and unit, the day and the register)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._units: tuple[tuple[date, int], list[UnitCounts]] | None = None
         self._report: tuple[tuple[date, int], WarningReport] | None = None
+        self._pages: dict[tuple[Any, ...], str] = {}  # work list pages' bodies, rendered
 
     def report(self, desk: Desk) -> WarningReport:
         """The warnings on the desk's day: per-unit counts and the flagged cases."""
@@ -126,6 +167,29 @@ class UnitCountsCache:
         """Forget the figures (a step changed the register)."""
         with self._lock:
             self._units = self._report = None
+            self._pages.clear()
+
+    def work_key(self, desk: Desk, lang: str, page: int) -> tuple[Any, ...]:
+        """What one officer's work list page depends on: who they are (id, roles, unit), the
+        language, the page, the desk's day and the register's change counter."""
+        me = desk.me().record
+        return (me.id, tuple(me.roles), me.unit, lang, page, desk.today, register_changes(desk))
+
+    def work_page(self, key: tuple[Any, ...]) -> str | None:
+        """A work list page's body kept under ``key`` (:meth:`work_key`), or None."""
+        with self._lock:
+            return self._pages.get(key)
+
+    def keep_work_page(self, key: tuple[Any, ...], html: str) -> None:
+        """Keep a page's body; bodies of an older day or register are forgotten, and at most
+        :data:`KEPT_PAGES` are kept."""
+        with self._lock:
+            self._pages = {
+                k: v for k, v in self._pages.items() if k[-2:] == key[-2:]
+            }  # the same day and register change counter
+            if len(self._pages) >= KEPT_PAGES:
+                self._pages.pop(next(iter(self._pages)))
+            self._pages[key] = html
 
 
 def listing_row(
@@ -141,6 +205,17 @@ def listing_row(
     steps: list[str] = []
     if row["state"] in OPEN_STATES:
         steps = my_steps(desk, allowed_steps(case or load_case(desk.db, row["id"])))
+    return shown_row(desk, labels, row, steps, memo)
+
+
+def shown_row(
+    desk: Desk,
+    labels: Labels,
+    row: dict[str, Any],
+    steps: list[str],
+    memo: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    """A listing row with the officer's ``steps`` on it, named as the page shows it."""
     return {
         **row,
         "label": row["number"] or f"#{row['id']}",
@@ -153,24 +228,36 @@ def listing_row(
     }
 
 
-def my_work(desk: Desk, labels: Labels, counts: UnitCountsCache) -> WorkPage:
-    """The cases in front of the officer, those with a step for them first."""
-    page = WorkPage()
+def my_work(desk: Desk, labels: Labels, counts: UnitCountsCache, page: int = 1) -> WorkPage:
+    """Page ``page`` of the cases in front of the officer, those with a step for them first;
+    :class:`BadPage` past the last page. Every listed case's steps are worked out (they
+    decide the order), but only the page's rows are named, dated and rendered."""
+    work = WorkPage(page=page)
     try:
         rows = listed_cases(desk, Filters(limit=WORK_ROWS))
     except Refused as exc:  # roles that list no cases (administrator, auditor)
-        page.refusal = labels.refusal(exc)
-        return page
-    memo: dict[str, int] = {}
+        work.refusal = labels.refusal(exc)
+        return work
+    mine: list[tuple[dict[str, Any], list[str]]] = []
+    rest: list[tuple[dict[str, Any], list[str]]] = []
     for row, case in rows:
-        shown = listing_row(desk, labels, row, case, memo)
-        (page.for_me if shown["steps"] else page.others).append(shown)
-    page.for_me.sort(key=lambda r: ({"red": 0, "yellow": 1}.get(r["colour"], 2), r["due"] or ""))
+        steps = my_steps(desk, allowed_steps(case)) if row["state"] in OPEN_STATES else []
+        (mine if steps else rest).append((row, steps))
+    mine.sort(key=lambda r: ({"red": 0, "yellow": 1}.get(r[0]["colour"], 2), r[0]["due"] or ""))
+    work.mine, work.listed = len(mine), len(rest)
+    work.pages = max(1, -(-(len(mine) + len(rest)) // PAGE_ROWS))
+    if page > work.pages:
+        raise BadPage(str(page), work.pages)
+    start = (page - 1) * PAGE_ROWS
+    memo: dict[str, int] = {}
+    for i, (row, steps) in enumerate((mine + rest)[start : start + PAGE_ROWS]):
+        shown = shown_row(desk, labels, row, steps, memo)
+        (work.for_me if start + i < len(mine) else work.others).append(shown)
     only = scoped_unit(desk)
-    page.units = [u for u in counts.units(desk) if only is None or u.unit == only]
-    if only is not None and not page.units:  # the handler's own unit, even with nothing yet
-        page.units = [UnitCounts(only)]
-    return page
+    work.units = [u for u in counts.units(desk) if only is None or u.unit == only]
+    if only is not None and not work.units:  # the handler's own unit, even with nothing yet
+        work.units = [UnitCounts(only)]
+    return work
 
 
 @dataclass
@@ -232,7 +319,8 @@ def case_page(desk: Desk, ref: str, labels: Labels) -> CasePage:
         }
         for e in shown["events"]
     ]
-    colour = CaseColours(desk).of(load_case(desk.db, case["id"]))
+    loaded = load_case(desk.db, case["id"])  # once, for the colour and the letters
+    colour = CaseColours(desk).of(loaded)
     details = [
         (labels.t("received"), case["received_date"]),
         (labels.t("channel"), labels.channel(case["channel"])),
@@ -262,7 +350,7 @@ def case_page(desk: Desk, ref: str, labels: Labels) -> CasePage:
         outcomes=[(o.code, labels.entry(o)) for o in desk.outcomes if o.stage == "conclusion"],
         children=[(e.office_id, e.card.name) for e in offices(desk) if e.relation == "child"],
         choices=step_choices(desk, labels),
-        letters=_letters(desk, load_case(desk.db, case["id"]), labels.lang),
+        letters=_letters(desk, loaded, labels.lang),
         files=shown.get("files", []),
     )
 
