@@ -147,7 +147,12 @@ class Server:
 
     def cpu_seconds(self) -> float:
         """User + system CPU time of the process and its children (the intake worker), Linux."""
-        return sum(_cpu_seconds(pid) for pid in _family(self.process.pid))
+        return sum(self.cpu_split())
+
+    def cpu_split(self) -> tuple[float, float]:
+        """User + system CPU time of the process itself (all its threads) and of its children."""
+        family = _family(self.process.pid)
+        return _cpu_seconds(family[0]), sum(_cpu_seconds(pid) for pid in family[1:])
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -354,12 +359,17 @@ class Load:
                 "cycle": cycle,
             }  # fmt: skip
             cmd = [sys.executable, __file__, "--loadgen-worker", json.dumps(spec)]
-        cpu = server.cpu_seconds()
+        own, children = server.cpu_split()
         done = subprocess.run(cmd, capture_output=True, text=True, check=False)
         for line in done.stdout.splitlines():
             if line.startswith("RESULT "):
                 result: dict[str, Any] = json.loads(line.removeprefix("RESULT "))
-                result["cores"] = (server.cpu_seconds() - cpu) / result["duration_s"]
+                own_after, children_after = server.cpu_split()
+                result["cpu_own_s"] = own_after - own
+                result["cpu_children_s"] = children_after - children
+                result["cores"] = (result["cpu_own_s"] + result["cpu_children_s"]) / result[
+                    "duration_s"
+                ]
                 result["answers"] = read_answers(sorted(self.work.glob(f"answers-{tag}-*.txt")))
                 return result
         raise SystemExit(f"load generator failed ({done.returncode}):\n{done.stdout}{done.stderr}")
@@ -654,6 +664,17 @@ def report(
     print(
         f"\nratio gateway/ceiling: {ratio:.2f}, the median of the rounds' ratios ({each});"
         f" target >= 0.50: {verdict}"
+    )
+
+    def per_report(results: list[dict[str, Any]], key: str) -> float:
+        return statistics.median(1000 * r[key] / max(1, r["accepted"]) for r in results)
+
+    bares, gateways = [c for c, _ in rounds], [g for _, g in rounds]
+    http, worker = per_report(gateways, "cpu_own_s"), per_report(gateways, "cpu_children_s")
+    print(
+        f"CPU per accepted report (user + system from /proc, median of the rounds): bare"
+        f" {per_report(bares, 'cpu_own_s'):.2f} ms; gateway HTTP process {http:.2f} ms +"
+        f" intake worker {worker:.2f} ms"
     )
     print(
         f"lost: {checked['lost']}  duplicated: {checked['duplicated']}  ({checked['acknowledged']}"
