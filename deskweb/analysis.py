@@ -29,7 +29,7 @@ from desk.context import Desk
 from desk.refusals import BadValue, Refused
 from desk.values import parse_month
 
-from .pages import labels_of, on_desk, render, session_of
+from .pages import labels_of, on_desk, render, session_of, worded_refusal
 from .work import register_changes
 
 router = APIRouter()
@@ -192,24 +192,10 @@ async def _comparison(request: Request) -> tuple[Any, Kept | Response]:
     try:
         return session, await on_desk(request, session, work)
     except BadValue as exc:
-        page = render(
-            request,
-            "message.html.j2",
-            400,
-            session,
-            message_key="bad_month",
-            detail=labels_of(request).refusal(exc),
-        )
+        page = worded_refusal(request, session, 400, "bad_month", exc)
         return session, page
     except Refused as exc:
-        page = render(
-            request,
-            "message.html.j2",
-            403,
-            session,
-            message_key="no_access",
-            detail=labels_of(request).refusal(exc),
-        )
+        page = worded_refusal(request, session, 403, "no_access", exc)
         return session, page
 
 

@@ -25,7 +25,7 @@ from desk.values import parse_day
 from desk.verify_parallel import verify_desk
 
 from .i18n import Labels
-from .pages import labels_of, on_desk, render, session_of
+from .pages import labels_of, on_desk, render, session_of, worded_refusal
 from .work import office_time
 
 router = APIRouter()
@@ -122,23 +122,9 @@ async def _page(request: Request, template: str, build: Any, **values: Any) -> R
     try:
         page = await on_desk(request, session, lambda desk: build(desk, labels))
     except (BadValue, UnknownCase) as exc:
-        return render(
-            request,
-            "message.html.j2",
-            400,
-            session,
-            message_key="bad_filter",
-            detail=labels_of(request).refusal(exc),
-        )
+        return worded_refusal(request, session, 400, "bad_filter", exc)
     except Refused as exc:
-        return render(
-            request,
-            "message.html.j2",
-            403,
-            session,
-            message_key="no_access",
-            detail=labels_of(request).refusal(exc),
-        )
+        return worded_refusal(request, session, 403, "no_access", exc)
     return render(request, template, 200, session, page=page, **values)
 
 

@@ -109,6 +109,16 @@ def render(
     return response
 
 
+def worded_refusal(
+    request: Request, session: Session | None, status: int, message_key: str, exc: Refused
+) -> HTMLResponse:
+    """The page saying, in words, why the desk refused (``message_key`` heads it)."""
+    detail = labels_of(request).refusal(exc)
+    return render(
+        request, "message.html.j2", status, session, message_key=message_key, detail=detail
+    )
+
+
 async def form_of(request: Request) -> dict[str, str]:
     """An ``application/x-www-form-urlencoded`` body (64 KiB at most), one value a name."""
     if request.headers.get("content-type", "").split(";")[0] != (
@@ -456,14 +466,7 @@ async def case(request: Request, ref: str) -> Response:
     except (UnknownCase, BadValue):  # no such case, or not a case id or number at all
         return render(request, "message.html.j2", 404, session, message_key="no_case")
     except Refused as exc:
-        return render(
-            request,
-            "message.html.j2",
-            403,
-            session,
-            message_key="cannot_open",
-            detail=labels_of(request).refusal(exc),
-        )
+        return worded_refusal(request, session, 403, "cannot_open", exc)
     done = request.query_params.get("done") == "1"
     return render(request, "case.html.j2", 200, session, page=page, done=done)
 

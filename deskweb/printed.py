@@ -24,7 +24,7 @@ from desk.refusals import BadValue, Refused
 from desk.warnings import NO_UNIT, Flagged
 
 from .i18n import Labels
-from .pages import labels_of, on_desk, render, session_of
+from .pages import labels_of, on_desk, render, session_of, worded_refusal
 
 router = APIRouter()
 
@@ -80,23 +80,9 @@ async def _show(request: Request, template: str, build: Any, **values: Any) -> R
     try:
         page = await on_desk(request, session, lambda desk: build(desk, labels))
     except BadValue as exc:
-        return render(
-            request,
-            "message.html.j2",
-            404,
-            session,
-            message_key="not_found",
-            detail=labels_of(request).refusal(exc),
-        )
+        return worded_refusal(request, session, 404, "not_found", exc)
     except Refused as exc:
-        return render(
-            request,
-            "message.html.j2",
-            403,
-            session,
-            message_key="no_access",
-            detail=labels_of(request).refusal(exc),
-        )
+        return worded_refusal(request, session, 403, "no_access", exc)
     return render(request, template, 200, session, page=page, **values)
 
 

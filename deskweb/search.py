@@ -23,7 +23,16 @@ from desk.search import Found, Query, search_cases
 from desk.values import parse_day
 
 from .i18n import Labels
-from .pages import bad_form, csrf_ok, form_of, labels_of, on_desk, render, session_of
+from .pages import (
+    bad_form,
+    csrf_ok,
+    form_of,
+    labels_of,
+    on_desk,
+    render,
+    session_of,
+    worded_refusal,
+)
 from .work import listing_row
 
 router = APIRouter()
@@ -87,14 +96,7 @@ async def search_form(request: Request) -> Response:
     try:
         page = await on_desk(request, session, form)
     except Refused as exc:
-        return render(
-            request,
-            "message.html.j2",
-            403,
-            session,
-            message_key="no_access",
-            detail=labels_of(request).refusal(exc),
-        )
+        return worded_refusal(request, session, 403, "no_access", exc)
     return render(request, "search.html.j2", 200, session, page=page)
 
 
