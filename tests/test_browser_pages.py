@@ -166,6 +166,13 @@ def test_charts_have_titles_periods_and_readable_text_on_a_phone(
     browser: Any, site: Site, lang: str
 ) -> None:
     page = visit(browser, site, f"{prefix(lang)}/statistics/", "phone")
+    # Loaded is not yet laid out on a busy machine (a chart once measured 0 px wide): wait until
+    # every chart has its box; a chart that is hidden for good still fails here.
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('.lx-chart img')].every(
+          (img) => img.complete && img.getBoundingClientRect().width > 0)""",
+        timeout=15_000,
+    )
     images = page.evaluate(
         """() => [...document.querySelectorAll('.lx-chart img')].map((img) => ({
           src: new URL(img.getAttribute('src'), location.href).pathname,
