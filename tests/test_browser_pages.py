@@ -166,17 +166,22 @@ def test_charts_have_titles_periods_and_readable_text_on_a_phone(
     browser: Any, site: Site, lang: str
 ) -> None:
     page = visit(browser, site, f"{prefix(lang)}/statistics/", "phone")
-    # Loaded is not yet laid out on a busy machine (a chart once measured 0 px wide): wait until
-    # every chart has its box; a chart that is hidden for good still fails here.
-    page.wait_for_function(
-        """() => [...document.querySelectorAll('.lx-chart img')].every(
-          (img) => img.complete && img.getBoundingClientRect().width > 0)""",
-        timeout=15_000,
-    )
+    # The charts are laid out only near the viewport (content-visibility: auto in pages.css), as
+    # a reader scrolls: bring each into view, let it lay out and decode, then measure it.
     images = page.evaluate(
-        """() => [...document.querySelectorAll('.lx-chart img')].map((img) => ({
-          src: new URL(img.getAttribute('src'), location.href).pathname,
-          shown: img.getBoundingClientRect().width, loaded: img.naturalWidth > 0}))"""
+        """async () => {
+          const out = [];
+          const within = (ms, p) => Promise.race([p, new Promise((r) => setTimeout(r, ms))]);
+          const frame = () => new Promise((r) => requestAnimationFrame(r));
+          for (const img of document.querySelectorAll('.lx-chart img')) {
+            img.scrollIntoView({block: 'center'});
+            await within(500, frame().then(frame));
+            await within(2000, img.decode().catch(() => null));
+            out.push({src: new URL(img.getAttribute('src'), location.href).pathname,
+                      shown: img.getBoundingClientRect().width, loaded: img.naturalWidth > 0});
+          }
+          return out;
+        }"""
     )
     assert len(images) >= 10
     for image in images:
