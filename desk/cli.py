@@ -462,6 +462,12 @@ def not_accepted_command(settings: Settings, case: str, reason: str) -> None:
 @click.option("--text", default=None, help="The investigation step or what the document is.")
 @click.option("--text-file", type=_FILE, default=None, help="Read the text from a file.")
 @click.option("--document", is_flag=True, help="This note records a document received.")
+@click.option(
+    "--answer-draft",
+    is_flag=True,
+    help="This note is a draft of the answer to the reporter (sent later with answer; the web"
+    " desk's answer form starts from the latest draft).",
+)
 @click.option("--reference", default="", help="Archive number or other reference.")
 @click.option("--file", "file", type=_FILE, default=None, help="A file to seal with the note.")
 def note_command(
@@ -470,13 +476,19 @@ def note_command(
     text: str | None,
     text_file: Path | None,
     document: bool,
+    answer_draft: bool,
     reference: str,
     file: Path | None,
 ) -> None:
-    """Record an investigation step or a document received, sealed to the office key."""
+    """Record an investigation step, a document received, or a draft of the answer to the
+    reporter, sealed to the office key (or the case key once registered)."""
+    if document and answer_draft:
+        raise click.BadParameter(
+            "give --document or --answer-draft, not both", param_hint="--answer-draft"
+        )
     body = read_text_option(text, text_file, "--text") or ""
     with settings.desk() as desk:
         keys = desk_keys(desk)
-        kind = "document" if document else "step"
+        kind = "document" if document else "draft" if answer_draft else "step"
         note_id = add_note(desk, case, keys, text=body, reference=reference, file=file, kind=kind)
     echo(f"Note {note_id} sealed to the office key.")

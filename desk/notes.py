@@ -22,7 +22,10 @@ from .roles import desk_action
 from .values import MAX_NOTE, clean_text
 
 MAX_FILE = 20 * 1024 * 1024
-NOTE_KINDS = ("step", "document", "reason", "answer", "report", "message", "reply")
+NOTE_KINDS = ("step", "document", "reason", "answer", "report", "message", "reply", "draft")
+# The kinds an officer adds with ``note``: an investigation step, a document received, or a draft
+# of the answer to the reporter (the web desk's answer form starts from the latest draft).
+ADDED_KINDS = ("step", "document", "draft")
 
 
 @dataclass(frozen=True)
@@ -104,11 +107,16 @@ def add_note(
     file: Path | None = None,
     kind: str = "step",
 ) -> int:
-    """Record an investigation step or a document received (``file`` is sealed with it)."""
+    """Record an investigation step, a document received (``file`` is sealed with it) or a
+    draft of the answer to the reporter (``kind="draft"``; sent later with ``answer``)."""
     case = load_case(desk.db, ref)
     require(case, "note")
-    if kind not in ("step", "document"):
-        raise BadValue(f"{kind!r} is not 'step' or 'document'", argument="--kind")
+    if kind not in ADDED_KINDS:
+        raise BadValue(
+            f"{kind!r} is not one of {', '.join(ADDED_KINDS)}",
+            argument="--kind",
+            code="unknown_code",
+        )
     body = clean_text(text, "--text", limit=MAX_NOTE, required=not (reference or file))
     ref_text = clean_text(reference, "--reference", limit=200, required=False)
     data = b""

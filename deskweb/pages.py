@@ -479,7 +479,9 @@ async def note(request: Request, case_id: int) -> Response:
 
 
 def _note(desk: Desk, case_id: int, form: dict[str, str]) -> int:
-    return add_note(desk, case_id, desk_keys(desk), text=form.get("text", ""))
+    """A note, or with ``kind=draft`` a draft of the answer (``desk note --answer-draft``)."""
+    kind = form.get("kind") or "step"
+    return add_note(desk, case_id, desk_keys(desk), text=form.get("text", ""), kind=kind)
 
 
 @router.post("/case/{case_id}/route")

@@ -278,6 +278,7 @@ class CasePage:
     children: list[tuple[str, str]]  # lower offices a case can be assigned to
     choices: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     letters: list[tuple[str, str]] = field(default_factory=list)
+    answer_draft: str = ""  # the latest draft of the answer to the reporter, if any
     files: list[dict[str, Any]] = field(default_factory=list)  # downloads (logged reads)
 
 
@@ -352,7 +353,14 @@ def case_page(desk: Desk, ref: str, labels: Labels) -> CasePage:
         choices=step_choices(desk, labels),
         letters=_letters(desk, loaded, labels.lang),
         files=shown.get("files", []),
+        answer_draft=latest_draft(shown.get("notes") or []),
     )
+
+
+def latest_draft(notes: list[dict[str, Any]]) -> str:
+    """The text of the newest draft of the answer among a case's notes ('' for none)."""
+    drafts = [n["text"] for n in notes if n.get("kind") == "draft"]
+    return drafts[-1] if drafts else ""
 
 
 def _letters(desk: Desk, case: Case, lang: str) -> list[tuple[str, str]]:

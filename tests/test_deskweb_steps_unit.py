@@ -157,3 +157,46 @@ def test_an_unhappy_reporter_gets_a_second_answer_through_the_forms(
         assert 'id="lx-close-form"' in page
         closed = client.post(step + "close", data={"csrf": token}, follow_redirects=False)
         assert closed.status_code == 303 and state()[0] == "closed"
+
+
+def test_a_handler_drafts_the_answer_and_the_answer_form_starts_from_it(app: Any) -> None:
+    """An answer drafted while the case is handled (desk note --answer-draft) is sealed as a note
+    and shown; the approver's answer form, once the case is concluded, starts from the latest."""
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        signed_in(client, "hand2")
+        page = client.get("/case/1").text
+        assert 'id="lx-draft-form"' in page and "答复草稿" in page
+        token = csrf_of(page)
+        for text in ("第一稿：经核查，反映属实。", "第二稿：经核查，反映部分属实，已责令整改。"):
+            done = client.post(
+                "/case/1/note", data={"csrf": token, "kind": "draft", "text": text},
+                follow_redirects=False,
+            )  # fmt: skip
+            assert done.status_code == 303, done.text
+        bad = client.post("/case/1/note", data={"csrf": token, "kind": "answer", "text": "x"})
+        assert bad.status_code == 400 and "「类别」不在清单中" in bad.text
+        page = client.get("/case/1").text
+        assert ">第二稿：经核查，反映部分属实，已责令整改。</textarea>" in page
+        assert page.count("· 答复草稿") == 2  # both drafts in the notes, marked as drafts
+    conn = sqlite3.connect(app.state.settings.db)
+    drafts = conn.execute(
+        "SELECT count(*) FROM events WHERE type = 'note-added' AND data LIKE '%\"draft\"%'"
+    ).fetchone()[0]
+    sealed = conn.execute("SELECT count(*) FROM notes WHERE sealed LIKE '%第二稿%'").fetchone()[0]
+    conn.close()
+    assert drafts == 2 and sealed == 0  # recorded as events, stored only sealed
+    db = app.state.settings.db
+    desk = make_desk(db, DAY, officer="hand2")
+    sign_for(desk, 1)
+    submit_report(desk, 1, "partly", "报告。")
+    desk.officer = unlocked("appr")
+    accept_report(desk, 1)
+    desk.close()
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        signed_in(client, "appr")
+        page = client.get("/case/1").text
+        assert 'id="lx-answer-form"' in page
+        assert (
+            ">第二稿：经核查，反映部分属实，已责令整改。</textarea>"
+            in page.split('id="lx-answer-form"')[1]
+        )
