@@ -227,7 +227,10 @@ Gateway:       {state.gateway_url}
 Web desk:      {desk_url}   (sign in as registrar, approver, handler.dongshan, supervisor,
                ... with the passphrases printed above under "Desk: the demo office's officers")
 
-After submitting in the browser, repeat the office's and the publisher's steps in another shell:
+After submitting in the browser, take it through the office on the web desk: as registrar,
+Inbox (网上举报收件箱) opens it, then register it; the approver routes it; the unit's handler
+signs for it and reports; the approver checks and answers; then publish (the last command
+below). Or take every step in another shell:
   .venv/bin/lianxin desk inbox --db {db} --officer registrar   # passphrase printed above
   .venv/bin/lianxin desk register CASE --db {db} --officer registrar --item-type accusation \\
       --problem-type PROBLEM-TYPE     # codes: lianxin/domain/data/*.yaml
