@@ -4,6 +4,7 @@ the city walked down to county A and back, by the right officer at each step."""
 
 from __future__ import annotations
 
+from contextlib import closing
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -32,22 +33,21 @@ def create_linked_office(db_path: Path, keys_dir: Path, identity: Identity, day:
     approvers hold the office signing key."""
     made = create_demo_office(db_path, load_office_keys(keys_dir), identity.name, day)
     cast = {oid: officer for oid, (officer, _) in made.items()}
-    desk = open_desk(db_path, officer=cast["admin"], clock=FixedClock(day))
-    try:
+    with _opened(db_path, cast["admin"], day) as desk:
         init_identity(desk, identity, keys_dir)
-    finally:
-        desk.close()
     return cast
 
 
 def link(db_path: Path, cast: Cast, card: Path, relation: str, fingerprint: str, day: date) -> None:
     """The administrator adds a linked office from its card."""
-    desk = open_desk(db_path, officer=cast["admin"], clock=FixedClock(day))
-    try:
+    with _opened(db_path, cast["admin"], day) as desk:
         entry = link_office(desk, str(card), relation, fingerprint)
         print(f"  {entry.relation} {entry.office_id} ({entry.card.name}) pinned")
-    finally:
-        desk.close()
+
+
+def _opened(db_path: Path, officer: UnlockedOfficer, day: date) -> closing[Desk]:
+    """The desk of one office as ``officer`` on ``day``, closed when the block ends."""
+    return closing(open_desk(db_path, officer=officer, clock=FixedClock(day)))
 
 
 def _as(desk: Desk, cast: Cast, role: str) -> Desk:
@@ -62,8 +62,7 @@ def walk_linked_case(
     for it, runs its loop and reports back with an answer; the city accepts, which answers the
     reporter. Returns the city's case number."""
     (city_db, city_cast), (county_db, county_cast) = city, county
-    desk = open_desk(city_db, officer=city_cast["registrar"], clock=FixedClock(today))
-    try:
+    with _opened(city_db, city_cast["registrar"], today) as desk:
         [item] = mark_opened(desk, read_inbox(desk, desk_keys(desk)))
         form = Registration(
             "accusation",
@@ -77,10 +76,7 @@ def walk_linked_case(
         assign_to_office(desk, case.id, county_id, "请核查并报告结果。", today + timedelta(days=30))
         print(f"  city: case {case.label} registered and assigned to {county_id}")
         _delivered(desk)
-    finally:
-        desk.close()
-    desk = open_desk(county_db, officer=county_cast["registrar"], clock=FixedClock(today))
-    try:
+    with _opened(county_db, county_cast["registrar"], today) as desk:
         [applied] = apply_packages(desk, desk_keys(desk))
         ref = applied.case_label
         print(f"  {county_id}: registered as case {ref}, assigned from above")
@@ -92,22 +88,14 @@ def walk_linked_case(
         report_up(desk, ref, "completion", text="办结报告：部分属实，已处理。", answer_text=ANSWER)
         print(f"  {county_id}: signed for, handled, completion report and answer sent up")
         _delivered(desk)
-    finally:
-        desk.close()
-    desk = open_desk(city_db, officer=city_cast["registrar"], clock=FixedClock(today))
-    try:
+    with _opened(city_db, city_cast["registrar"], today) as desk:
         apply_packages(desk, desk_keys(desk))
         _as(desk, city_cast, "approver")
         done = check_office_report(desk, case.id, desk_keys(desk), accept=True)
         print(f"  city: completion report accepted; case {done.label} {done.state}")
         _delivered(desk)
-    finally:
-        desk.close()
-    desk = open_desk(county_db, officer=county_cast["registrar"], clock=FixedClock(today))
-    try:
+    with _opened(county_db, county_cast["registrar"], today) as desk:
         apply_packages(desk, desk_keys(desk))
-    finally:
-        desk.close()
     return str(case.label)
 
 

@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 import sqlite_utils
 from conftest import GatewayProcess, free_port
-from desk_support import cli, office_keys, officer_env, passphrase, setup_office, unlocked
+from desk_support import cli, office_keys, officer_env, setup_office, unlocked
+from deskweb_support import csrf_of, signed_in
 from fastapi.testclient import TestClient
 from support import post, report_doc, sealed_report, snapshot
 
@@ -97,24 +98,6 @@ def office(sent: tuple[Path, Path], tmp_path: Path) -> Office:
         target.close()
     setup_office(db, DAY, keys_dir=sent[1], officers=OFFICERS)
     return Office(db, sent[1], create_app(WebSettings(db=db, today=DAY)))
-
-
-def signed_in(client: TestClient, officer_id: str) -> None:
-    page = client.get("/login")
-    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    assert csrf is not None
-    answer = client.post(
-        "/login",
-        data={"csrf": csrf[1], "officer": officer_id, "passphrase": passphrase(officer_id)},
-        follow_redirects=False,
-    )
-    assert answer.status_code == 303, answer.text
-
-
-def csrf_of(page: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', page)
-    assert found is not None
-    return found[1]
 
 
 def open_from_inbox(client: TestClient) -> int:

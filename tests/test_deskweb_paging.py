@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from desk_support import new_store, passphrase, setup_office
+from desk_support import new_store, setup_office
+from deskweb_support import signed_in
 from fastapi.testclient import TestClient
 
 from desk.synth import synthesize_register
@@ -36,18 +37,6 @@ def register(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def app(register: Path) -> Iterator[Any]:
     yield create_app(WebSettings(db=register, today=DAY))
-
-
-def signed_in(client: TestClient, officer_id: str) -> None:
-    page = client.get("/login")
-    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    assert csrf is not None
-    answer = client.post(
-        "/login",
-        data={"csrf": csrf[1], "officer": officer_id, "passphrase": passphrase(officer_id)},
-        follow_redirects=False,
-    )
-    assert answer.status_code == 303, answer.text
 
 
 ROW = re.compile(r'<tr class="row-(\w+)" data-case="(\d+)">')

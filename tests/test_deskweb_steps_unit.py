@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from desk_support import intake_letter, make_desk, new_store, office_keys, passphrase, unlocked
+from desk_support import intake_letter, make_desk, new_store, office_keys, unlocked
+from deskweb_support import csrf_of, signed_in
 from fastapi.testclient import TestClient
 
 from desk.answers import answer
@@ -40,24 +41,6 @@ def app(tmp_path: Path, keys_dir: Path) -> Iterator[Any]:
     route(desk, case, Route("assign", unit="town.xihe", manual=Manual.parse(15, "working")))
     desk.close()
     yield create_app(WebSettings(db=db, today=DAY))
-
-
-def signed_in(client: TestClient, officer_id: str) -> None:
-    page = client.get("/login")
-    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    assert csrf is not None
-    answer = client.post(
-        "/login",
-        data={"csrf": csrf[1], "officer": officer_id, "passphrase": passphrase(officer_id)},
-        follow_redirects=False,
-    )
-    assert answer.status_code == 303, answer.text
-
-
-def csrf_of(page: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', page)
-    assert found is not None
-    return found[1]
 
 
 def test_a_supervisor_supervises_and_prints_the_supervision_letter(app: Any) -> None:
