@@ -14,8 +14,13 @@ import sqlite_utils
 
 from lianxin.protocol import Envelope, ProofOfWorkError, ProtocolError
 from lianxin.protocol.pow import Challenge
-from lianxin.store.events import append_event
-from lianxin.store.records import bind_token, insert_submission
+from lianxin.store.events import append_event, append_events
+from lianxin.store.records import (
+    INSERT_BINDING,
+    INSERT_SUBMISSION,
+    insert_submission,
+    submission_row,
+)
 
 
 @dataclass(frozen=True)
@@ -36,12 +41,12 @@ class Stored:
     duplicate: bool
 
 
-def spend(db: sqlite_utils.Database, challenge: Challenge, now: int) -> None:
-    """Record the challenge's nonce as used; refuse a nonce used before."""
+def spend(db: sqlite_utils.Database, challenges: list[Challenge]) -> None:
+    """Record the challenges' nonces as used; refuse a nonce used before."""
     try:
-        db.execute(
+        db.conn.executemany(
             "INSERT INTO spent_challenges (nonce, expires) VALUES (?, ?)",
-            [challenge.nonce, challenge.expires],
+            [(challenge.nonce, challenge.expires) for challenge in challenges],
         )
     except sqlite3.IntegrityError as exc:
         raise ProofOfWorkError(
@@ -54,6 +59,20 @@ def prune_spent(db: sqlite_utils.Database, now: int) -> None:
     db.execute("DELETE FROM spent_challenges WHERE expires < ?", [now])
 
 
+def received_data(envelope: Envelope) -> dict[str, str]:
+    """The ``received`` event's data for an envelope taken online."""
+    return {"channel": "online", "receipt_id": envelope.receipt_id.hex()}
+
+
+@dataclass(frozen=True)
+class NewReport:
+    """A checked report envelope, its proof of work and its new token's public values."""
+
+    envelope: Envelope
+    challenge: Challenge
+    token: TokenRow
+
+
 def store_report(
     db: sqlite_utils.Database,
     envelope: Envelope,
@@ -61,34 +80,71 @@ def store_report(
     token: TokenRow,
     *,
     today: str,
-    now: int,
 ) -> Stored:
     """Store a report envelope and bind a new token to its case (new or existing)."""
-    spend(db, challenge, now)
-    existing = db.execute(
-        "SELECT case_id, received_date FROM submissions WHERE receipt_id = ?",
-        [envelope.receipt_id],
-    ).fetchone()
-    if existing:
-        # The same envelope again (a retry after a lost answer): same case, new token.
-        case_id, received, duplicate = existing[0], existing[1], True
-    else:
-        cursor = db.execute(
-            "INSERT INTO cases (channel, received_date, state) VALUES ('online', ?, 'received')",
-            [today],
+    return store_reports(db, [NewReport(envelope, challenge, token)], today=today)[0]
+
+
+def store_reports(
+    db: sqlite_utils.Database, reports: list[NewReport], *, today: str
+) -> list[Stored]:
+    """Store report envelopes and bind each one's new token to its case, in order, with one
+    statement per table for all of them (the intake worker's batch).
+
+    An envelope stored before (or earlier in ``reports``) is a retry after a lost answer: the
+    same case, a new token. A spent nonce refuses the whole call (``ProofOfWorkError``); the
+    worker then stores the batch one report at a time, so that only that report is refused.
+    """
+    spend(db, [report.challenge for report in reports])
+    ids = [report.envelope.receipt_id for report in reports]
+    marks = ", ".join("?" * len(ids))
+    known: dict[bytes, tuple[int, str]] = {
+        bytes(receipt_id): (case_id, received)
+        for receipt_id, case_id, received in db.execute(
+            f"SELECT receipt_id, case_id, received_date FROM submissions"  # noqa: S608
+            f" WHERE receipt_id IN ({marks})",
+            ids,
         )
-        case_id, received, duplicate = int(cursor.lastrowid or 0), today, False
-        insert_submission(db, envelope, case_id, today)
-        append_event(
+    }
+    # The new cases' ids, given here rather than by SQLite (the same: the largest plus one;
+    # BEGIN IMMEDIATE holds the write lock) so that every table takes one statement.
+    next_id = db.execute("SELECT coalesce(max(id), 0) + 1 FROM cases").fetchone()[0]
+    stored: list[Stored] = []
+    new: list[tuple[int, Envelope]] = []
+    for report in reports:
+        receipt_id = report.envelope.receipt_id
+        if receipt_id in known:
+            case_id, received = known[receipt_id]
+            stored.append(Stored(case_id, received, True))
+        else:
+            known[receipt_id] = (next_id, today)
+            new.append((next_id, report.envelope))
+            stored.append(Stored(next_id, today, False))
+            next_id += 1
+    if new:
+        db.conn.executemany(
+            "INSERT INTO cases (id, channel, received_date, state)"
+            " VALUES (?, 'online', ?, 'received')",
+            [(case_id, today) for case_id, _ in new],
+        )
+        db.conn.executemany(
+            INSERT_SUBMISSION,
+            [submission_row(envelope, case_id, today) for case_id, envelope in new],
+        )
+        append_events(
             db,
-            case_id,
-            "received",
+            [(case_id, "received", received_data(envelope)) for case_id, envelope in new],
             actor="gateway",
             at=today,
-            data={"channel": "online", "receipt_id": envelope.receipt_id.hex()},
         )
-    bind_token(db, case_id, token.lookup_id, token.reply_pk, token.followup_vk, today)
-    return Stored(case_id, received, duplicate)
+    db.conn.executemany(
+        INSERT_BINDING,
+        [
+            (r.token.lookup_id, s.case_id, r.token.reply_pk, r.token.followup_vk, today)
+            for r, s in zip(reports, stored, strict=True)
+        ],
+    )
+    return stored
 
 
 def store_followup(
@@ -98,10 +154,9 @@ def store_followup(
     case_id: int,
     *,
     today: str,
-    now: int,
 ) -> Stored:
     """Store a verified follow-up for its case; an identical one is stored once."""
-    spend(db, challenge, now)
+    spend(db, [challenge])
     existing = db.execute(
         "SELECT case_id, received_date, kind FROM submissions WHERE receipt_id = ?",
         [envelope.receipt_id],

@@ -69,7 +69,15 @@ from .frames import (
     answer_frame,
     frame,
 )
-from .intake import Stored, TokenRow, prune_spent, store_followup, store_report
+from .intake import (
+    NewReport,
+    Stored,
+    TokenRow,
+    prune_spent,
+    store_followup,
+    store_report,
+    store_reports,
+)
 from .settings import GatewaySettings
 
 PRUNE_EVERY_SECONDS = 60
@@ -186,10 +194,12 @@ class Intake:
             envelope.verify()
             envelope.verify_binding(challenge.raw, binding)
 
-            def store(db: sqlite_utils.Database) -> Stored:
-                return store_report(db, envelope, challenge, row, today=today, now=now)
+            report = NewReport(envelope, challenge, row)
 
-            return Job(envelope, store)
+            def store(db: sqlite_utils.Database) -> Stored:
+                return store_report(db, envelope, challenge, row, today=today)
+
+            return Job(envelope, store, report=report)
         envelope, challenge, binding = self.parse(payload[REQUEST.size :], kind)
         found = self.db.execute(
             "SELECT case_id, followup_vk FROM tokens WHERE lookup_id = ?", [envelope.author]
@@ -203,7 +213,7 @@ class Intake:
         envelope.verify_binding(challenge.raw, binding, VerifyKey(vk))
 
         def store_followup_(db: sqlite_utils.Database) -> Stored:
-            return store_followup(db, envelope, challenge, case_id, today=today, now=now)
+            return store_followup(db, envelope, challenge, case_id, today=today)
 
         return Job(envelope, store_followup_)
 
@@ -256,6 +266,7 @@ class Job:
     envelope: Envelope | None
     store: Callable[[sqlite_utils.Database], Any]
     respond: Callable[[Any], tuple[int, bytes]] | None = None  # packages answer their own way
+    report: NewReport | None = None  # a report: stored with the batch's other reports at once
 
 
 # --- the body --------------------------------------------------------------------------------
@@ -330,7 +341,7 @@ class Worker:
             intake.last_prune = now
             writes.append(lambda db: prune_spent(db, int(now)))  # outcome not needed
         started = time.perf_counter()
-        outcomes = transaction(intake.db, writes)
+        outcomes = transaction(intake.db, writes, together(jobs, writes, today))
         elapsed = time.perf_counter() - started
         intake.dirty = True
         for (request_id, job), (ok, value) in zip(jobs, outcomes, strict=False):
@@ -346,6 +357,22 @@ class Worker:
             stats = {"commit_seconds": round(elapsed, 6), "error": error}
             answers.append(answer_frame(STATS_ID, 0, STATS_JSON, json.dumps(stats).encode()))
         return answers
+
+
+def together(
+    jobs: list[tuple[int, Job]], writes: list[Callable[[sqlite_utils.Database], Any]], today: str
+) -> Callable[[sqlite_utils.Database], list[Any]]:
+    """All of a batch's writes as one: its reports stored together (``store_reports``: a
+    statement per table, not per report), then the others one by one; results in ``writes``'
+    order."""
+
+    def write_all(db: sqlite_utils.Database) -> list[Any]:
+        reports = [job.report for _, job in jobs if job.report is not None]
+        stored = iter(store_reports(db, reports, today=today) if reports else [])
+        results = [next(stored) if job.report is not None else job.store(db) for _, job in jobs]
+        return results + [write(db) for write in writes[len(jobs) :]]
+
+    return write_all
 
 
 def store_error(outcomes: list[tuple[bool, Any]]) -> str | None:
@@ -385,13 +412,16 @@ def refusal(exc: BaseException) -> tuple[int, int, bytes]:
 
 
 def transaction(
-    db: sqlite_utils.Database, writes: list[Callable[[sqlite_utils.Database], Any]]
+    db: sqlite_utils.Database,
+    writes: list[Callable[[sqlite_utils.Database], Any]],
+    write_all: Callable[[sqlite_utils.Database], list[Any]] | None = None,
 ) -> list[tuple[bool, Any]]:
     """Run ``writes`` in one transaction; one refusing write undoes only itself.
 
     Fast path: the whole batch in one savepoint (two statements per batch, not two per
-    write). If a write refuses (rare), the batch is undone and run again with a savepoint per
-    write. If the commit fails, every write reports the error.
+    write), through ``write_all`` when given (the same writes at once). If a write refuses
+    (rare), the batch is undone and run again with a savepoint per write. If the commit
+    fails, every write reports the error.
     """
     if not writes:
         return []
@@ -399,7 +429,8 @@ def transaction(
         db.execute("BEGIN IMMEDIATE")
         db.execute("SAVEPOINT batch")
         try:
-            outcomes: list[tuple[bool, Any]] = [(True, write(db)) for write in writes]
+            results = write_all(db) if write_all else [write(db) for write in writes]
+            outcomes: list[tuple[bool, Any]] = [(True, result) for result in results]
             db.execute("RELEASE batch")
         except Exception:
             db.execute("ROLLBACK TO batch")

@@ -14,16 +14,20 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
 from support import sealed_followup, sealed_report
 
 from gateway.frames import TOKEN_ROW
+from gateway.intake import NewReport, TokenRow, store_reports
 from gateway.settings import GatewaySettings
 from gateway.worker import config_for
 from gateway.worker_client import Answer, IntakeWorker
 from lianxin.keys import Keyring, load_gateway_keys
-from lianxin.protocol import Envelope, Token
+from lianxin.protocol import Envelope, ProofOfWorkError, Token
 from lianxin.protocol import pow as pow_
 from lianxin.protocol.token import public_values
+from lianxin.store.db import connect
+from lianxin.store.events import verify_chain
 
 
 def _body(envelope: Envelope, challenge: pow_.Challenge) -> bytes:
@@ -110,3 +114,79 @@ def test_a_followup_checked_while_its_report_commits_finds_its_case(
     kinds = _rows(settings.db_path, "SELECT kind, case_id FROM submissions ORDER BY id")
     assert [kind for kind, _ in kinds] == ["report", "followup"]
     assert kinds[0][1] == kinds[1][1]
+
+
+def test_one_batch_stores_its_reports_together_and_refuses_only_the_replay(
+    tmp_path: Path, keys_dir: Path, keyring: Keyring
+) -> None:
+    """Requests handed in one write form one batch; its reports are stored a statement per
+    table (``intake.store_reports``). A retry inside the batch gets its first copy's case; in
+    the next batch a replayed challenge refuses only its own request (the batch is stored
+    again one report at a time); the event chain and the counts stay whole."""
+    settings = GatewaySettings(
+        db_path=tmp_path / "lianxin.sqlite", keys_dir=keys_dir, pow_difficulty=1
+    )
+    pow_key = load_gateway_keys(keys_dir).secret.derive("pow")
+    first, second, third = (sealed_report(keyring) for _ in range(3))
+    spent = pow_.issue(pow_key, 1, 600)
+    tokens = [Token.generate() for _ in range(5)]
+    rows = [TOKEN_ROW.pack(*public_values(token)) for token in tokens]
+    together = [
+        _body(first, spent),
+        _body(second, pow_.issue(pow_key, 1, 600)),
+        _body(first, pow_.issue(pow_key, 1, 600)),  # a retry of the first, same batch
+    ]
+    answers = _submit_together(
+        settings, keys_dir, [("report", b, row) for b, row in zip(together, rows, strict=False)]
+    )
+    replayed = [_body(third, spent), _body(third, pow_.issue(pow_key, 1, 600))]
+    answers += _submit_together(
+        settings, keys_dir, [("report", b, row) for b, row in zip(replayed, rows[3:], strict=True)]
+    )
+    assert [a.status for a in answers] == [201, 201, 200, 409, 201], [a.body for a in answers]
+    assert answers[3].problem_fields()[0] == "pow-replayed"
+    db = settings.db_path
+    cases = _rows(db, "SELECT s.receipt_id, s.case_id FROM submissions s ORDER BY s.case_id")
+    assert [bytes(r) for r, _ in cases] == [first.receipt_id, second.receipt_id, third.receipt_id]
+    case_of = {bytes(r): c for r, c in cases}
+    bound = dict(_rows(db, "SELECT lookup_id, case_id FROM tokens"))
+    lookup = [public_values(token)[0] for token in tokens]
+    assert bound == {
+        lookup[0]: case_of[first.receipt_id],
+        lookup[1]: case_of[second.receipt_id],
+        lookup[2]: case_of[first.receipt_id],
+        lookup[4]: case_of[third.receipt_id],
+    }
+    events = _rows(db, "SELECT case_id, type FROM events ORDER BY seq")
+    assert events == [
+        (case_of[r], "received") for r in (first.receipt_id, second.receipt_id, third.receipt_id)
+    ]
+    counts = _rows(db, "SELECT state, n FROM case_counts")
+    assert counts == [("received", 3)]
+    store = connect(db, migrate=False)
+    assert verify_chain(store) == []
+
+
+def test_store_reports_takes_a_retry_within_its_own_call(tmp_path: Path, keyring: Keyring) -> None:
+    """The batch writer itself, without the worker's one-at-a-time fallback that would hide
+    its mistakes: a retry in the same call is a duplicate of its first copy, not an error."""
+    db = connect(tmp_path / "lianxin.sqlite")
+    key = bytes(32)
+    first, second = sealed_report(keyring), sealed_report(keyring)
+    reports = [
+        NewReport(envelope, pow_.issue(key, 1, 600), TokenRow(*public_values(Token.generate())))
+        for envelope in (first, second, first)
+    ]
+    db.execute("BEGIN IMMEDIATE")
+    stored = store_reports(db, reports, today="2026-03-02")
+    db.execute("COMMIT")
+    assert [(s.duplicate, s.received_date) for s in stored] == [
+        (False, "2026-03-02"),
+        (False, "2026-03-02"),
+        (True, "2026-03-02"),
+    ]
+    assert stored[2].case_id == stored[0].case_id != stored[1].case_id
+    assert db.execute("SELECT count(*) FROM tokens").fetchone() == (3,)
+    assert db.execute("SELECT count(*) FROM cases").fetchone() == (2,)
+    with pytest.raises(ProofOfWorkError):  # the same challenges again: refused as a whole
+        store_reports(db, reports[:1], today="2026-03-03")

@@ -138,15 +138,33 @@ def append_event(
     ``signer`` signs the event hash (the desk passes the acting officer's key); the gateway
     writes unsigned ``received`` events with no time.
     """
-    prev_seq, prev_hash = last_event(db)
-    seq = prev_seq + 1
-    body = canonical(data)
-    digest = event_hash_v2(prev_hash, seq, case_id, at, time, actor, kind, body)
-    sig = signer(digest) if signer else None
-    db.execute(
+    return append_events(db, [(case_id, kind, data)], actor=actor, at=at, time=time, signer=signer)
+
+
+def append_events(
+    db: sqlite_utils.Database,
+    events: list[tuple[int | None, str, dict[str, Any] | None]],
+    *,
+    actor: str,
+    at: str,
+    time: str | None = None,
+    signer: Signer | None = None,
+) -> int:
+    """Append ``(case_id, kind, data)`` events in order, in one statement (the gateway writes a
+    batch of reports' events at once); returns the last one's sequence number."""
+    seq, prev_hash = last_event(db)
+    rows = []
+    for case_id, kind, data in events:
+        seq += 1
+        body = canonical(data)
+        digest = event_hash_v2(prev_hash, seq, case_id, at, time, actor, kind, body)
+        sig = signer(digest) if signer else None
+        rows.append((seq, case_id, at, time, actor, kind, body, prev_hash, digest, sig))
+        prev_hash = digest
+    db.conn.executemany(
         "INSERT INTO events (seq, case_id, at, time, actor, type, data, prev_hash, hash, v, sig)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 2, ?)",
-        [seq, case_id, at, time, actor, kind, body, prev_hash, digest, sig],
+        rows,
     )
     return seq
 

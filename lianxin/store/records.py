@@ -10,6 +10,32 @@ import sqlite_utils
 
 from ..protocol import Envelope, TokenKeys
 
+INSERT_SUBMISSION = (
+    "INSERT INTO submissions (receipt_id, kind, case_id, key_id, author, ciphertext, sig,"
+    " received_date, opened_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+INSERT_BINDING = (
+    "INSERT INTO tokens (lookup_id, case_id, reply_pk, followup_vk, issued_date)"
+    " VALUES (?, ?, ?, ?, ?)"
+)
+
+
+def submission_row(
+    envelope: Envelope, case_id: int, received: str, opened_at: str | None = None
+) -> tuple[object, ...]:
+    """The ``submissions`` row of a sealed envelope, in ``INSERT_SUBMISSION``'s order."""
+    return (
+        envelope.receipt_id,
+        envelope.kind,
+        case_id,
+        envelope.key_id,
+        envelope.author,
+        envelope.ciphertext,
+        envelope.sig,
+        received,
+        opened_at,
+    )
+
 
 def insert_submission(
     db: sqlite_utils.Database,
@@ -20,21 +46,7 @@ def insert_submission(
     opened_at: str | None = None,
 ) -> None:
     """Store a sealed envelope (report or follow-up) for ``case_id``."""
-    db.execute(
-        "INSERT INTO submissions (receipt_id, kind, case_id, key_id, author, ciphertext, sig,"
-        " received_date, opened_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            envelope.receipt_id,
-            envelope.kind,
-            case_id,
-            envelope.key_id,
-            envelope.author,
-            envelope.ciphertext,
-            envelope.sig,
-            received,
-            opened_at,
-        ],
-    )
+    db.execute(INSERT_SUBMISSION, submission_row(envelope, case_id, received, opened_at))
 
 
 def bind_token(
@@ -46,11 +58,7 @@ def bind_token(
     issued: str,
 ) -> None:
     """Bind a token's public values to ``case_id`` (the token itself is never stored)."""
-    db.execute(
-        "INSERT INTO tokens (lookup_id, case_id, reply_pk, followup_vk, issued_date)"
-        " VALUES (?, ?, ?, ?, ?)",
-        [lookup_id, case_id, reply_pk, followup_vk, issued],
-    )
+    db.execute(INSERT_BINDING, [lookup_id, case_id, reply_pk, followup_vk, issued])
 
 
 def bind_token_keys(db: sqlite_utils.Database, case_id: int, keys: TokenKeys, issued: str) -> None:
