@@ -434,7 +434,7 @@ WORKER_CATEGORIES = [
     ("envelope parse (base64, lengths)", "parse_envelope"),
     ("Envelope.verify_binding (Ed25519)", "Envelope.verify_binding"),
     ("Envelope.verify (Ed25519)", "Envelope.verify ("),
-    ("inserts (cases, submissions, events, tokens, nonces)", "store_reports|store_report|store_followup"),
+    ("inserts (cases, submissions, events, tokens, nonces)", "store_report|store_followup"),
     ("receipt (Ed25519 sign) and answer JSON", "Intake.answer"),
     ("transaction: BEGIN/COMMIT (fsync)", "transaction"),
     ("sending answers", "sendall"),
