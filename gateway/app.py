@@ -16,6 +16,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -122,20 +123,18 @@ def protocol_problem(exc: ProtocolError) -> Response:
 
 
 class Submissions:
-    """ASGI: ``POST /v1/reports`` and ``POST /v1/followups`` without the router.
+    """ASGI: ``POST /v1/reports``, ``/v1/followups`` and ``/v1/packages`` without the framework.
 
-    The same answers as the routes (which stay, for the OpenAPI document and any other
-    method), through the same functions, minus the per-request cost of routing, the request
-    object and the exception middleware: these two routes carry the load."""
+    The same answers as the routes (which stay, for the OpenAPI document, for any other method
+    and for in-process clients), through the same functions, minus the per-request cost of
+    FastAPI's own layers, the router, the request object and the exception middleware: these
+    routes carry the load. ``Front`` sends them here."""
 
-    def __init__(self, app: ASGIApp):
+    def __init__(self, app: FastAPI):
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        kind = SUBMIT_PATHS.get(scope["path"]) if scope["type"] == "http" else None
-        if kind is None or scope["method"] != "POST":
-            await self.app(scope, receive, send)
-            return
+        kind = SUBMIT_PATHS[scope["path"]]
         content_type = b""
         for name, value in scope["headers"]:
             if name == b"content-type":
@@ -152,7 +151,7 @@ class Submissions:
                 if not message.get("more_body", False):
                     break
             body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-            response = await submission_response(scope["app"].state.gateway, kind, body)
+            response = await submission_response(self.app.state.gateway, kind, body)
         except ProtocolError as exc:
             response = protocol_problem(exc)
         except ClientDisconnect:
@@ -160,6 +159,23 @@ class Submissions:
         except WorkerUnavailable:
             response = unavailable_problem()
         await response(scope, receive, send)
+
+
+class Front:
+    """What uvicorn serves: a submission (``POST`` to a ``SUBMIT_PATHS`` path) goes through
+    ``submissions`` (the gateway's own layers: ``Guard``, CORS when configured, then
+    ``Submissions``); everything else, the lifespan included, through the FastAPI
+    application, which has the same ``Guard`` and CORS layers."""
+
+    def __init__(self, app: FastAPI, submissions: ASGIApp):
+        self.app = app
+        self.submissions = submissions
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] in SUBMIT_PATHS:
+            await self.submissions(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
 
 
 def build_routes(app: FastAPI) -> None:
@@ -275,22 +291,42 @@ def create_app(settings: GatewaySettings) -> FastAPI:
 
     build_routes(app)
     app.openapi = partial(document, app)  # type: ignore[method-assign]
-
-    app.add_middleware(Submissions)  # inside CORS and the limits, like the routes
-
-    if settings.portal_origin:
-        app.add_middleware(
-            ProblemCORS,
-            allow_origins=[settings.portal_origin.rstrip("/")],
-            allow_methods=["GET", "POST"],
-            allow_headers=["content-type"],
-            allow_credentials=False,
-            max_age=600,
-        )
-    app.add_middleware(
-        Guard,
-        limit=settings.max_body_bytes,
-        timeout=settings.body_timeout_seconds,
-        metrics=counters,
-    )
+    for layer in _layers(settings, counters):
+        app.add_middleware(layer.cls, *layer.args, **layer.kwargs)
     return app
+
+
+def create_front(settings: GatewaySettings) -> Front:
+    """What ``gateway serve`` runs: the application of ``create_app`` with submissions sent
+    past FastAPI's own per-request layers (``Front``)."""
+    app = create_app(settings)
+    submissions: ASGIApp = Submissions(app)
+    # The same layers as the application's, applied the same way (the last added is outermost).
+    for layer in app.user_middleware[::-1]:
+        submissions = layer.cls(submissions, *layer.args, **layer.kwargs)
+    return Front(app, submissions)
+
+
+def _layers(settings: GatewaySettings, counters: Metrics) -> list[Middleware]:
+    """The gateway's ASGI layers, innermost first."""
+    layers = []
+    if settings.portal_origin:
+        layers.append(
+            Middleware(
+                ProblemCORS,
+                allow_origins=[settings.portal_origin.rstrip("/")],
+                allow_methods=["GET", "POST"],
+                allow_headers=["content-type"],
+                allow_credentials=False,
+                max_age=600,
+            )
+        )
+    layers.append(
+        Middleware(
+            Guard,
+            limit=settings.max_body_bytes,
+            timeout=settings.body_timeout_seconds,
+            metrics=counters,
+        )
+    )
+    return layers

@@ -8,7 +8,13 @@ Every frame is a u32 big-endian length and that many bytes. The HTTP process sen
 
 and the worker answers each request exactly once, in any order,
 
-    answer:   u32 request id · u16 HTTP status · u8 form (0 answer JSON, 1 problem JSON) · JSON
+    answer:   u32 request id · u16 HTTP status · u8 form · the answer, by form:
+              0 answer JSON (a package's), 1 problem JSON, or 3 a stored envelope: u8 kind ·
+              u8 duplicate (0 or 1) · 32-byte receipt id · received date (10 ASCII
+              characters, YYYY-MM-DD) · office key id (16 ASCII hex digits)
+
+The HTTP process signs the receipt of a stored envelope from those fields (the worker does not
+hold the receipt key) and sends it with the report's token.
 
 and after each batch a statistics frame, an answer with request id 0 (never a request's), status
 0 and form 2: ``{"commit_seconds": float, "error": null or the SQLite error name}``.
@@ -29,7 +35,8 @@ ANSWER = struct.Struct(">IHB")
 KINDS = {"report": 1, "followup": 2, "package": 3}
 KIND_NAMES = {value: name for name, value in KINDS.items()}
 TOKEN_ROW = struct.Struct(">16s32s32s")
-ANSWER_JSON, PROBLEM_JSON, STATS_JSON = 0, 1, 2
+ANSWER_JSON, PROBLEM_JSON, STATS_JSON, STORED_FIELDS = 0, 1, 2, 3
+STORED = struct.Struct(">B?32s10s16s")
 STATS_ID = 0
 
 
@@ -45,6 +52,13 @@ def frame(payload: bytes) -> bytes:
 def request_frame(request_id: int, kind: str, token_row: bytes, body: bytes) -> bytes:
     """The frame asking the worker to take ``body`` as a ``kind`` submission."""
     return frame(REQUEST.pack(request_id, KINDS[kind]) + token_row + body)
+
+
+def stored_answer(
+    kind: str, duplicate: bool, receipt_id: bytes, received: str, key_id: str
+) -> bytes:
+    """A stored envelope's answer (form ``STORED_FIELDS``)."""
+    return STORED.pack(KINDS[kind], duplicate, receipt_id, received.encode(), key_id.encode())
 
 
 def answer_frame(request_id: int, status: int, form: int, doc: bytes) -> bytes:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uvicorn
 
-from .app import create_app
+from .app import create_front
 from .connections import default_max_connections, guarded_protocol
 from .settings import GatewaySettings
 
@@ -31,7 +31,7 @@ LOG_CONFIG = {
 
 def serve(settings: GatewaySettings, host: str, port: int) -> None:
     """Serve until interrupted."""
-    app = create_app(settings)
+    app = create_front(settings)
     max_connections = settings.max_connections or default_max_connections()
     uvicorn.run(
         app,

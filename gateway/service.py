@@ -7,6 +7,7 @@ the proof-of-work key that issues challenges. It never holds the store's write c
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,11 +16,11 @@ from typing import Any
 import sqlite_utils
 
 from lianxin.keys import GatewayKeys
-from lianxin.protocol import Token
+from lianxin.protocol import Receipt, Token
 from lianxin.protocol import pow as pow_
 from lianxin.protocol.token import public_values
 
-from .frames import TOKEN_ROW
+from .frames import KIND_NAMES, STORED, TOKEN_ROW
 from .health import MIN_FREE_BYTES, Health, check_health, log_change
 from .metrics import Metrics
 from .settings import GatewaySettings
@@ -85,16 +86,31 @@ class Gateway:
         """
         token = Token.generate()
         row = TOKEN_ROW.pack(*public_values(token))
-        answer = await self.worker.submit("report", body, row)
-        if answer.problem:
-            return answer
-        # The worker's answer is a JSON object; the token goes in as its first member.
-        body = b'{"token": "' + str(token).encode() + b'", ' + answer.body.removeprefix(b"{")
-        return Answer(answer.status, False, body)
+        return self.receipt_answer(await self.worker.submit("report", body, row), token)
 
     async def submit_followup(self, body: bytes) -> Answer:
         """Have the intake worker check and store a follow-up."""
-        return await self.worker.submit("followup", body)
+        return self.receipt_answer(await self.worker.submit("followup", body))
+
+    def receipt_answer(self, answer: Answer, token: Token | None = None) -> Answer:
+        """The answer to a stored envelope: its receipt, signed here from the worker's fields
+        once the worker has committed, after the report's token; any other answer as it is."""
+        if not answer.stored:
+            return answer
+        kind, duplicate, receipt_id, received, key_id = STORED.unpack(answer.body)
+        signer = self.keys.receipt_signer
+        receipt = Receipt.issue(
+            signer.raw,
+            signer.key_id,
+            receipt_id=receipt_id,
+            kind=KIND_NAMES[kind],
+            received=received.decode("ascii"),
+            key_id=key_id.decode("ascii"),
+        )
+        doc = {"receipt": receipt.to_json(), "duplicate": duplicate}
+        if token is not None:
+            doc = {"token": str(token), **doc}
+        return Answer(answer.status, False, json.dumps(doc, ensure_ascii=False).encode())
 
     async def submit_package(self, body: bytes) -> Answer:
         """Have the intake worker check a package from a linked office against the directory

@@ -1,16 +1,19 @@
 """The intake worker: the process that checks, stores and answers submissions.
 
-The gateway's HTTP process (uvicorn, one worker) parses HTTP and nothing more; every POST body
-it receives for ``/v1/reports`` or ``/v1/followups`` comes here over a private socketpair
-(``frames.py``). This process owns the store's only write connection and does the work that costs:
-strict JSON, the proof of work, both Ed25519 signature checks, the token's key derivation, the
-inserts, the commit and the receipt signature. Two processes, not two threads: CPython runs one
-thread of Python at a time, and the HTTP process keeps one core busy on its own.
+The gateway's HTTP process (uvicorn, one worker) parses HTTP, issues tokens and signs receipts;
+every POST body it receives for ``/v1/reports``, ``/v1/followups`` or ``/v1/packages`` comes here
+over a private socketpair (``frames.py``). This process owns the store's only write connection
+and does the checking and storing: strict JSON, the proof of work, both Ed25519 signature
+checks, the inserts and the commit. It answers a stored envelope with its receipt's fields; the
+HTTP process signs the receipt (this process never holds the receipt key). Two processes, not
+two threads: CPython runs one thread of Python at a time, and the HTTP process keeps most of a
+core busy on its own.
 
 It takes requests in batches: whatever has arrived while the previous batch committed is
-checked, stored in one transaction (one savepoint per batch; a savepoint per request only when
-one of them refuses) and committed once with ``synchronous=FULL``; then every answer of the
-batch is sent. An answer is never sent before its commit, so a 201 still means durable.
+checked, stored in one transaction (the batch's reports a statement per table,
+``intake.store_reports``; one savepoint per batch, and a savepoint per request only when one of
+them refuses) and committed once with ``synchronous=FULL``; then every answer of the batch is
+sent. An answer is never sent before its commit, so a 201 still means durable.
 
 Started by ``worker_client.IntakeWorker`` as ``python -m gateway.worker FD``. It dies with its
 parent (``PR_SET_PDEATHSIG``) and stops when the socket closes, after the batch in hand.
@@ -36,7 +39,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlite_utils
-from nacl.signing import SigningKey, VerifyKey
+from nacl.signing import VerifyKey
 
 from lianxin.keys import GatewayKeys
 from lianxin.offices.package import parse_package
@@ -45,7 +48,6 @@ from lianxin.protocol import (
     Envelope,
     MalformedError,
     ProtocolError,
-    Receipt,
     UnknownKeyError,
     parse_envelope,
 )
@@ -63,11 +65,13 @@ from .frames import (
     REQUEST,
     STATS_ID,
     STATS_JSON,
+    STORED_FIELDS,
     TOKEN_ROW,
     FrameError,
     FrameReader,
     answer_frame,
     frame,
+    stored_answer,
 )
 from .intake import (
     NewReport,
@@ -103,8 +107,6 @@ class WorkerConfig:
     pow_key: str  # b64url
     pow_difficulty: int
     office_key_ids: list[str]
-    receipt_seed: str  # b64url
-    receipt_key_id: str
     max_ciphertext_bytes: int
     max_body_bytes: int
     batch_max: int
@@ -128,7 +130,6 @@ class Intake:
         self.db = db
         self.pow_key = b64d(config.pow_key, "pow_key", size=32)
         self.office_key_ids = frozenset(config.office_key_ids)
-        self.signer = SigningKey(b64d(config.receipt_seed, "receipt_seed", size=32))
         self.zone = ZoneInfo(config.timezone)
         self.last_prune = 0.0
         self.dirty = False  # committed since the last timed checkpoint
@@ -238,21 +239,19 @@ class Intake:
 
         return Job(None, store, respond)
 
-    def answer(self, job: Job, stored: Any) -> tuple[int, bytes]:
-        """The HTTP status and body for a stored submission, with its signed receipt."""
+    def answer(self, job: Job, stored: Any) -> tuple[int, int, bytes]:
+        """The HTTP status, form and answer for a stored submission: for an envelope, the
+        fields of its receipt (the HTTP process signs it)."""
         if job.respond is not None:
-            return job.respond(stored)
-        assert job.envelope is not None  # every job without its own answer has an envelope
-        receipt = Receipt.issue(
-            self.signer,
-            self.config.receipt_key_id,
-            receipt_id=job.envelope.receipt_id,
-            kind=job.envelope.kind,
-            received=stored.received_date,
-            key_id=job.envelope.key_id,
-        ).to_json()
-        doc = {"receipt": receipt, "duplicate": stored.duplicate}
-        return (200 if stored.duplicate else 201), json.dumps(doc, ensure_ascii=False).encode()
+            status, doc = job.respond(stored)
+            return status, ANSWER_JSON, doc
+        envelope = job.envelope
+        assert envelope is not None  # every job without its own answer has an envelope
+        fields = stored_answer(
+            envelope.kind, stored.duplicate, envelope.receipt_id, stored.received_date,
+            envelope.key_id,
+        )  # fmt: skip
+        return (200 if stored.duplicate else 201), STORED_FIELDS, fields
 
     def today(self) -> str:
         """The office's calendar date: deadlines count in the office's days, not UTC's."""
@@ -346,8 +345,7 @@ class Worker:
         intake.dirty = True
         for (request_id, job), (ok, value) in zip(jobs, outcomes, strict=False):
             if ok:
-                status, doc = intake.answer(job, value)
-                answers.append(answer_frame(request_id, status, ANSWER_JSON, doc))
+                answers.append(answer_frame(request_id, *intake.answer(job, value)))
             else:
                 answers.append(answer_frame(request_id, *refusal(value)))
         if writes:
@@ -520,8 +518,6 @@ def config_for(settings: GatewaySettings, keys: GatewayKeys) -> WorkerConfig:
         pow_key=b64e(keys.secret.derive("pow")),
         pow_difficulty=settings.pow_difficulty,
         office_key_ids=[key.key_id for key in keys.keyring.office],
-        receipt_seed=b64e(keys.receipt_signer.raw.encode()),
-        receipt_key_id=keys.receipt_signer.key_id,
         max_ciphertext_bytes=settings.max_ciphertext_bytes,
         max_body_bytes=settings.max_body_bytes,
         batch_max=settings.batch_max,

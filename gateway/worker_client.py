@@ -22,6 +22,7 @@ from .frames import (
     ANSWER,
     PROBLEM_JSON,
     STATS_ID,
+    STORED_FIELDS,
     FrameError,
     FrameReader,
     frame,
@@ -48,6 +49,7 @@ class Answer:
     status: int
     problem: bool
     body: bytes
+    stored: bool = False  # ``body`` holds a stored envelope's receipt fields (frames.STORED)
 
     def problem_fields(self) -> tuple[str, str, int | None]:
         """Slug, detail and status of a problem answer."""
@@ -183,7 +185,8 @@ class IntakeWorker:
             return
         future = self._waiting.get(request_id)
         if future is not None and not future.done():
-            future.set_result(Answer(status, form == PROBLEM_JSON, payload[ANSWER.size :]))
+            body = payload[ANSWER.size :]
+            future.set_result(Answer(status, form == PROBLEM_JSON, body, form == STORED_FIELDS))
 
     def _lost(self, channel: _Channel) -> None:
         if channel is not self._channel:

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from support import sealed_followup, sealed_report
 
-from gateway.frames import TOKEN_ROW
+from gateway.frames import STORED, TOKEN_ROW
 from gateway.intake import NewReport, TokenRow, store_reports
 from gateway.settings import GatewaySettings
 from gateway.worker import config_for
@@ -79,8 +79,11 @@ def test_a_challenge_spent_in_a_batch_in_flight_is_refused_in_the_next(
     )
     assert [a.status for a in answers] == [201, 409, 200], [a.body for a in answers]
     assert answers[1].problem_fields()[0] == "pow-replayed"
-    assert json.loads(answers[2].body)["duplicate"] is True
-    assert json.loads(answers[0].body)["receipt"] == json.loads(answers[2].body)["receipt"]
+    # The worker answers a stored envelope with its receipt's fields (the HTTP process signs).
+    assert all(a.stored for a in (answers[0], answers[2]))
+    first_fields, retry_fields = STORED.unpack(answers[0].body), STORED.unpack(answers[2].body)
+    assert (first_fields[1], retry_fields[1]) == (False, True)  # the retry is a duplicate
+    assert first_fields[2] == retry_fields[2] == first.receipt_id
     # The refused request changed nothing: one case, one envelope, the two tokens of `first`.
     db = settings.db_path
     assert _rows(db, "SELECT count(*) FROM cases") == [(1,)]
