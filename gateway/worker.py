@@ -25,11 +25,11 @@ import contextlib
 import ctypes
 import json
 import os
-import select
 import signal
 import socket
 import sqlite3
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -88,13 +88,15 @@ PRUNE_EVERY_SECONDS = 60
 RECV_BYTES = 1 << 20
 HANDSHAKE_MAX = 64 * 1024
 CACHE_KIB = 64 * 1024
-# What lives only in the WAL is bounded by pages and by time: the main file is brought up to date
-# (a PASSIVE checkpoint, which never waits for readers) once the WAL holds CHECKPOINT_PAGES pages
-# (about 4 MB), and at least every CHECKPOINT_SECONDS while anything was committed since the last
-# one, traffic or not. A copy of the main file alone is then at most that far behind; the
-# supported backup is still the online backup API (`lianxin desk backup`), which copies both.
-CHECKPOINT_PAGES = 1_000
-CHECKPOINT_SECONDS = 10.0
+MMAP_BYTES = 1 << 30
+# What lives only in the WAL is bounded by time and by pages: a checkpointer thread, on its own
+# connection and off the commit path, brings the main file up to date (a PASSIVE checkpoint,
+# which never waits for readers or the writer) after every commit, at most every
+# CHECKPOINT_PAUSE seconds; should it fall behind, the writer checkpoints itself once the WAL
+# holds WRITER_CHECKPOINT_PAGES pages. A copy of the main file alone is then at most that far
+# behind; the supported backup is still the online backup API (`lianxin desk backup`).
+CHECKPOINT_PAUSE = 0.1
+WRITER_CHECKPOINT_PAGES = 4_000
 
 
 @dataclass(frozen=True)
@@ -132,8 +134,6 @@ class Intake:
         self.office_key_ids = frozenset(config.office_key_ids)
         self.zone = ZoneInfo(config.timezone)
         self.last_prune = 0.0
-        self.dirty = False  # committed since the last timed checkpoint
-        self.last_checkpoint = time.monotonic()
         self.last_logged: tuple[str, float] = ("", 0.0)
 
     def report_store_error(self, name: str) -> None:
@@ -285,34 +285,22 @@ def parse_body(body: bytes) -> dict[str, Any]:
 class Worker:
     """Reads request frames, answers each after its batch commits."""
 
-    def __init__(self, sock: socket.socket, intake: Intake):
+    def __init__(self, sock: socket.socket, intake: Intake, checkpointer: Checkpointer):
         self.sock = sock
         self.intake = intake
         self.reader = FrameReader(intake.config.max_body_bytes + REQUEST.size)
+        self.checkpointer = checkpointer
 
     def run(self) -> None:
         """Serve until the HTTP process closes the socket."""
         size = self.intake.config.batch_max
         while True:
-            self._checkpoint_if_due()
-            # Wake up when idle too, to checkpoint; the socket itself stays blocking.
-            readable, _, _ = select.select([self.sock], [], [], CHECKPOINT_SECONDS)
-            if not readable:
-                continue
             data = self.sock.recv(RECV_BYTES)
             if not data:
                 return
             pending = self.reader.feed(data) + self._drain()
             for start in range(0, len(pending), size):
                 self.sock.sendall(b"".join(self.handle(pending[start : start + size])))
-
-    def _checkpoint_if_due(self) -> None:
-        intake = self.intake
-        if intake.dirty and time.monotonic() - intake.last_checkpoint >= CHECKPOINT_SECONDS:
-            with contextlib.suppress(sqlite3.Error):  # busy readers: the next one catches up
-                intake.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            intake.dirty = False
-            intake.last_checkpoint = time.monotonic()
 
     def _drain(self) -> list[bytes]:
         # Whatever else has already arrived joins this batch; never wait for more.
@@ -342,7 +330,7 @@ class Worker:
         started = time.perf_counter()
         outcomes = transaction(intake.db, writes, together(jobs, writes, today))
         elapsed = time.perf_counter() - started
-        intake.dirty = True
+        self.checkpointer.committed()
         for (request_id, job), (ok, value) in zip(jobs, outcomes, strict=False):
             if ok:
                 answers.append(answer_frame(request_id, *intake.answer(job, value)))
@@ -456,6 +444,42 @@ def _one(
     return True, result
 
 
+class Checkpointer:
+    """Copies committed pages from the WAL into the main file, in a thread of its own on its
+    own connection, so that the writer's commits never wait for it (SQLite runs a PASSIVE
+    checkpoint beside a writer; the thread waits in SQLite and on the disk with the GIL
+    released). After a commit it checkpoints, then pauses ``CHECKPOINT_PAUSE`` seconds, so
+    that at most about that much of the latest commits lives only in the WAL."""
+
+    def __init__(self, db_path: Path):
+        self.db = connect(db_path, migrate=False)
+        self.dirty = threading.Event()
+        self.stopping = False
+        self.thread = threading.Thread(target=self._run, name="checkpointer", daemon=True)
+        self.thread.start()
+
+    def committed(self) -> None:
+        """A commit happened: checkpoint soon."""
+        self.dirty.set()
+
+    def stop(self) -> None:
+        """One last checkpoint of what is committed, then close."""
+        self.stopping = True
+        self.dirty.set()
+        self.thread.join()
+        self.db.conn.close()
+
+    def _run(self) -> None:
+        while True:
+            self.dirty.wait()
+            self.dirty.clear()
+            with contextlib.suppress(sqlite3.Error):  # a failing store: its commits say so
+                self.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            if self.stopping:
+                return
+            time.sleep(CHECKPOINT_PAUSE)
+
+
 # --- process entry --------------------------------------------------------------------------
 def _die_with_parent() -> None:
     # Linux: the kernel kills this process when the HTTP process dies, however it dies; a
@@ -491,18 +515,22 @@ def main(argv: list[str]) -> int:
         config = _read_handshake(sock)
         try:
             db = connect(Path(config.db_path))
+            checkpointer = Checkpointer(Path(config.db_path))
         except Exception as exc:  # the HTTP process reports it and refuses to start
             sock.sendall(frame(json.dumps({"error": str(exc)}).encode()))
             return 1
-        # The only writer: keep the indexes it inserts into at random (receipt ids, lookup ids,
-        # nonces) in memory, and copy the WAL back less often, so that an index page changed by
-        # many commits is copied once.
+        # The only writer: keep the indexes it inserts into at random (receipt ids, lookup ids)
+        # in memory, and read the main file through a memory map (no read system call and no
+        # copy for an index page that the envelopes' pages pushed out of the cache); the
+        # checkpointer copies the WAL back, the writer only if it lags.
         db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
-        db.execute(f"PRAGMA wal_autocheckpoint = {CHECKPOINT_PAGES}")
+        db.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
+        db.execute(f"PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES}")
         sock.sendall(frame(b'{"ready": true}'))
         try:
-            Worker(sock, Intake(config, db)).run()
+            Worker(sock, Intake(config, db), checkpointer).run()
         finally:
+            checkpointer.stop()
             db.conn.close()
     except (EOFError, ConnectionError, FrameError):
         return 0  # the HTTP process went away: nothing is half-written (each batch is atomic)

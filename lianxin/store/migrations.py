@@ -594,3 +594,21 @@ def _timed_events(db: sqlite_utils.Database) -> None:
     action calls): without it the query walked back over every untimed gateway event written
     since the last desk action. Partial, so the gateway's untimed events never touch it."""
     db.execute("CREATE INDEX events_timed ON events(seq) WHERE time IS NOT NULL")
+
+
+@MIGRATIONS(name="0014_spent_by_expiry")
+def _spent_by_expiry(db: sqlite_utils.Database) -> None:
+    """Spent proof-of-work nonces keyed by (expiry, nonce) instead of the random nonce alone.
+
+    Challenges are spent in about the order they were issued, so a batch's nonces now land in
+    the last leaf of the key instead of a random leaf each (a commit writes about 20 pages fewer
+    to the WAL), and forgetting expired nonces deletes a range instead of scanning the table.
+    A replay is still refused: a challenge's expiry is under its MAC, so the same nonce always
+    comes with the same expiry."""
+    db.execute(
+        "CREATE TABLE spent_by_expiry (expires INTEGER NOT NULL, nonce BLOB NOT NULL,"
+        " PRIMARY KEY (expires, nonce)) WITHOUT ROWID"
+    )
+    db.execute("INSERT INTO spent_by_expiry SELECT expires, nonce FROM spent_challenges")
+    db.execute("DROP TABLE spent_challenges")
+    db.execute("ALTER TABLE spent_by_expiry RENAME TO spent_challenges")
