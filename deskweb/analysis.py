@@ -30,7 +30,7 @@ from desk.refusals import BadValue, Refused
 from desk.values import parse_month
 
 from .pages import labels_of, on_desk, render, session_of, worded_refusal
-from .work import register_changes
+from .work import Changes, register_changes
 
 router = APIRouter()
 T = TypeVar("T")
@@ -50,22 +50,24 @@ class ComparisonCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._kept: dict[tuple[str, date], tuple[int, Comparison]] = {}
+        self._kept: dict[tuple[str, date], tuple[Changes, Comparison]] = {}
         self._working: dict[tuple[str, date], threading.Lock] = {}  # one computation per key
         # what is made from a comparison (the page's body, the .xlsx), per language
-        self._made: dict[tuple[str, date, int, str, str], Any] = {}
+        self._made: dict[tuple[str, date, Changes, str, str], Any] = {}
 
     def get(self, desk: Desk, month: str) -> Comparison:
         desk.authorize("analysis")  # the desk's own check, cached figures or not
         return self._figures(desk, month)[1]
 
-    def kept(self, desk: Desk, month: str) -> tuple[tuple[str, date, int], Comparison]:
+    def kept(self, desk: Desk, month: str) -> tuple[tuple[str, date, Changes], Comparison]:
         """:meth:`get` with the key its figures are kept under (month, day, change counter)."""
         desk.authorize("analysis")
         changes, found = self._figures(desk, month)
         return (month, desk.today, changes), found
 
-    def made(self, key: tuple[str, date, int], what: str, lang: str, make: Callable[[], T]) -> T:
+    def made(
+        self, key: tuple[str, date, Changes], what: str, lang: str, make: Callable[[], T]
+    ) -> T:
         """``what`` made in ``lang`` from the comparison kept under ``key`` (:meth:`kept`):
         made once, then reused while that key is current; made again (and the older ones
         forgotten) when the register or the day has moved on."""
@@ -83,7 +85,7 @@ class ComparisonCache:
                 self._made[full] = value
         return value
 
-    def _figures(self, desk: Desk, month: str) -> tuple[int, Comparison]:
+    def _figures(self, desk: Desk, month: str) -> tuple[Changes, Comparison]:
         key, changes = (month, desk.today), register_changes(desk)  # before the figures
         with self._lock:
             kept = self._kept.get(key)
@@ -177,7 +179,7 @@ def month_asked(request: Request, today: date) -> str:
     return request.query_params.get("month", "").strip()[:7] or f"{today:%Y-%m}"
 
 
-Kept = tuple[tuple[str, date, int], Comparison]
+Kept = tuple[tuple[str, date, Changes], Comparison]
 
 
 async def _comparison(request: Request) -> tuple[Any, Kept | Response]:

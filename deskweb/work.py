@@ -119,10 +119,18 @@ def page_asked(text: str | None) -> int:
     return int(text)
 
 
-def register_changes(desk: Desk) -> int:
-    """The register's change counter (moved by every change to the cases, their tags, warnings
-    and supervision actions; migration 0010_counts): what cached figures are checked against."""
-    return int(desk.db.execute("SELECT n FROM register_changes WHERE id = 1").fetchone()[0])
+Changes = tuple[int, int]
+
+
+def register_changes(desk: Desk) -> Changes:
+    """What cached figures are checked against: the register's change counter (moved by every
+    update or deletion of a case and every change to their tags, warnings and supervision
+    actions; migration 0012_counts) and the largest case id, which every new case moves
+    (migration 0015_inserts_by_id: the gateway adds cases in batches, without a trigger)."""
+    row = desk.db.execute(
+        "SELECT n, (SELECT coalesce(max(id), 0) FROM cases) FROM register_changes WHERE id = 1"
+    ).fetchone()
+    return int(row[0]), int(row[1])
 
 
 class UnitCountsCache:
@@ -135,8 +143,8 @@ class UnitCountsCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._units: tuple[tuple[date, int], list[UnitCounts]] | None = None
-        self._report: tuple[tuple[date, int], WarningReport] | None = None
+        self._units: tuple[tuple[date, Changes], list[UnitCounts]] | None = None
+        self._report: tuple[tuple[date, Changes], WarningReport] | None = None
         self._pages: dict[tuple[Any, ...], str] = {}  # work list pages' bodies, rendered
 
     def report(self, desk: Desk) -> WarningReport:

@@ -612,3 +612,12 @@ def _spent_by_expiry(db: sqlite_utils.Database) -> None:
     db.execute("INSERT INTO spent_by_expiry SELECT expires, nonce FROM spent_challenges")
     db.execute("DROP TABLE spent_challenges")
     db.execute("ALTER TABLE spent_by_expiry RENAME TO spent_challenges")
+
+
+@MIGRATIONS(name="0015_inserts_by_id")
+def _inserts_by_id(db: sqlite_utils.Database) -> None:
+    """A new case no longer moves the register's change counter: it moves the largest case id,
+    which the web desk's caches read beside the counter (``deskweb.work.register_changes``).
+    The trigger cost the gateway a statement per report in every batch; updates and deletions
+    of cases, and every change to tags, warnings and supervision actions, still move it."""
+    db.execute("DROP TRIGGER cases_changes_insert")
