@@ -8,6 +8,10 @@ connections until the process runs out of file descriptors, after which nothing,
 - **header deadline**: a connection must complete a request's headers within
   ``header_timeout`` seconds of connecting or of its previous answer, else it is closed. (The body
   deadline is ``middleware.Guard``'s: it needs the request, which only the ASGI layer has.)
+- **one write per answer**: uvicorn writes an answer's status line and headers, then its body,
+  each with its own ``send`` system call (two TCP segments with ``TCP_NODELAY``); writes made in
+  one turn of the event loop are joined and sent at the end of that turn instead
+  (``_Coalescing``), so an answer leaves in one system call and, when it fits, one segment.
 - **connection cap**: at most ``max_connections`` connections are open; when one more arrives, the
   oldest connection that is not running a request (idle, or still sending headers) is closed to
   make room, so a flood of slow connections displaces itself rather than a real request. The
@@ -54,6 +58,7 @@ class _Guarded(H11Protocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self.transport = _Coalescing(transport, self.loop)  # type: ignore[assignment]
         self.opened = self.loop.time()
         self._arm()
         if len(self.connections) > self.max_connections:
@@ -91,3 +96,42 @@ class _Guarded(H11Protocol):
             min(waiting, key=lambda c: c.opened).transport.abort()
         else:  # every other connection is running a request: refuse this one
             self.transport.abort()
+
+
+class _Coalescing:
+    """A transport whose writes are joined until the end of the event loop's turn, then sent
+    with one ``write``; everything else is the real transport's."""
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop):
+        self.transport = transport
+        self.loop = loop
+        self.held: list[bytes] | None = None
+
+    def write(self, data: bytes) -> None:
+        """Send ``data`` at the end of this turn, after whatever else is written in it."""
+        if not data:
+            return
+        if self.held is None:
+            self.held = [data]
+            self.loop.call_soon(self.flush)
+        else:
+            self.held.append(data)
+
+    def flush(self) -> None:
+        """Send what is held (the end of the turn, or before closing)."""
+        held, self.held = self.held, None
+        if held and not self.transport.is_closing():
+            self.transport.write(held[0] if len(held) == 1 else b"".join(held))
+
+    def close(self) -> None:
+        """Send what is held, then close (the real transport sends its buffer first)."""
+        self.flush()
+        self.transport.close()
+
+    def abort(self) -> None:
+        """Close at once; what is held is dropped, like the real transport's buffer."""
+        self.held = None
+        self.transport.abort()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.transport, name)
