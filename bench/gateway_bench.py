@@ -421,10 +421,10 @@ def audit(db_path: Path, answers: list[tuple[int, str, str]]) -> dict[str, int]:
 # the stack. Idle samples (waiting in epoll or recv) are counted only where py-spy sees them.
 HTTP_CATEGORIES = [
     ("idle: waiting in epoll", "EpollSelector.select"),
-    ("token: CSPRNG + key derivation (X25519 + Ed25519)", "Token.generate|TokenKeys.derive"),
+    ("token: CSPRNG + key derivation (X25519 + Ed25519)", "Token.generate|public_values"),
     ("hand-off to the intake worker", "IntakeWorker.submit"),
     ("worker's answers arriving", "_Channel.data_received"),
-    ("answer JSON (token + receipt)", "Gateway.submit_report"),
+    ("answer: token, receipt signature, JSON", "Gateway.submit_report|Gateway.receipt_answer"),
     ("sending the response", "Response.__call__"),
     ("framework: HTTP parsing and ASGI/FastAPI plumbing", ""),
 ]
@@ -435,7 +435,7 @@ WORKER_CATEGORIES = [
     ("Envelope.verify_binding (Ed25519)", "Envelope.verify_binding"),
     ("Envelope.verify (Ed25519)", "Envelope.verify ("),
     ("inserts (cases, submissions, events, tokens, nonces)", "store_report|store_followup"),
-    ("receipt (Ed25519 sign) and answer JSON", "Intake.answer"),
+    ("answer (the receipt's fields)", "Intake.answer"),
     ("transaction: BEGIN/COMMIT (fsync)", "transaction"),
     ("sending answers", "sendall"),
     ("reading requests", ""),

@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlite_utils
 from support import sealed_followup, sealed_report
 
 from gateway.frames import STORED, TOKEN_ROW
-from gateway.intake import NewReport, TokenRow, store_reports
+from gateway.intake import NewReport, TokenRow, prune_spent, spend, store_reports
 from gateway.settings import GatewaySettings
 from gateway.worker import config_for
 from gateway.worker_client import Answer, IntakeWorker
@@ -28,6 +29,7 @@ from lianxin.protocol import pow as pow_
 from lianxin.protocol.token import public_values
 from lianxin.store.db import connect
 from lianxin.store.events import verify_chain
+from lianxin.store.migrations import MIGRATIONS
 
 
 def _body(envelope: Envelope, challenge: pow_.Challenge) -> bytes:
@@ -193,3 +195,34 @@ def test_store_reports_takes_a_retry_within_its_own_call(tmp_path: Path, keyring
     assert db.execute("SELECT count(*) FROM cases").fetchone() == (2,)
     with pytest.raises(ProofOfWorkError):  # the same challenges again: refused as a whole
         store_reports(db, reports[:1], today="2026-03-03")
+
+
+def test_spent_nonces_survive_the_rekeying_and_only_expired_ones_are_forgotten(
+    tmp_path: Path,
+) -> None:
+    """Migration 0014_spent_by_expiry keeps every spent nonce (a replay stays refused across
+    the upgrade); pruning forgets exactly the expired ones, and a nonce still valid is refused."""
+    path = tmp_path / "lianxin.sqlite"
+    conn = sqlite3.connect(path)
+    old = sqlite_utils.Database(conn)
+    MIGRATIONS.apply(old, stop_before="0014_spent_by_expiry")
+    key = bytes(32)
+    soon, later = pow_.issue(key, 1, 60, now=1_000), pow_.issue(key, 1, 600, now=1_000)
+    for challenge in (soon, later):
+        old.execute(
+            "INSERT INTO spent_challenges (nonce, expires) VALUES (?, ?)",
+            [challenge.nonce, challenge.expires],
+        )
+    conn.commit()
+    conn.close()
+
+    db = connect(path)  # migrates
+    kept = db.execute("SELECT expires, nonce FROM spent_challenges ORDER BY 1").fetchall()
+    assert kept == [(soon.expires, soon.nonce), (later.expires, later.nonce)]
+    with pytest.raises(ProofOfWorkError):
+        spend(db, [later])
+    prune_spent(db, soon.expires + 1)
+    assert db.execute("SELECT nonce FROM spent_challenges").fetchall() == [(later.nonce,)]
+    with pytest.raises(ProofOfWorkError):  # still spent until it expires
+        spend(db, [later])
+    spend(db, [soon])  # expired and forgotten: the MAC check refuses it long before this
