@@ -5,6 +5,7 @@ from __future__ import annotations
 import uvicorn
 
 from .app import create_front
+from .collector import quiet_collector
 from .connections import default_max_connections, guarded_protocol
 from .settings import GatewaySettings
 
@@ -32,6 +33,7 @@ LOG_CONFIG = {
 def serve(settings: GatewaySettings, host: str, port: int) -> None:
     """Serve until interrupted."""
     app = create_front(settings)
+    quiet_collector()
     max_connections = settings.max_connections or default_max_connections()
     uvicorn.run(
         app,

@@ -57,6 +57,7 @@ from lianxin.protocol.errors import ProofOfWorkError
 from lianxin.protocol.strict_json import loads_strict
 from lianxin.store.db import connect
 
+from .collector import quiet_collector
 from .frames import (
     ANSWER_JSON,
     ID,
@@ -526,6 +527,7 @@ def main(argv: list[str]) -> int:
         db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         db.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
         db.execute(f"PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES}")
+        quiet_collector()
         sock.sendall(frame(b'{"ready": true}'))
         try:
             Worker(sock, Intake(config, db), checkpointer).run()
