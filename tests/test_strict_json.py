@@ -26,6 +26,16 @@ def test_nesting_up_to_the_limit_is_accepted_one_more_is_refused() -> None:
     assert "nest more than 32 levels" in _refusal(b"[" * MAX_DEPTH + b"[1]" + b"]" * MAX_DEPTH)
 
 
+def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
+    # Shallow documents whose strings hold many brackets: the quick bracket count is over the
+    # limit, so the real depth is worked out, and it is 2 or 1.
+    shallow = b'{"a": ["' + b"[{" * 100 + b'"], "b": "' + b"{" * 40 + b'"}'
+    assert depth(loads_strict(shallow)) == 2
+    assert loads_strict(b'"' + b"[" * 1000 + b'"') == "[" * 1000
+    # A deep document next to such strings is still refused.
+    assert "nest more than 32 levels" in _refusal(b'["[[[[", ' + _nested(MAX_DEPTH + 1) + b"]")
+
+
 def test_nesting_past_the_parsers_own_stack_gets_the_same_words() -> None:
     detail = _refusal(b"[" * 100_000 + b"]" * 100_000)
     assert detail == "the body is not strict JSON: arrays and objects nest more than 32 levels deep"

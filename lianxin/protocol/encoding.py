@@ -20,6 +20,7 @@ _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
 # Bits of the last character that carry no data (by length mod 4); canonical means they are 0.
 _SPARE_BITS = {0: 0, 2: 0x0F, 3: 0x03}
+_U32 = struct.Struct(">I")
 
 
 def b64e(data: bytes) -> str:
@@ -60,7 +61,10 @@ def b64d(
 
 def lp(*items: bytes) -> bytes:
     """Length-prefix each item (u32 big-endian length, then the bytes) and concatenate."""
-    return b"".join(struct.pack(">I", len(item)) + item for item in items)
+    parts: list[bytes] = []
+    for item in items:
+        parts += (_U32.pack(len(item)), item)  # one copy of each item, in the final join
+    return b"".join(parts)
 
 
 def lp_all(items: Iterable[bytes]) -> bytes:
