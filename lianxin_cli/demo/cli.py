@@ -22,6 +22,7 @@ from .run import (
     running_web_desk,
     say,
     submit_samples,
+    until_interrupted,
     walk_desk,
 )
 
@@ -132,7 +133,7 @@ def demo_command(
                 print(
                     "\nPress Ctrl+C to stop the portal, the web desk and the gateway.", flush=True
                 )
-                threading.Event().wait()
+                until_interrupted()
             except KeyboardInterrupt:
                 pass
             finally:

@@ -17,7 +17,15 @@ from lianxin.offices.card import sign_card
 from lianxin.offices.identity import Identity, own_card
 from lianxin.store.db import connect
 
-from .run import DemoState, make_keys, publish_site, running_gateway, sample_reports, say
+from .run import (
+    DemoState,
+    make_keys,
+    publish_site,
+    running_gateway,
+    sample_reports,
+    say,
+    until_interrupted,
+)
 
 OFFICES = (
     ("city", "示例市纪委监委", "city", "330100", None),
@@ -107,7 +115,7 @@ def run_linked(
         print(f"\nRead the answer: lianxin status --site {city.identity.portal_url} {sent.token}")
         try:
             print("\nPress Ctrl+C to stop the portals and the gateways.", flush=True)
-            threading.Event().wait()
+            until_interrupted()
         except KeyboardInterrupt:
             pass
         finally:

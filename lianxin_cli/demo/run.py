@@ -22,6 +22,16 @@ from lianxin.client import GatewayClient, load_published_keys, submit_report
 from lianxin.keys import KeysExistError, export_published, init_keys
 
 
+def until_interrupted(step: float = 0.5) -> None:
+    """Block until Ctrl+C (``KeyboardInterrupt``), waking every ``step`` seconds.
+
+    The kernel may hand a process's SIGINT to any of its threads (the portal's, the web desk's).
+    Python then runs the handler in the main thread only once that thread runs again, so an
+    endless ``Event().wait()`` there would never see it and the demo would not stop."""
+    while True:
+        time.sleep(step)
+
+
 def say(message: str) -> None:
     """Print a step heading."""
     print(f"\n==> {message}", flush=True)
