@@ -19,7 +19,7 @@ from nacl.public import PublicKey
 from nacl.signing import SigningKey
 
 from lianxin.protocol import Attachment, PayloadError, Token, seal_report, validate_report
-from lianxin.store.records import bind_token_keys, insert_submission
+from lianxin.store.records import bind_token_keys, insert_submission, new_case
 
 from .context import Desk
 from .officekeys import OfficeKeys
@@ -107,11 +107,7 @@ def intake(
     derived = token.keys()
     received_iso, today = day.isoformat(), desk.today.isoformat()
     with desk.transaction():
-        cursor = desk.db.execute(
-            "INSERT INTO cases (channel, received_date, state) VALUES (?, ?, 'received')",
-            [channel, received_iso],
-        )
-        case_id = int(cursor.lastrowid or 0)
+        case_id = new_case(desk.db, channel, received_iso)
         insert_submission(desk.db, envelope, case_id, received_iso, opened_at=today)
         bind_token_keys(desk.db, case_id, derived, today)
         files = [a.describe() for a in attachments]

@@ -24,7 +24,7 @@ from nacl.signing import SigningKey
 
 from lianxin.offices.package import open_package
 from lianxin.protocol import Attachment, PayloadError, ProtocolError, seal_report
-from lianxin.store.records import insert_submission
+from lianxin.store.records import insert_submission, new_case
 
 from .answers import answer
 from .cases import Case, load_case
@@ -304,11 +304,7 @@ def _apply_assignment(
         raise Refused("the assignment holds no report")
     key = keys.sealing_key()
     today = desk.today.isoformat()
-    cursor = desk.db.execute(
-        "INSERT INTO cases (channel, received_date, state) VALUES (?, ?, 'received')",
-        [info["channel"], today],
-    )
-    case_id = int(cursor.lastrowid or 0)
+    case_id = new_case(desk.db, info["channel"], today)
     files, receipts = payload.attachments, []
     for report in reports:
         try:

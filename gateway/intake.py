@@ -17,6 +17,7 @@ from lianxin.protocol.pow import Challenge
 from lianxin.store.events import append_event, append_events
 from lianxin.store.records import (
     INSERT_BINDING,
+    INSERT_CASE,
     INSERT_SUBMISSION,
     insert_submission,
     submission_row,
@@ -122,11 +123,7 @@ def store_reports(
             stored.append(Stored(next_id, today, False))
             next_id += 1
     if new:
-        db.conn.executemany(
-            "INSERT INTO cases (id, channel, received_date, state)"
-            " VALUES (?, 'online', ?, 'received')",
-            [(case_id, today) for case_id, _ in new],
-        )
+        db.conn.executemany(INSERT_CASE, [(case_id, "online", today) for case_id, _ in new])
         db.conn.executemany(
             INSERT_SUBMISSION,
             [submission_row(envelope, case_id, today) for case_id, envelope in new],

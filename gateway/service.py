@@ -20,7 +20,7 @@ from lianxin.protocol import Receipt, Token
 from lianxin.protocol import pow as pow_
 from lianxin.protocol.token import public_values
 
-from .frames import KIND_NAMES, STORED, TOKEN_ROW
+from .frames import ANSWER_JSON, KIND_NAMES, STORED, TOKEN_ROW
 from .health import MIN_FREE_BYTES, Health, check_health, log_change
 from .metrics import Metrics
 from .settings import GatewaySettings
@@ -110,7 +110,7 @@ class Gateway:
         doc = {"receipt": receipt.to_json(), "duplicate": duplicate}
         if token is not None:
             doc = {"token": str(token), **doc}
-        return Answer(answer.status, False, json.dumps(doc, ensure_ascii=False).encode())
+        return Answer(answer.status, ANSWER_JSON, json.dumps(doc, ensure_ascii=False).encode())
 
     async def submit_package(self, body: bytes) -> Answer:
         """Have the intake worker check a package from a linked office against the directory

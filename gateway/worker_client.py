@@ -47,9 +47,18 @@ class Answer:
     """The worker's answer to one request."""
 
     status: int
-    problem: bool
+    form: int  # frames.ANSWER_JSON, PROBLEM_JSON or STORED_FIELDS: what ``body`` holds
     body: bytes
-    stored: bool = False  # ``body`` holds a stored envelope's receipt fields (frames.STORED)
+
+    @property
+    def problem(self) -> bool:
+        """Whether ``body`` is a problem document."""
+        return self.form == PROBLEM_JSON
+
+    @property
+    def stored(self) -> bool:
+        """Whether ``body`` holds a stored envelope's receipt fields (``frames.STORED``)."""
+        return self.form == STORED_FIELDS
 
     def problem_fields(self) -> tuple[str, str, int | None]:
         """Slug, detail and status of a problem answer."""
@@ -185,8 +194,7 @@ class IntakeWorker:
             return
         future = self._waiting.get(request_id)
         if future is not None and not future.done():
-            body = payload[ANSWER.size :]
-            future.set_result(Answer(status, form == PROBLEM_JSON, body, form == STORED_FIELDS))
+            future.set_result(Answer(status, form, payload[ANSWER.size :]))
 
     def _lost(self, channel: _Channel) -> None:
         if channel is not self._channel:

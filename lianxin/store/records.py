@@ -1,4 +1,4 @@
-"""The rows every channel writes the same way: stored envelopes and token bindings.
+"""The rows every channel writes the same way: new cases, stored envelopes and token bindings.
 
 The gateway (online) and the desk (letters, visits, phone) both call these, so a case looks the
 same in the store whichever way it came in.
@@ -10,6 +10,8 @@ import sqlite_utils
 
 from ..protocol import Envelope, TokenKeys
 
+# A case as it comes in, before anyone has registered it; ``id`` None lets SQLite number it.
+INSERT_CASE = "INSERT INTO cases (id, channel, received_date, state) VALUES (?, ?, ?, 'received')"
 INSERT_SUBMISSION = (
     "INSERT INTO submissions (receipt_id, kind, case_id, key_id, author, ciphertext, sig,"
     " received_date, opened_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -18,6 +20,11 @@ INSERT_BINDING = (
     "INSERT INTO tokens (lookup_id, case_id, reply_pk, followup_vk, issued_date)"
     " VALUES (?, ?, ?, ?, ?)"
 )
+
+
+def new_case(db: sqlite_utils.Database, channel: str, received: str) -> int:
+    """Add a case received on ``received`` through ``channel``; return its id."""
+    return int(db.execute(INSERT_CASE, [None, channel, received]).lastrowid or 0)
 
 
 def submission_row(
